@@ -1,1 +1,182 @@
-fn main() {}
+//! Parses arguments, builds the real dependencies, runs a command, maps errors to exit codes.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{CommandFactory, Parser};
+use jira_psoxy_setup::browser::{Browser, NoBrowser, SystemBrowser};
+use jira_psoxy_setup::cli::{Cli, Command, InitArgs};
+use jira_psoxy_setup::error::{Error, Result, exit};
+use jira_psoxy_setup::secret::{SecretString, secret_from_line};
+use jira_psoxy_setup::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
+use jira_psoxy_setup::wizard::{Context, init, report};
+use jira_psoxy_setup::{demo, http, interrupt, sim, store};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let code = runtime.block_on(run(cli));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::new(format!("jira_psoxy_setup={level},warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+async fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Init(args) => run_init(args).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "jira-psoxy-setup",
+                &mut std::io::stdout(),
+            );
+            Ok(exit::OK)
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map(|_| exit::OK)
+            .map_err(|e| Error::Internal(e.to_string())),
+        Command::Simulator(args) => run_simulator(args).await,
+        Command::Renew(_) | Command::Status(_) | Command::Push(_) => {
+            Err(Error::Input("not available yet".into()))
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            interrupt::restore_cursor();
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// The real seams: a terminal prompter (or a scripted one), the system browser, stdin.
+fn context(
+    non_interactive: bool,
+    no_browser: bool,
+    env_client_secret: Option<SecretString>,
+) -> Context {
+    let interactive =
+        !non_interactive && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let stdin = StdinLines::real();
+    let prompter: Arc<dyn Prompter> = if interactive {
+        Arc::new(TerminalPrompter)
+    } else {
+        Arc::new(ScriptedPrompter {
+            stdin: stdin.clone(),
+        })
+    };
+    let browser: Arc<dyn Browser> = if no_browser {
+        Arc::new(NoBrowser)
+    } else {
+        Arc::new(SystemBrowser)
+    };
+    Context {
+        ui: Ui::new(false),
+        prompter,
+        browser,
+        http: http::client(),
+        stdin,
+        interactive,
+        env_client_secret,
+        guard: Default::default(),
+    }
+}
+
+fn env_secret() -> Option<SecretString> {
+    std::env::var("JIRA_CLIENT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(|s| secret_from_line(&s))
+}
+
+/// Runs a wizard future; Ctrl-C releases what the guard holds and exits with 130.
+async fn guarded<T>(
+    ctx: &Context,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let guard = ctx.guard.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let message = guard.interrupted().await;
+            eprintln!("\nerror: {message}");
+            std::process::exit(exit::INTERRUPTED);
+        }
+    });
+    let result = work.await;
+    watcher.abort();
+    if matches!(result, Err(Error::Interrupted)) {
+        let message = ctx.guard.interrupted().await;
+        return Err(Error::Input(message)).map_err(|e| match e {
+            Error::Input(m) => {
+                eprintln!("error: {m}");
+                Error::Interrupted
+            }
+            other => other,
+        });
+    }
+    result
+}
+
+async fn run_init(mut args: InitArgs) -> Result<i32> {
+    let demo = if args.demo {
+        Some(demo::prepare(&mut args).await?)
+    } else {
+        None
+    };
+    let secret = demo
+        .as_ref()
+        .map(|d| d.client_secret.clone())
+        .or_else(env_secret);
+    let mut ctx = context(args.run.non_interactive, args.auth.no_browser, secret);
+    if let Some(d) = &demo {
+        ctx.ui
+            .warn("demo mode: Atlassian is simulated on this machine; nothing leaves it");
+        ctx.browser = Arc::new(demo::DemoBrowser {
+            sim: d.sim.clone(),
+            prompter: ctx.prompter.clone(),
+            interactive: ctx.interactive,
+        });
+    }
+    let store = store::open(&args.store).await?;
+    let report = guarded(&ctx, init::run(&ctx, &args, store)).await?;
+    report::print(&report, args.run.output);
+    Ok(exit::OK)
+}
+
+async fn run_simulator(args: jira_psoxy_setup::cli::SimulatorArgs) -> Result<i32> {
+    let config = sim::SimConfig {
+        redirect_uri: args.redirect_uri,
+        sites: (1..=args.sites).map(sim::SimSite::numbered).collect(),
+        ..Default::default()
+    };
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
+    let sim = sim::Simulator::serve_on(config, addr)
+        .await
+        .map_err(|e| Error::Input(format!("cannot listen on {addr}: {e}")))?;
+    println!("{}", sim.base_url());
+    let _ = tokio::signal::ctrl_c().await;
+    sim.shutdown().await;
+    Ok(exit::OK)
+}

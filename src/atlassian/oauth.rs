@@ -1,0 +1,259 @@
+//! The authorization-code grant: the authorize URL, and the exchange of a code for tokens.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use url::Url;
+
+use super::AtlassianClient;
+use crate::error::{Error, Result};
+use crate::http::network_error;
+use crate::secret::{ExposeSecret, SecretString};
+
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+/// A token response. Both tokens are secrets; `scope` is what was actually granted.
+pub struct TokenSet {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_in: i64,
+    pub scope: String,
+    pub obtained_at: DateTime<Utc>,
+}
+
+impl TokenSet {
+    pub fn access_token_expires_at(&self) -> DateTime<Utc> {
+        self.obtained_at + chrono::Duration::seconds(self.expires_in)
+    }
+
+    /// The access token the way the proxy stores it: `{"token":..,"expirationDate":<epoch ms>}`;
+    /// a raw token would be ignored by the proxy (REFERENCE §3).
+    pub fn proxy_access_token(&self) -> SecretString {
+        let json = serde_json::json!({
+            "token": self.access_token.expose_secret(),
+            "expirationDate": self.access_token_expires_at().timestamp_millis(),
+        });
+        SecretString::from(json.to_string())
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default = "default_expires_in")]
+    expires_in: i64,
+    #[serde(default)]
+    scope: String,
+}
+
+fn default_expires_in() -> i64 {
+    3600
+}
+
+#[derive(Deserialize)]
+struct OAuthErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+impl AtlassianClient {
+    /// The URL the operator opens to grant access (REFERENCE §1 step 5).
+    pub fn authorize_url(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        scopes: &[String],
+        state: &str,
+    ) -> Url {
+        let mut url = Self::join(&self.auth_base, "authorize");
+        url.query_pairs_mut()
+            .append_pair("audience", "api.atlassian.com")
+            .append_pair("client_id", client_id)
+            .append_pair("scope", &scopes.join(" "))
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("state", state)
+            .append_pair("response_type", "code")
+            .append_pair("prompt", "consent");
+        // Spaces as %20 (as Atlassian documents), not '+'; a literal '+' is already %2B.
+        let query = url.query().unwrap_or_default().replace('+', "%20");
+        url.set_query(Some(&query));
+        url
+    }
+
+    /// Exchanges a single-use code for tokens. Retried only when the request provably never reached
+    /// the server (connection refused): a code sent once may already be spent.
+    pub async fn exchange_code(
+        &self,
+        creds: &ClientCredentials,
+        code: &SecretString,
+        redirect_uri: &str,
+    ) -> Result<TokenSet> {
+        let url = Self::join(&self.auth_base, "oauth/token");
+        let body = serde_json::json!({
+            "grant_type": "authorization_code",
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret.expose_secret(),
+            "code": code.expose_secret(),
+            "redirect_uri": redirect_uri,
+        });
+        let mut attempt = 0;
+        let resp = loop {
+            attempt += 1;
+            match self.http.post(url.clone()).json(&body).send().await {
+                Ok(resp) => break resp,
+                Err(e) if e.is_connect() && attempt < self.retry.attempts => {
+                    tokio::time::sleep(self.retry.delay(attempt)).await;
+                }
+                Err(e) if e.is_connect() => return Err(network_error("the token exchange", e)),
+                Err(e) => {
+                    return Err(Error::CodeRejected(format!(
+                        "the token exchange failed after the request was sent ({}): the code may be spent, so authorize again",
+                        e.without_url()
+                    )));
+                }
+            }
+        };
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| network_error("reading the token response", e))?;
+        if !status.is_success() {
+            return Err(classify_token_error(status.as_u16(), &text));
+        }
+        let parsed: TokenResponse = serde_json::from_str(&text).map_err(|_| {
+            Error::Authorization("Atlassian's token endpoint answered 200 without a token: check --atlassian-auth-url".into())
+        })?;
+        Ok(TokenSet {
+            access_token: SecretString::from(parsed.access_token),
+            refresh_token: parsed.refresh_token.map(SecretString::from),
+            expires_in: parsed.expires_in,
+            scope: parsed.scope,
+            obtained_at: Utc::now(),
+        })
+    }
+}
+
+/// Turns a token-endpoint failure (JSON or not) into a message that says what to do. Error bodies
+/// are never echoed whole: only the OAuth error code and description, which carry no secret.
+pub fn classify_token_error(status: u16, body: &str) -> Error {
+    let parsed: Option<OAuthErrorBody> = serde_json::from_str(body).ok();
+    let code = parsed.as_ref().map(|p| p.error.as_str()).unwrap_or("");
+    let desc = parsed
+        .as_ref()
+        .and_then(|p| p.error_description.clone())
+        .unwrap_or_default();
+    let lower =
+        format!("{code} {desc} {}", if parsed.is_none() { body } else { "" }).to_lowercase();
+    if status == 401
+        || code == "access_denied"
+        || code == "invalid_client"
+        || code == "unauthorized_client"
+    {
+        return Error::Authorization(format!(
+            "Atlassian rejected the client credentials (HTTP {status}): copy the Client ID and Secret again from the developer console (Settings) and run again"
+        ));
+    }
+    if lower.contains("authorization code")
+        || lower.contains("authorization_code")
+        || code == "invalid_grant"
+    {
+        return Error::CodeRejected(format!(
+            "Atlassian rejected the authorization code (HTTP {status}: expired after ~10 minutes, already used, or issued for another redirect URI): authorize again"
+        ));
+    }
+    if lower.contains("redirect") {
+        return Error::Authorization(format!(
+            "Atlassian rejected the redirect URI (HTTP {status}): --redirect-uri must equal the app's callback URL exactly"
+        ));
+    }
+    if status >= 500 {
+        return Error::Network(format!(
+            "Atlassian's token endpoint failed (HTTP {status}): try again in a minute"
+        ));
+    }
+    let what = if code.is_empty() {
+        "a non-JSON error".to_string()
+    } else {
+        format!("{code}: {desc}")
+    };
+    Error::Authorization(format!(
+        "the token exchange failed (HTTP {status}, {what}): check the app's settings in the developer console and authorize again"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_secret_is_named() {
+        let e = classify_token_error(
+            401,
+            r#"{"error":"access_denied","error_description":"Unauthorized"}"#,
+        );
+        assert!(matches!(e, Error::Authorization(_)));
+        assert!(e.to_string().contains("Client ID and Secret"));
+    }
+
+    #[test]
+    fn reused_code_json_and_plain_text_mean_authorize_again() {
+        for (status, body) in [
+            (
+                403,
+                r#"{"error":"invalid_grant","error_description":"Invalid authorization code"}"#,
+            ),
+            (
+                400,
+                r#"{"error":"invalid_request","error_description":"authorization_code is invalid"}"#,
+            ),
+            (403, "Invalid authorization code"),
+        ] {
+            let e = classify_token_error(status, body);
+            assert!(matches!(e, Error::CodeRejected(_)), "{status} {body}: {e}");
+        }
+    }
+
+    #[test]
+    fn unknown_non_json_errors_do_not_echo_the_body() {
+        let e = classify_token_error(418, "<html>sentinel-body</html>");
+        assert!(!e.to_string().contains("sentinel"));
+        assert!(
+            classify_token_error(503, "")
+                .to_string()
+                .contains("try again")
+        );
+    }
+
+    #[test]
+    fn authorize_url_has_every_parameter() {
+        let c = AtlassianClient::new(
+            crate::http::client(),
+            Url::parse("https://auth.atlassian.com").unwrap(),
+            Url::parse("https://api.atlassian.com").unwrap(),
+        );
+        let url = c.authorize_url(
+            "cid",
+            "http://localhost",
+            &crate::atlassian::scopes::default_scopes(),
+            "st",
+        );
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(url.path(), "/authorize");
+        assert_eq!(q["audience"], "api.atlassian.com");
+        assert_eq!(q["redirect_uri"], "http://localhost");
+        assert_eq!(q["state"], "st");
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["prompt"], "consent");
+        assert!(q["scope"].starts_with("offline_access read:group:jira"));
+        assert!(
+            url.as_str()
+                .contains("scope=offline_access%20read%3Agroup%3Ajira%20")
+        );
+    }
+}

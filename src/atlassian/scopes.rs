@@ -1,0 +1,122 @@
+//! The scopes Psoxy needs (REFERENCE §1), and what to do when the app lacks one.
+
+/// `offline_access` first: without it Atlassian issues no refresh token.
+pub const DEFAULT_SCOPES: [&str; 7] = [
+    "offline_access",
+    "read:group:jira",
+    "read:avatar:jira",
+    "read:user:jira",
+    "read:account",
+    "read:jira-user",
+    "read:jira-work",
+];
+
+pub fn default_scopes() -> Vec<String> {
+    DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()
+}
+
+/// Parses `--scopes`: separated by spaces and/or commas; order kept, duplicates dropped.
+pub fn parse(list: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in list
+        .split([' ', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    }
+    out
+}
+
+/// Requested scopes absent from the granted `scope` string of a token response.
+pub fn missing(requested: &[String], granted: &str) -> Vec<String> {
+    let granted: Vec<&str> = granted.split_whitespace().collect();
+    requested
+        .iter()
+        .filter(|r| !granted.contains(&r.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Where in the developer console a scope is added.
+pub fn console_location(scope: &str) -> &'static str {
+    match scope {
+        "offline_access" => "requested by this tool, not a console permission; keep it in --scopes",
+        "read:account" | "read:me" => "Permissions -> User Identity API -> Configure",
+        s if s.ends_with(":jira") || s.contains("jira-") => "Permissions -> Jira API -> Configure",
+        _ => "Permissions, under the API the scope belongs to",
+    }
+}
+
+/// The checklist lines of console permissions for the scopes requested.
+pub fn checklist(scopes: &[String]) -> Vec<String> {
+    let classic: Vec<&str> = scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| *s == "read:jira-user" || *s == "read:jira-work")
+        .collect();
+    let granular: Vec<&str> = scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| s.ends_with(":jira"))
+        .collect();
+    let identity: Vec<&str> = scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| *s == "read:account")
+        .collect();
+    let mut out = Vec::new();
+    if !classic.is_empty() {
+        out.push(format!(
+            "Permissions -> Jira API -> classic scopes: {}",
+            classic.join(", ")
+        ));
+    }
+    if !granular.is_empty() {
+        out.push(format!(
+            "Permissions -> Jira API -> granular scopes: {}",
+            granular.join(", ")
+        ));
+    }
+    if !identity.is_empty() {
+        out.push(format!(
+            "Permissions -> User Identity API: {}",
+            identity.join(", ")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_spaces_and_commas_without_duplicates() {
+        assert_eq!(
+            parse("offline_access, read:jira-work read:jira-work"),
+            vec!["offline_access", "read:jira-work"]
+        );
+    }
+
+    #[test]
+    fn names_missing_scopes_and_where_to_add_them() {
+        let m = missing(
+            &default_scopes(),
+            "read:jira-work offline_access read:jira-user read:group:jira read:avatar:jira read:user:jira",
+        );
+        assert_eq!(m, vec!["read:account"]);
+        assert!(console_location("read:account").contains("User Identity API"));
+        assert!(console_location("read:group:jira").contains("Jira API"));
+    }
+
+    #[test]
+    fn checklist_matches_the_console_counts() {
+        let lines = checklist(&default_scopes());
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].contains("read:jira-user, read:jira-work"));
+        assert!(lines[1].contains("read:group:jira, read:avatar:jira, read:user:jira"));
+    }
+}

@@ -1,0 +1,170 @@
+//! Which Jira sites the token reaches (`accessible-resources`), choosing one, and `/myself`.
+
+use serde::{Deserialize, Serialize};
+
+use super::AtlassianClient;
+use crate::error::{Error, Result};
+use crate::http::{network_error, send_idempotent};
+use crate::secret::{ExposeSecret, SecretString};
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Site {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+impl Site {
+    pub fn label(&self) -> String {
+        format!("{} ({}) {}", self.name, self.url, self.id)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JiraUser {
+    pub account_id: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub email_address: Option<String>,
+}
+
+impl AtlassianClient {
+    pub async fn accessible_resources(&self, access_token: &SecretString) -> Result<Vec<Site>> {
+        let url = Self::join(&self.api_base, "oauth/token/accessible-resources");
+        let resp = send_idempotent(&self.retry, "listing accessible sites", || {
+            self.http
+                .get(url.clone())
+                .bearer_auth(access_token.expose_secret())
+        })
+        .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(api_error("accessible-resources", status.as_u16()));
+        }
+        resp.json()
+            .await
+            .map_err(|e| network_error("reading the accessible sites", e))
+    }
+
+    /// Verifies the token against the chosen site and says who authorized.
+    pub async fn myself(&self, access_token: &SecretString, cloud_id: &str) -> Result<JiraUser> {
+        let url = Self::join(
+            &self.api_base,
+            &format!("ex/jira/{cloud_id}/rest/api/3/myself"),
+        );
+        let resp = send_idempotent(&self.retry, "verifying the token with Jira", || {
+            self.http
+                .get(url.clone())
+                .bearer_auth(access_token.expose_secret())
+        })
+        .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(api_error("Jira /myself", status.as_u16()));
+        }
+        resp.json()
+            .await
+            .map_err(|e| network_error("reading the Jira user", e))
+    }
+}
+
+fn api_error(what: &str, status: u16) -> Error {
+    match status {
+        401 => Error::Authorization(format!(
+            "{what} answered 401: the access token was not accepted; authorize again"
+        )),
+        403 => Error::Authorization(format!(
+            "{what} answered 403: the app lacks a scope or the user lacks Jira access; check the app's permissions"
+        )),
+        404 => Error::Site(format!(
+            "{what} answered 404: the site is unknown to this token; choose another --site"
+        )),
+        429 => Error::Network(format!(
+            "{what} is rate limited (429) even after retries: wait a minute and run again"
+        )),
+        s => Error::Network(format!("{what} failed (HTTP {s}): try again in a minute")),
+    }
+}
+
+fn normalize_url(u: &str) -> String {
+    let u = u.trim().trim_end_matches('/').to_lowercase();
+    u.strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .unwrap_or(&u)
+        .to_string()
+}
+
+/// Picks the site named by `--site` (by id, URL or name); never "the first one".
+pub fn match_site<'a>(sites: &'a [Site], wanted: &str) -> Result<&'a Site> {
+    let w = wanted.trim();
+    let hits: Vec<&Site> = sites
+        .iter()
+        .filter(|s| {
+            s.id == w
+                || normalize_url(&s.url) == normalize_url(w)
+                || normalize_url(&s.url).split('.').next() == Some(&w.to_lowercase())
+                || s.name.eq_ignore_ascii_case(w)
+        })
+        .collect();
+    let listing = || sites.iter().map(Site::label).collect::<Vec<_>>().join("; ");
+    match hits.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::Site(format!(
+            "--site {w:?} matches none of the authorized sites: use one of: {}",
+            listing()
+        ))),
+        _ => Err(Error::Site(format!(
+            "--site {w:?} matches several sites: give the cloud id, one of: {}",
+            listing()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(id: &str, name: &str, url: &str) -> Site {
+        Site {
+            id: id.into(),
+            name: name.into(),
+            url: url.into(),
+            scopes: vec![],
+        }
+    }
+
+    #[test]
+    fn matches_by_id_url_subdomain_and_name() {
+        let sites = vec![
+            site("1", "Acme", "https://acme.atlassian.net"),
+            site("2", "Beta", "https://beta.atlassian.net"),
+        ];
+        assert_eq!(match_site(&sites, "2").unwrap().id, "2");
+        assert_eq!(match_site(&sites, "acme.atlassian.net/").unwrap().id, "1");
+        assert_eq!(
+            match_site(&sites, "https://BETA.atlassian.net").unwrap().id,
+            "2"
+        );
+        assert_eq!(match_site(&sites, "beta").unwrap().id, "2");
+        assert_eq!(match_site(&sites, "ACME").unwrap().id, "1");
+    }
+
+    #[test]
+    fn no_match_and_several_matches_are_errors_listing_the_sites() {
+        let sites = vec![
+            site("1", "Same", "https://a.atlassian.net"),
+            site("2", "Same", "https://b.atlassian.net"),
+        ];
+        let none = match_site(&sites, "zzz").unwrap_err().to_string();
+        assert!(none.contains("matches none") && none.contains("https://a.atlassian.net"));
+        assert!(
+            match_site(&sites, "same")
+                .unwrap_err()
+                .to_string()
+                .contains("several")
+        );
+    }
+}

@@ -1,0 +1,352 @@
+//! Capturing the authorization code: a loopback listener on the registered callback URL, or a URL
+//! pasted by the operator. Both end in the same checked result: a code whose `state` matched.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::secret::SecretString;
+
+/// A code taken from a pasted line; `state_checked` is false for a bare code.
+pub struct Pasted {
+    pub code: SecretString,
+    pub state_checked: bool,
+}
+
+fn states_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Printable text from the provider, without control characters, bounded in length.
+fn clean(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+/// Checks a callback's query: errors from the consent page, then `state`, then `code`.
+pub fn check_callback(
+    query: &HashMap<String, String>,
+    expected_state: &str,
+) -> Result<SecretString> {
+    let state_ok = query
+        .get("state")
+        .is_some_and(|s| states_equal(s, expected_state));
+    if let Some(err) = query.get("error") {
+        if !state_ok {
+            return Err(Error::Input("the URL carries an error but not this run's state: use the URL from this run's authorization".into()));
+        }
+        let desc = query
+            .get("error_description")
+            .map(|d| clean(d))
+            .unwrap_or_default();
+        return Err(match err.as_str() {
+            "access_denied" => Error::Authorization(
+                "access was declined on Atlassian's consent page: run again and choose Accept"
+                    .into(),
+            ),
+            "invalid_scope" => Error::Authorization(format!(
+                "Atlassian refused a requested scope ({desc}): add the missing scopes under Permissions in the developer console, or adjust --scopes"
+            )),
+            other => Error::Authorization(format!(
+                "Atlassian returned {} ({desc}): check the app in the developer console and run again",
+                clean(other)
+            )),
+        });
+    }
+    match query.get("state") {
+        None => return Err(Error::Input(
+            "the URL has no state parameter: paste the whole URL from the browser's address bar"
+                .into(),
+        )),
+        Some(_) if !state_ok => {
+            return Err(Error::Input("the URL's state does not match this run (an older or forged authorization): use the URL from this run".into()));
+        }
+        Some(_) => {}
+    }
+    match query.get("code") {
+        Some(code) if !code.trim().is_empty() => Ok(SecretString::from(code.trim().to_string())),
+        _ => Err(Error::Input(
+            "the URL has no code: paste the URL the browser landed on after you chose Accept"
+                .into(),
+        )),
+    }
+}
+
+/// Parses what the operator pasted: the whole redirect URL, its query string, or a bare code.
+pub fn parse_pasted(input: &str, expected_state: &str) -> Result<Pasted> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(Error::Input(
+            "nothing was pasted: paste the URL from the browser's address bar".into(),
+        ));
+    }
+    let query = if let Ok(url) = Url::parse(input) {
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(Error::Input("that is not the URL the browser landed on: paste the http(s) URL from the address bar".into()));
+        }
+        Some(url.query().unwrap_or_default().to_string())
+    } else if input.contains('=') {
+        Some(input.trim_start_matches('?').to_string())
+    } else {
+        None
+    };
+    match query {
+        Some(q) => {
+            let pairs: HashMap<String, String> = url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect();
+            Ok(Pasted {
+                code: check_callback(&pairs, expected_state)?,
+                state_checked: true,
+            })
+        }
+        None if looks_like_code(input) => Ok(Pasted {
+            code: SecretString::from(input.to_string()),
+            state_checked: false,
+        }),
+        None => Err(Error::Input(
+            "that is neither a URL nor a code: paste the URL from the browser's address bar".into(),
+        )),
+    }
+}
+
+fn looks_like_code(s: &str) -> bool {
+    (8..=2048).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+}
+
+/// Where a loopback redirect URI says to listen, or why it cannot be served here.
+pub fn listen_addrs(redirect: &Url) -> std::result::Result<Vec<SocketAddr>, String> {
+    if redirect.scheme() != "http" {
+        return Err(format!(
+            "the callback URL uses {}, which a local listener cannot serve",
+            redirect.scheme()
+        ));
+    }
+    let port = redirect.port_or_known_default().unwrap_or(80);
+    match redirect.host() {
+        Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => Ok(vec![
+            SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+        ]),
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(vec![SocketAddr::from((ip, port))]),
+        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(vec![SocketAddr::from((ip, port))]),
+        _ => Err("the callback URL is not a loopback address".into()),
+    }
+}
+
+/// Listens on the callback URL's loopback port(s) for exactly one good callback.
+pub struct LoopbackListener {
+    listeners: Vec<TcpListener>,
+    path: String,
+    port: u16,
+}
+
+impl LoopbackListener {
+    /// Binds every loopback address the redirect URI names; fails with the reason (port busy, port
+    /// 80 without privileges) so the caller can fall back to pasting.
+    pub async fn bind(redirect: &Url) -> std::result::Result<Self, String> {
+        let addrs = listen_addrs(redirect)?;
+        let mut listeners = Vec::new();
+        let mut errors = Vec::new();
+        for addr in &addrs {
+            match TcpListener::bind(addr).await {
+                Ok(l) => listeners.push(l),
+                Err(e) => errors.push(format!("{addr}: {e}")),
+            }
+        }
+        // `localhost` needs 127.0.0.1; ::1 is a bonus (IPv6 may be off), but a busy 127.0.0.1 is fatal.
+        if listeners.is_empty()
+            || (addrs.len() > 1 && errors.iter().any(|e| e.starts_with("127.0.0.1")))
+        {
+            return Err(format!(
+                "cannot listen on {} ({})",
+                redirect,
+                errors.join("; ")
+            ));
+        }
+        let port = listeners[0]
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default();
+        Ok(LoopbackListener {
+            listeners,
+            path: redirect.path().to_string(),
+            port,
+        })
+    }
+
+    /// A short URL that redirects to the long authorize URL, for copying without wrapping.
+    pub fn short_url(&self) -> String {
+        format!("http://127.0.0.1:{}/start", self.port)
+    }
+
+    /// Waits for the browser's callback; wrong-state and unrelated requests are answered and ignored.
+    pub async fn wait(
+        self,
+        expected_state: &str,
+        authorize_url: &Url,
+        timeout: Duration,
+    ) -> Result<SecretString> {
+        let (tx, rx) = oneshot::channel();
+        let shared = Arc::new(Shared {
+            expected_state: expected_state.to_string(),
+            authorize_url: authorize_url.to_string(),
+            done: Mutex::new(Some(tx)),
+        });
+        let mut router = axum::Router::new()
+            .route(&self.path, axum::routing::get(on_callback))
+            .fallback(|| async { (StatusCode::NOT_FOUND, "not found") });
+        if self.path != "/start" {
+            router = router.route("/start", axum::routing::get(on_start));
+        }
+        let router = router.with_state(shared);
+        let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+        let mut servers = Vec::new();
+        for listener in self.listeners {
+            let mut stop = stop_tx.subscribe();
+            let app = router.clone();
+            servers.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.recv().await;
+                    })
+                    .await;
+            }));
+        }
+        let outcome = tokio::time::timeout(timeout, rx).await;
+        // Give the browser its "you may close this tab" page before the listener goes away.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = stop_tx.send(());
+        for s in servers {
+            let _ = tokio::time::timeout(Duration::from_secs(2), s).await;
+        }
+        match outcome {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(Error::Internal(
+                "the callback listener stopped unexpectedly".into(),
+            )),
+            Err(_) => Err(Error::Authorization(format!(
+                "no authorization arrived within {}s (the code would have expired): run again and choose Accept in the browser",
+                timeout.as_secs()
+            ))),
+        }
+    }
+}
+
+struct Shared {
+    expected_state: String,
+    authorize_url: String,
+    done: Mutex<Option<oneshot::Sender<Result<SecretString>>>>,
+}
+
+async fn on_start(State(shared): State<Arc<Shared>>) -> Response {
+    Redirect::temporary(&shared.authorize_url).into_response()
+}
+
+async fn on_callback(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let state_ok = query
+        .get("state")
+        .is_some_and(|s| states_equal(s, &shared.expected_state));
+    if !state_ok {
+        return (StatusCode::BAD_REQUEST, Html(page("This link is not from the current authorization. Use the browser window the wizard opened."))).into_response();
+    }
+    let result = check_callback(&query, &shared.expected_state);
+    let body = match &result {
+        Ok(_) => page("Authorization received. You may close this tab and return to the terminal."),
+        Err(e) => page(&format!(
+            "Authorization failed: {}. Return to the terminal.",
+            html_escape(&e.to_string())
+        )),
+    };
+    if let Some(tx) = shared.done.lock().expect("callback lock").take() {
+        let _ = tx.send(result);
+    }
+    Html(body).into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn page(message: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>jira-psoxy-setup</title></head>\
+         <body style=\"font-family:sans-serif;margin:4em\"><h2>jira-psoxy-setup</h2><p>{message}</p></body></html>"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATE: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn whole_url_query_string_and_bare_code() {
+        let p = parse_pasted(
+            &format!("http://localhost/?state={STATE}&code=abc123DEF_-x"),
+            STATE,
+        )
+        .unwrap();
+        assert!(p.state_checked);
+        let p = parse_pasted(&format!("?code=abc123DEF&state={STATE}"), STATE).unwrap();
+        assert!(p.state_checked);
+        let p = parse_pasted("abc123DEF_-x", STATE).unwrap();
+        assert!(!p.state_checked);
+    }
+
+    #[test]
+    fn wrong_state_missing_code_denied_and_garbage_are_errors() {
+        let wrong = parse_pasted("http://localhost/?state=nope&code=abcdefgh", STATE)
+            .err()
+            .unwrap();
+        assert!(wrong.to_string().contains("does not match"));
+        let nocode = parse_pasted(&format!("http://localhost/?state={STATE}"), STATE)
+            .err()
+            .unwrap();
+        assert!(nocode.to_string().contains("no code"));
+        let denied = parse_pasted(
+            &format!("http://localhost/?error=access_denied&state={STATE}"),
+            STATE,
+        )
+        .err()
+        .unwrap();
+        assert!(matches!(denied, Error::Authorization(_)));
+        assert!(parse_pasted("!!! not a url", STATE).is_err());
+        assert!(parse_pasted("", STATE).is_err());
+        assert!(parse_pasted("ftp://x/?code=a&state=b", STATE).is_err());
+    }
+
+    #[test]
+    fn loopback_addresses() {
+        assert_eq!(
+            listen_addrs(&Url::parse("http://localhost").unwrap())
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            listen_addrs(&Url::parse("http://127.0.0.1:8080/cb").unwrap()).unwrap()[0].port(),
+            8080
+        );
+        assert!(listen_addrs(&Url::parse("http://[::1]:9/").unwrap()).is_ok());
+        assert!(listen_addrs(&Url::parse("https://localhost/").unwrap()).is_err());
+        assert!(listen_addrs(&Url::parse("http://example.com/").unwrap()).is_err());
+    }
+}

@@ -1,0 +1,228 @@
+//! The public interface: commands, flags and environment variables. Scripts depend on these names;
+//! keep them stable. Secrets are never flag values: they come from a prompt, the environment or
+//! standard input.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const DEFAULT_AUTH_URL: &str = "https://auth.atlassian.com";
+pub const DEFAULT_API_URL: &str = "https://api.atlassian.com";
+pub const DEFAULT_SECRETS_FILE: &str = "./psoxy-jira-cloud.secrets.json";
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0 success          3 bad input         4 authorization refused   5 no usable Jira site
+  6 secret store     7 terraform.tfvars  8 network                 9 store failed, recovery file saved
+ 10 status: token family expires within --warn-days    11 status: expired, missing or unreadable
+130 interrupted (Ctrl-C)";
+
+#[derive(Debug, Parser)]
+#[command(name = "jira-psoxy-setup", version, about = "Connect Worklytics' Psoxy to Jira Cloud: OAuth 2.0 (3LO) app, tokens, secrets and terraform.tfvars in one guided run.", after_help = EXIT_CODES)]
+pub struct Cli {
+    /// More log output on stderr (-v: info, -vv: debug). Secrets are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// First-time setup: console checklist, authorization, tokens, secrets, tfvars.
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(InitArgs),
+    /// Yearly renewal: a new token family, with the client credentials read back from the store.
+    Renew(RenewArgs),
+    /// How long the token family has left; exit codes for monitoring. Never uses the refresh token.
+    Status(StatusArgs),
+    /// Finish a run whose store write failed, from the recovery file it saved.
+    Push(PushArgs),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+    /// Run the Atlassian simulator on a loopback port (for demos and benchmarks).
+    #[command(hide = true)]
+    Simulator(SimulatorArgs),
+}
+
+const INIT_EXAMPLES: &str = "\
+Examples:
+  jira-psoxy-setup init --demo
+  jira-psoxy-setup init --store aws-ssm --aws-region us-east-1 --tfvars terraform.tfvars
+  JIRA_CLIENT_SECRET=... jira-psoxy-setup init --non-interactive --client-id ID \\
+      --redirect-uri http://127.0.0.1:8765/callback --site acme --store file
+
+Secrets: the client secret is read from a hidden prompt, from JIRA_CLIENT_SECRET, or with
+--client-secret-stdin from the first line of standard input; never from a flag value.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// A local JSON file (mode 0600).
+    File,
+    /// AWS Systems Manager Parameter Store.
+    AwsSsm,
+    /// Google Cloud Secret Manager.
+    GcpSecretManager,
+}
+
+/// Where the secrets go.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    #[arg(long, value_enum, default_value = "file")]
+    pub store: StoreKind,
+    /// The file store's path.
+    #[arg(long, default_value = DEFAULT_SECRETS_FILE)]
+    pub file: PathBuf,
+    /// Secret-name prefix, overriding discovery and --environment-name (e.g. PSOXY_JIRA_CLOUD_).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Psoxy environment name (AWS default `psoxy`; GCP default empty, giving `psoxy_JIRA_CLOUD_`).
+    #[arg(long)]
+    pub environment_name: Option<String>,
+    /// Create secrets that Terraform has not created (non-interactive runs need this to create any).
+    #[arg(long)]
+    pub create_missing: bool,
+    #[arg(long, env = "AWS_REGION")]
+    pub aws_region: Option<String>,
+    #[arg(long, env = "AWS_PROFILE")]
+    pub aws_profile: Option<String>,
+    /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/`); must start with `/` when set.
+    #[arg(long, default_value = "")]
+    pub ssm_root_path: String,
+    /// KMS key for parameters this tool creates (existing parameters keep theirs).
+    #[arg(long)]
+    pub kms_key_id: Option<String>,
+    #[arg(long, env = "GOOGLE_CLOUD_PROJECT")]
+    pub gcp_project: Option<String>,
+    /// Secret Manager endpoint (a plain-http loopback URL uses anonymous credentials: emulators, tests).
+    #[arg(long, env = "JIRA_PSOXY_GCP_ENDPOINT")]
+    pub gcp_endpoint: Option<String>,
+    /// Destroy, rather than disable, older secret versions after a new one is labelled.
+    #[arg(long)]
+    pub destroy_old_versions: bool,
+}
+
+/// How the OAuth authorization is done.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// The app's Client ID (Developer console -> Settings).
+    #[arg(long, env = "JIRA_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// Read the client secret from the first line of standard input.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// The callback URL registered in the console; must match it exactly.
+    #[arg(long, default_value = "http://localhost")]
+    pub redirect_uri: String,
+    /// Scopes to request, separated by spaces or commas (default: the Psoxy list).
+    #[arg(long)]
+    pub scopes: Option<String>,
+    /// Jira site to use, by cloud id, URL or name.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Print the authorize URL, but do not open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Do not listen for the callback: paste the URL the browser lands on.
+    #[arg(long)]
+    pub paste: bool,
+    /// Seconds to wait for the browser's callback or a pasted URL (the code lives ~10 minutes).
+    #[arg(long, default_value_t = 600)]
+    pub callback_timeout: u64,
+    #[arg(long, env = "ATLASSIAN_AUTH_URL", default_value = DEFAULT_AUTH_URL)]
+    pub atlassian_auth_url: String,
+    #[arg(long, env = "ATLASSIAN_API_URL", default_value = DEFAULT_API_URL)]
+    pub atlassian_api_url: String,
+}
+
+/// Options shared by init and renew.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// terraform.tfvars to update with `jira_cloud_id`.
+    #[arg(long)]
+    pub tfvars: Option<PathBuf>,
+    /// Never prompt; every value from flags, env or stdin. Implied when stdin or stderr is not a terminal.
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// `json` prints what was written where (never a secret) on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    pub output: OutputFormat,
+    /// Write an iCalendar reminder (--warn-days before the family expires) to this file.
+    #[arg(long)]
+    pub ics: Option<PathBuf>,
+    #[arg(long, default_value_t = 30)]
+    pub warn_days: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Run the whole wizard against a built-in Atlassian simulator and a file store.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RenewArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Accept a site that differs from the one configured before.
+    #[arg(long)]
+    pub allow_site_change: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Also call accessible-resources with the stored access token, if it is still valid.
+    #[arg(long)]
+    pub check: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 10 when the family expires within this many days.
+    #[arg(long, default_value_t = 30)]
+    pub warn_days: i64,
+    #[arg(long, env = "ATLASSIAN_API_URL", default_value = DEFAULT_API_URL)]
+    pub atlassian_api_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The recovery file a failed run saved.
+    #[arg(long)]
+    pub from: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SimulatorArgs {
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    #[arg(long, default_value_t = 1)]
+    pub sites: usize,
+    #[arg(long, default_value = "http://localhost")]
+    pub redirect_uri: String,
+}

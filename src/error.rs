@@ -1,0 +1,86 @@
+//! The one error type the wizard returns. Every variant carries a message that tells the operator
+//! what to do next; `main` prints it on one line and exits with `exit_code()`.
+
+use thiserror::Error;
+
+/// Exit codes, documented in the README and `--help`.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const INTERNAL: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const INPUT: i32 = 3;
+    pub const AUTHORIZATION: i32 = 4;
+    pub const SITE: i32 = 5;
+    pub const STORE: i32 = 6;
+    pub const TFVARS: i32 = 7;
+    pub const NETWORK: i32 = 8;
+    pub const RECOVERY_SAVED: i32 = 9;
+    pub const STATUS_WARN: i32 = 10;
+    pub const STATUS_CRITICAL: i32 = 11;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A value is missing, or has the wrong shape (bad flag, empty client id, pasted garbage).
+    #[error("{0}")]
+    Input(String),
+    /// Atlassian refused the authorization or the token exchange.
+    #[error("{0}")]
+    Authorization(String),
+    /// The authorization code was rejected (expired, reused): a new authorization is needed.
+    #[error("{0}")]
+    CodeRejected(String),
+    /// No usable Jira site.
+    #[error("{0}")]
+    Site(String),
+    /// The secret store could not be read or written.
+    #[error("{0}")]
+    Store(String),
+    /// terraform.tfvars could not be read, parsed or written.
+    #[error("{0}")]
+    Tfvars(String),
+    /// A network failure or timeout that retries did not cure.
+    #[error("{0}")]
+    Network(String),
+    /// Writing to the store failed, but the secrets were saved to a recovery file.
+    #[error("{0}")]
+    RecoverySaved(String),
+    /// Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
+    /// A bug or an unexpected state.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input(_) => exit::INPUT,
+            Error::Authorization(_) | Error::CodeRejected(_) => exit::AUTHORIZATION,
+            Error::Site(_) => exit::SITE,
+            Error::Store(_) => exit::STORE,
+            Error::Tfvars(_) => exit::TFVARS,
+            Error::Network(_) => exit::NETWORK,
+            Error::RecoverySaved(_) => exit::RECOVERY_SAVED,
+            Error::Interrupted => exit::INTERRUPTED,
+            Error::Internal(_) => exit::INTERNAL,
+        }
+    }
+}
+
+impl From<dialoguer::Error> for Error {
+    fn from(e: dialoguer::Error) -> Self {
+        let dialoguer::Error::IO(io) = e;
+        if io.kind() == std::io::ErrorKind::Interrupted {
+            Error::Interrupted
+        } else {
+            Error::Input(format!(
+                "could not read from the terminal ({io}): pass the values as flags with --non-interactive"
+            ))
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,116 @@
+//! The recovery file: when a store write fails after tokens were minted, the secrets go to a file
+//! only the user can read (0600, in a 0700 directory), so `push --from FILE` can finish the job.
+//! A fresh refresh token is never lost.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::secret::{ExposeSecret, SecretString};
+use crate::store::FamilyMetadata;
+
+/// What a run was about to write.
+pub struct Pending {
+    pub prefix: String,
+    pub values: Vec<(String, SecretString)>,
+    pub meta: FamilyMetadata,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RecoveryFile {
+    version: u32,
+    created_at: DateTime<Utc>,
+    prefix: String,
+    #[serde(default)]
+    family_issued_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    cloud_id: Option<String>,
+    secrets: BTreeMap<String, String>,
+}
+
+/// `$XDG_STATE_HOME/jira-psoxy-setup`, else `~/.local/state/jira-psoxy-setup`.
+pub fn directory() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("jira-psoxy-setup");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    home.join(".local/state/jira-psoxy-setup")
+}
+
+pub fn save(pending: &Pending) -> Result<PathBuf> {
+    let dir = directory();
+    let fail = |e: std::io::Error| {
+        Error::Internal(format!(
+            "could not save the recovery file in {}: {e}",
+            dir.display()
+        ))
+    };
+    create_private_dir(&dir).map_err(fail)?;
+    let file = RecoveryFile {
+        version: 1,
+        created_at: Utc::now(),
+        prefix: pending.prefix.clone(),
+        family_issued_at: pending.meta.issued_at,
+        cloud_id: pending.meta.cloud_id.clone(),
+        secrets: pending
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose_secret().to_string()))
+            .collect(),
+    };
+    let path = dir.join(format!(
+        "recovery-{}.json",
+        Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(&path).map_err(fail)?;
+    let text = serde_json::to_string_pretty(&file).map_err(|e| Error::Internal(e.to_string()))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(fail)?;
+    Ok(path)
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+pub fn load(path: &Path) -> Result<Pending> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Input(format!(
+            "cannot read the recovery file {}: {e}: check --from",
+            path.display()
+        ))
+    })?;
+    let file: RecoveryFile = serde_json::from_str(&text).map_err(|_| {
+        Error::Input(format!(
+            "{} is not a jira-psoxy-setup recovery file: check --from",
+            path.display()
+        ))
+    })?;
+    Ok(Pending {
+        prefix: file.prefix,
+        values: file
+            .secrets
+            .into_iter()
+            .map(|(k, v)| (k, SecretString::from(v)))
+            .collect(),
+        meta: FamilyMetadata {
+            issued_at: file.family_issued_at,
+            cloud_id: file.cloud_id,
+        },
+    })
+}

@@ -1,0 +1,133 @@
+//! Where the proxy's secrets live. `SecretStore` is the seam: the file, AWS SSM and GCP Secret
+//! Manager stores each implement it in their own file; the wizard only sees this trait.
+
+pub mod file;
+pub mod lock;
+pub mod names;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::secret::SecretString;
+pub use names::{SecretKey, SecretNames};
+
+/// The value Terraform gives every parameter/secret it pre-creates.
+pub const PLACEHOLDER: &str = "fill me";
+
+/// A secret as read back from a store.
+pub struct StoredSecret {
+    pub value: SecretString,
+    /// When the current value was written, where the store records it.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Facts about the token family that later runs (`renew`, `status`) need; stored as store
+/// metadata (tags, labels), never as secret values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FamilyMetadata {
+    /// When the current refresh-token family was first issued (Atlassian's 365-day clock).
+    pub issued_at: Option<DateTime<Utc>>,
+    /// The Jira site (cloud id) the family was authorized for.
+    pub cloud_id: Option<String>,
+}
+
+/// Outcome of one attempt at the proxy's refresh lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockAttempt {
+    Acquired,
+    /// Somebody (normally the running proxy) holds it since this epoch-millis time.
+    HeldSince(i64),
+}
+
+/// What `preflight` found out before any authorization was requested.
+#[derive(Debug, Default)]
+pub struct Preflight {
+    /// Secret names that do not exist yet in the store.
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No usable credentials, region or project.
+    #[error("{0}")]
+    Credentials(String),
+    /// The caller lacks a permission; the message names it.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// A concurrent writer changed the secret (etag mismatch).
+    #[error("{0}")]
+    Conflict(String),
+    /// A transient failure (throttling, 5xx, connection): worth retrying.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+impl From<StoreError> for crate::error::Error {
+    fn from(e: StoreError) -> Self {
+        crate::error::Error::Store(e.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// Where the secrets go, for people: "file ./x.json", "AWS SSM (us-east-1)".
+    fn describe(&self) -> String;
+
+    /// Prefixes of existing deployments: names ending in `JIRA_CLOUD_REFRESH_TOKEN`.
+    async fn discover_prefixes(&self) -> StoreResult<Vec<String>>;
+
+    /// Checks, before any authorization is requested, that the secrets can be written.
+    async fn preflight(&self, names: &SecretNames) -> StoreResult<Preflight>;
+
+    /// Creates secrets that Terraform would normally have created (after the operator agreed).
+    async fn create_missing(&self, names: &[String]) -> StoreResult<()>;
+
+    async fn read(&self, name: &str) -> StoreResult<Option<StoredSecret>>;
+
+    async fn write(&self, name: &str, value: &SecretString) -> StoreResult<()>;
+
+    /// Writes several secrets; stores that can do it concurrently override this.
+    async fn write_all(&self, items: &[(String, SecretString)]) -> StoreResult<()> {
+        for (name, value) in items {
+            self.write(name, value).await?;
+        }
+        Ok(())
+    }
+
+    async fn read_metadata(&self, names: &SecretNames) -> StoreResult<FamilyMetadata>;
+
+    async fn write_metadata(&self, names: &SecretNames, meta: &FamilyMetadata) -> StoreResult<()>;
+
+    /// One attempt at the proxy's refresh lock (`take_over` replaces a lock held by another).
+    async fn try_lock(
+        &self,
+        names: &SecretNames,
+        now_ms: i64,
+        take_over: bool,
+    ) -> StoreResult<LockAttempt>;
+
+    async fn unlock(&self, names: &SecretNames) -> StoreResult<()>;
+}
+
+/// Builds the store the flags name.
+pub async fn open(
+    args: &crate::cli::StoreArgs,
+) -> crate::error::Result<std::sync::Arc<dyn SecretStore>> {
+    use crate::cli::StoreKind;
+    match args.store {
+        StoreKind::File => Ok(std::sync::Arc::new(file::FileStore::new(args.file.clone()))),
+        StoreKind::AwsSsm | StoreKind::GcpSecretManager => Err(crate::error::Error::Input(
+            "this store is not available in this build: use --store file".into(),
+        )),
+    }
+}

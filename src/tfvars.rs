@@ -1,0 +1,186 @@
+//! Setting `jira_cloud_id` in terraform.tfvars. The file is parsed with `hcl-edit` (a file that does
+//! not parse is refused, with the parser's message), and only the bytes of the one value are
+//! replaced, using the parser's spans: comments, ordering and formatting survive byte for byte.
+//! A `jira_cloud_id` key inside `connector_settings` wins over the deprecated top-level variable.
+
+use std::path::Path;
+
+use hcl_edit::Span;
+use hcl_edit::expr::{Expression, ObjectKey};
+use hcl_edit::structure::Body;
+
+use crate::error::{Error, Result};
+
+pub const KEY: &str = "jira_cloud_id";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    /// The value was already this cloud id.
+    Unchanged,
+    /// A top-level `jira_cloud_id` assignment was replaced.
+    Replaced,
+    /// The `jira_cloud_id` key inside `connector_settings` was replaced.
+    ReplacedInConnectorSettings,
+    /// No assignment existed: one was appended.
+    Appended,
+}
+
+/// The new text of a tfvars file with `jira_cloud_id` set.
+pub fn set_cloud_id(text: &str, cloud_id: &str) -> std::result::Result<(String, Edit), String> {
+    if cloud_id.is_empty()
+        || !cloud_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(format!("{cloud_id:?} is not a cloud id"));
+    }
+    let body: Body = hcl_edit::parser::parse_body(text).map_err(|e| e.to_string())?;
+    let literal = format!("\"{cloud_id}\"");
+    let target = body
+        .get_attribute("connector_settings")
+        .and_then(|a| find_key(&a.value))
+        .map(|span| (span, Edit::ReplacedInConnectorSettings))
+        .or_else(|| {
+            body.get_attribute(KEY)
+                .and_then(|a| a.value.span())
+                .map(|span| (span, Edit::Replaced))
+        });
+    match target {
+        Some((span, edit)) => {
+            if text[span.clone()].trim() == literal {
+                return Ok((text.to_string(), Edit::Unchanged));
+            }
+            let mut out = String::with_capacity(text.len() + literal.len());
+            out.push_str(&text[..span.start]);
+            out.push_str(&literal);
+            out.push_str(&text[span.end..]);
+            Ok((out, edit))
+        }
+        None => {
+            let mut out = text.to_string();
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(&format!("{KEY} = {literal}\n"));
+            Ok((out, Edit::Appended))
+        }
+    }
+}
+
+/// The span of the value of a `jira_cloud_id` key anywhere inside an object expression.
+fn find_key(expr: &Expression) -> Option<std::ops::Range<usize>> {
+    let Expression::Object(object) = expr else {
+        return None;
+    };
+    for (key, value) in object.iter() {
+        let name = match key {
+            ObjectKey::Ident(ident) => Some(ident.as_str().to_string()),
+            ObjectKey::Expression(Expression::String(s)) => Some(s.value().to_string()),
+            _ => None,
+        };
+        if name.as_deref() == Some(KEY) {
+            return value.expr().span();
+        }
+        if let Some(span) = find_key(value.expr()) {
+            return Some(span);
+        }
+    }
+    None
+}
+
+/// Reads, edits and atomically replaces the file (keeping its permissions).
+pub fn update_file(path: &Path, cloud_id: &str) -> Result<Edit> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Tfvars(format!(
+            "cannot read {}: {e}: check --tfvars and the file's permissions",
+            path.display()
+        ))
+    })?;
+    let (new_text, edit) = set_cloud_id(&text, cloud_id).map_err(|e| {
+        Error::Tfvars(format!(
+            "{} does not parse as HCL, so it was left alone: {}",
+            path.display(),
+            one_line(&e)
+        ))
+    })?;
+    if edit == Edit::Unchanged {
+        return Ok(edit);
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let write_err = |e: std::io::Error| {
+        Error::Tfvars(format!(
+            "cannot write {}: {e}: check the file's and directory's permissions",
+            path.display()
+        ))
+    };
+    let metadata = std::fs::metadata(path).map_err(write_err)?;
+    if metadata.permissions().readonly() {
+        return Err(write_err(std::io::Error::from(
+            std::io::ErrorKind::PermissionDenied,
+        )));
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(".tfvars")
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    std::fs::write(tmp.path(), new_text).map_err(write_err)?;
+    std::fs::set_permissions(tmp.path(), metadata.permissions()).map_err(write_err)?;
+    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    Ok(edit)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "11111111-2222-3333-4444-555555555555";
+
+    #[test]
+    fn replaces_only_the_value_keeping_comments_and_layout() {
+        let text = "# header\nenvironment_name = \"acme\"   # trailing\njira_cloud_id   =   \"old-id\" # keep me\n\nother = [1, 2]\n";
+        let (out, edit) = set_cloud_id(text, ID).unwrap();
+        assert_eq!(edit, Edit::Replaced);
+        assert_eq!(out, text.replace("\"old-id\"", &format!("\"{ID}\"")));
+    }
+
+    #[test]
+    fn appends_when_missing_and_adds_a_newline_if_needed() {
+        let (out, edit) = set_cloud_id("a = 1", ID).unwrap();
+        assert_eq!(edit, Edit::Appended);
+        assert_eq!(out, format!("a = 1\njira_cloud_id = \"{ID}\"\n"));
+        assert_eq!(
+            set_cloud_id("", ID).unwrap().0,
+            format!("jira_cloud_id = \"{ID}\"\n")
+        );
+    }
+
+    #[test]
+    fn prefers_connector_settings() {
+        let text = "jira_cloud_id = \"top\"\nconnector_settings = {\n  jira = {\n    jira_cloud_id = \"nested\" # c\n  }\n}\n";
+        let (out, edit) = set_cloud_id(text, ID).unwrap();
+        assert_eq!(edit, Edit::ReplacedInConnectorSettings);
+        assert_eq!(out, text.replace("\"nested\"", &format!("\"{ID}\"")));
+    }
+
+    #[test]
+    fn unchanged_when_already_set() {
+        let text = format!("jira_cloud_id = \"{ID}\"\n");
+        assert_eq!(
+            set_cloud_id(&text, ID).unwrap(),
+            (text.clone(), Edit::Unchanged)
+        );
+    }
+
+    #[test]
+    fn refuses_broken_files_and_odd_ids() {
+        assert!(set_cloud_id("a = = 1\n", ID).is_err());
+        assert!(set_cloud_id("a = 1\n", "x\" injected").is_err());
+    }
+}

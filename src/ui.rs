@@ -1,0 +1,227 @@
+//! Everything a person sees or answers. `Ui` prints progress to stderr (results go to stdout);
+//! `Prompter` asks questions: `TerminalPrompter` through dialoguer, `ScriptedPrompter` for
+//! `--non-interactive` runs, where every answer must come from flags, env or stdin.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::error::{Error, Result};
+use crate::secret::{SecretString, secret_from_line};
+
+/// Lines read from standard input, shared by everything that reads it (the client secret with
+/// `--client-secret-stdin`, then a pasted redirect URL), so no reader swallows another's line.
+#[derive(Clone)]
+pub struct StdinLines(Arc<Mutex<Box<dyn BufRead + Send>>>);
+
+impl StdinLines {
+    pub fn real() -> Self {
+        StdinLines(Arc::new(Mutex::new(Box::new(std::io::BufReader::new(
+            std::io::stdin(),
+        )))))
+    }
+
+    /// The next line, without its line ending; `None` at end of input.
+    pub fn next_line(&self) -> Option<String> {
+        let mut line = String::new();
+        let mut reader = self.0.lock().expect("stdin lock");
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_string()),
+        }
+    }
+}
+
+/// Progress output on stderr: coloured symbols in a terminal, plain text elsewhere or with NO_COLOR.
+pub struct Ui {
+    color: bool,
+    terminal: bool,
+    quiet: bool,
+}
+
+impl Ui {
+    pub fn new(quiet: bool) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Ui {
+            color: terminal && !no_color,
+            terminal,
+            quiet,
+        }
+    }
+
+    fn line(&self, symbol: &str, code: &str, msg: &str) {
+        if self.quiet {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        if self.color {
+            let _ = writeln!(err, "\x1b[{code}m{symbol}\x1b[0m {msg}");
+        } else {
+            let _ = writeln!(err, "{symbol} {msg}");
+        }
+    }
+
+    /// A new step of the wizard.
+    pub fn step(&self, msg: &str) {
+        self.line("==>", "1;34", msg);
+    }
+    pub fn ok(&self, msg: &str) {
+        self.line(if self.color { "✔" } else { "[ok]" }, "32", msg);
+    }
+    pub fn warn(&self, msg: &str) {
+        // Warnings are shown even when quiet: they change what the operator must do.
+        let mut err = std::io::stderr().lock();
+        if self.color {
+            let _ = writeln!(err, "\x1b[33m!\x1b[0m {msg}");
+        } else {
+            let _ = writeln!(err, "[warning] {msg}");
+        }
+    }
+    pub fn info(&self, msg: &str) {
+        self.line("  ", "0", msg);
+    }
+
+    /// Prints a URL on one unbroken line; as an OSC 8 hyperlink too in a colour terminal.
+    pub fn url(&self, label: &str, url: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{label}");
+        if self.color {
+            let _ = writeln!(err, "\x1b]8;;{url}\x1b\\{url}\x1b]8;;\x1b\\");
+        } else {
+            let _ = writeln!(err, "{url}");
+        }
+    }
+
+    /// A spinner for a network wait; hidden when stderr is not a terminal.
+    pub fn spinner(&self, msg: &str) -> Spinner {
+        if !self.terminal || self.quiet {
+            return Spinner(None);
+        }
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("spinner template"));
+        bar.set_message(msg.to_string());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        Spinner(Some(bar))
+    }
+}
+
+/// Clears itself when dropped, so an early `?` never leaves a spinner running.
+pub struct Spinner(Option<ProgressBar>);
+
+impl Spinner {
+    pub fn set_message(&self, msg: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(msg);
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The questions the wizard asks. `flag` names the flag (or env) that answers it
+/// non-interactively, so a missing value fails at once with the fix in the message.
+pub trait Prompter: Send + Sync {
+    fn input(&self, prompt: &str, default: Option<&str>, flag: &str) -> Result<String>;
+    fn secret(&self, prompt: &str, flag: &str) -> Result<SecretString>;
+    /// Non-interactive runs take `default`: callers pick the safe answer.
+    fn confirm(&self, prompt: &str, default: bool) -> Result<bool>;
+    fn select(&self, prompt: &str, items: &[String], flag: &str) -> Result<usize>;
+    /// A line pasted by the operator (a redirect URL); non-interactive runs read it from stdin.
+    fn paste(&self, prompt: &str) -> Result<String>;
+}
+
+pub struct TerminalPrompter;
+
+impl Prompter for TerminalPrompter {
+    fn input(&self, prompt: &str, default: Option<&str>, _flag: &str) -> Result<String> {
+        let theme = dialoguer::theme::ColorfulTheme::default();
+        let mut input = dialoguer::Input::<String>::with_theme(&theme).with_prompt(prompt);
+        if let Some(d) = default {
+            input = input.default(d.to_string());
+        }
+        Ok(input.interact_text()?)
+    }
+
+    fn secret(&self, prompt: &str, _flag: &str) -> Result<SecretString> {
+        let theme = dialoguer::theme::ColorfulTheme::default();
+        let value = dialoguer::Password::with_theme(&theme)
+            .with_prompt(prompt)
+            .interact()?;
+        Ok(secret_from_line(&value))
+    }
+
+    fn confirm(&self, prompt: &str, default: bool) -> Result<bool> {
+        let theme = dialoguer::theme::ColorfulTheme::default();
+        Ok(dialoguer::Confirm::with_theme(&theme)
+            .with_prompt(prompt)
+            .default(default)
+            .interact()?)
+    }
+
+    fn select(&self, prompt: &str, items: &[String], _flag: &str) -> Result<usize> {
+        let theme = dialoguer::theme::ColorfulTheme::default();
+        Ok(dialoguer::Select::with_theme(&theme)
+            .with_prompt(prompt)
+            .items(items)
+            .default(0)
+            .interact()?)
+    }
+
+    /// Hidden like a password: the URL carries the authorization code, which is a secret.
+    fn paste(&self, prompt: &str) -> Result<String> {
+        let theme = dialoguer::theme::ColorfulTheme::default();
+        Ok(dialoguer::Password::with_theme(&theme)
+            .with_prompt(prompt)
+            .allow_empty_password(true)
+            .interact()?)
+    }
+}
+
+/// For `--non-interactive` runs and whenever stdin or stderr is not a terminal: never waits for a
+/// person; a question without an answer is an error naming the flag.
+pub struct ScriptedPrompter {
+    pub stdin: StdinLines,
+}
+
+impl Prompter for ScriptedPrompter {
+    fn input(&self, prompt: &str, default: Option<&str>, flag: &str) -> Result<String> {
+        default
+            .map(str::to_string)
+            .ok_or_else(|| missing(prompt, flag))
+    }
+
+    fn secret(&self, prompt: &str, flag: &str) -> Result<SecretString> {
+        Err(missing(prompt, flag))
+    }
+
+    fn confirm(&self, _prompt: &str, default: bool) -> Result<bool> {
+        Ok(default)
+    }
+
+    fn select(&self, prompt: &str, _items: &[String], flag: &str) -> Result<usize> {
+        Err(missing(prompt, flag))
+    }
+
+    fn paste(&self, _prompt: &str) -> Result<String> {
+        self.stdin.next_line().ok_or_else(|| {
+            Error::Input(
+                "no redirect URL on standard input: pipe the URL the browser landed on into this command, or use a loopback --redirect-uri".into(),
+            )
+        })
+    }
+}
+
+fn missing(prompt: &str, flag: &str) -> Error {
+    Error::Input(format!(
+        "{prompt} is required in non-interactive mode: pass {flag}"
+    ))
+}

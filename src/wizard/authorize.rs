@@ -1,0 +1,149 @@
+//! Steps: authorize URL, browser, code capture (loopback or paste), code exchange. One module owns
+//! the whole authorization dance, as rclone's OAuth helper does.
+
+use std::time::Duration;
+
+use url::Url;
+
+use super::Context;
+use crate::atlassian::AtlassianClient;
+use crate::atlassian::oauth::{ClientCredentials, TokenSet};
+use crate::callback::{LoopbackListener, parse_pasted};
+use crate::error::{Error, Result};
+use crate::secret::{SecretString, random_hex};
+
+/// How this run authorizes.
+pub struct AuthPlan {
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    /// Skip the loopback listener: the operator pastes the URL.
+    pub paste: bool,
+    pub open_browser: bool,
+    pub timeout: Duration,
+}
+
+/// Authorizes and exchanges the code. A rejected code (expired, reused) offers a fresh
+/// authorization in the same run instead of ending it.
+pub async fn obtain_tokens(
+    ctx: &Context,
+    atl: &AtlassianClient,
+    creds: &ClientCredentials,
+    plan: &AuthPlan,
+) -> Result<TokenSet> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let code = authorize(ctx, atl, &creds.client_id, plan).await?;
+        let spinner = ctx.ui.spinner("Exchanging the code for tokens");
+        let result = atl.exchange_code(creds, &code, &plan.redirect_uri).await;
+        drop(spinner);
+        match result {
+            Ok(tokens) => {
+                ctx.ui.ok("tokens received");
+                return Ok(tokens);
+            }
+            Err(Error::CodeRejected(msg)) if ctx.interactive && attempt < 3 => {
+                ctx.ui.warn(&msg);
+                if !ctx
+                    .prompter
+                    .confirm("Start a new authorization now?", true)?
+                {
+                    return Err(Error::CodeRejected(msg));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One authorization: a fresh `state`, the URL printed (and opened), the code captured.
+async fn authorize(
+    ctx: &Context,
+    atl: &AtlassianClient,
+    client_id: &str,
+    plan: &AuthPlan,
+) -> Result<SecretString> {
+    let state = random_hex(16);
+    let url = atl.authorize_url(client_id, &plan.redirect_uri, &plan.scopes, &state);
+    let redirect = Url::parse(&plan.redirect_uri).map_err(|e| {
+        Error::Input(format!(
+            "--redirect-uri is not a URL ({e}): give the callback URL registered in the console"
+        ))
+    })?;
+    let listener = if plan.paste {
+        None
+    } else {
+        match LoopbackListener::bind(&redirect).await {
+            Ok(l) => Some(l),
+            Err(why) => {
+                ctx.ui.warn(&format!("{why}: you will paste the URL instead (or use a free port, e.g. --redirect-uri http://127.0.0.1:8765/callback, registered in the console)"));
+                None
+            }
+        }
+    };
+    ctx.ui.step("Authorize the app in your browser");
+    ctx.ui.url(
+        "Open this URL, choose the Jira site, and click Accept:",
+        url.as_str(),
+    );
+    if let Some(l) = &listener {
+        ctx.ui
+            .info(&format!("(short link to the same page: {})", l.short_url()));
+    }
+    if plan.open_browser {
+        if let Err(why) = ctx.browser.open(&url) {
+            ctx.ui.info(&format!(
+                "could not open a browser ({why}): open the URL above yourself"
+            ));
+        }
+    }
+    match listener {
+        Some(l) => {
+            let spinner = ctx.ui.spinner(&format!(
+                "Waiting for the browser to return to {}",
+                plan.redirect_uri
+            ));
+            let code = l.wait(&state, &url, plan.timeout).await;
+            drop(spinner);
+            if code.is_ok() {
+                ctx.ui.ok("authorization code received (state checked)");
+            }
+            code
+        }
+        None => paste_code(ctx, &state, plan.timeout).await,
+    }
+}
+
+/// The paste-back path: the operator copies the address the browser landed on.
+async fn paste_code(ctx: &Context, state: &str, timeout: Duration) -> Result<SecretString> {
+    ctx.ui.info("After Accept the browser lands on your callback URL (the page may fail to load): copy the whole URL from the address bar.");
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let prompter = ctx.prompter.clone();
+        let line = tokio::time::timeout(
+            timeout,
+            tokio::task::spawn_blocking(move || prompter.paste("Paste the URL (input hidden)")),
+        )
+        .await
+        .map_err(|_| {
+            Error::Authorization(format!(
+                "no URL was pasted within {}s (the code would have expired): run again",
+                timeout.as_secs()
+            ))
+        })?
+        .map_err(|e| Error::Internal(format!("reading the pasted URL: {e}")))??;
+        match parse_pasted(&line, state) {
+            Ok(pasted) => {
+                if pasted.state_checked {
+                    ctx.ui.ok("authorization code received (state checked)");
+                } else {
+                    ctx.ui.warn("a bare code was pasted, so its state could not be checked: paste the whole URL next time");
+                }
+                return Ok(pasted.code);
+            }
+            Err(Error::Input(msg)) if ctx.interactive && attempt < 3 => ctx.ui.warn(&msg),
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The wizard's commands, each a short sequence of named steps over a few seams: the prompter,
+//! the browser and callback, the Atlassian client and the secret store.
+
+pub mod authorize;
+pub mod init;
+pub mod report;
+pub mod save;
+pub mod site;
+pub mod target;
+
+use std::sync::Arc;
+
+use crate::browser::Browser;
+use crate::interrupt::Guard;
+use crate::secret::SecretString;
+use crate::ui::{Prompter, StdinLines, Ui};
+
+/// Everything a step may touch besides its arguments (the GitHub CLI "options" pattern): tests and
+/// the demo swap in other implementations.
+pub struct Context {
+    pub ui: Ui,
+    pub prompter: Arc<dyn Prompter>,
+    pub browser: Arc<dyn Browser>,
+    pub http: reqwest::Client,
+    pub stdin: StdinLines,
+    pub interactive: bool,
+    /// The client secret from `JIRA_CLIENT_SECRET` (or the demo), read once by `main`.
+    pub env_client_secret: Option<SecretString>,
+    pub guard: Guard,
+}

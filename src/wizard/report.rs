@@ -1,0 +1,79 @@
+//! The run's summary: where each secret went (names, never values), the site, and the date by
+//! which the token family must be renewed. Human text or JSON on stdout.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::tfvars::Edit;
+
+/// Atlassian's absolute limit on a refresh-token family.
+pub const FAMILY_LIFETIME_DAYS: i64 = 365;
+
+pub fn renew_by(issued_at: DateTime<Utc>) -> DateTime<Utc> {
+    issued_at + chrono::Duration::days(FAMILY_LIFETIME_DAYS)
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub command: &'static str,
+    pub store: String,
+    pub prefix: String,
+    pub secrets_written: Vec<String>,
+    pub cloud_id: String,
+    pub site_url: String,
+    pub site_name: String,
+    pub authorized_as: String,
+    pub family_issued_at: DateTime<Utc>,
+    pub renew_by: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tfvars: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tfvars_change: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ics: Option<PathBuf>,
+}
+
+pub fn describe_edit(edit: Edit) -> &'static str {
+    match edit {
+        Edit::Unchanged => "already set",
+        Edit::Replaced => "replaced jira_cloud_id",
+        Edit::ReplacedInConnectorSettings => "replaced connector_settings jira_cloud_id",
+        Edit::Appended => "added jira_cloud_id",
+    }
+}
+
+pub fn print(report: &RunReport, format: OutputFormat) {
+    if format == OutputFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("report serializes")
+        );
+        return;
+    }
+    println!();
+    println!("Jira Cloud is connected for Psoxy.");
+    println!("  store:         {}", report.store);
+    for name in &report.secrets_written {
+        println!("  wrote:         {name}");
+    }
+    println!(
+        "  site:          {} ({})",
+        report.site_name, report.site_url
+    );
+    println!("  jira_cloud_id: {}", report.cloud_id);
+    println!("  authorized as: {}", report.authorized_as);
+    if let (Some(path), Some(change)) = (&report.tfvars, &report.tfvars_change) {
+        println!("  tfvars:        {} ({change})", path.display());
+    }
+    if let Some(ics) = &report.ics {
+        println!("  reminder:      {}", ics.display());
+    }
+    println!(
+        "  renew by:      {} (token family issued {}; run `jira-psoxy-setup renew` before then)",
+        report.renew_by.format("%Y-%m-%d"),
+        report.family_issued_at.format("%Y-%m-%d")
+    );
+}

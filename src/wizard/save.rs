@@ -1,0 +1,116 @@
+//! Step: write the secrets where the proxy reads them, under the proxy's own refresh lock, read
+//! them back, and never lose them: a store that keeps failing gets a recovery file instead.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::Context;
+use crate::error::{Error, Result};
+use crate::http::RetryPolicy;
+use crate::recovery::{self, Pending};
+use crate::secret::ExposeSecret;
+use crate::store::lock::{self, LockPolicy};
+use crate::store::{SecretKey, SecretNames, SecretStore, StoreError, StoreResult};
+
+/// Retries a store call on transient failures, with backoff and jitter.
+pub async fn with_retries<T, F, Fut>(policy: &RetryPolicy, mut call: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = StoreResult<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Err(e) if e.is_retryable() && attempt < policy.attempts => {
+                tracing::info!(error = %e, attempt, "store call failed, retrying");
+                tokio::time::sleep(policy.delay(attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Writes, reads back and records metadata. On failure the values go to a recovery file and the
+/// error says how to finish (`push --from FILE`); with `keep_on_failure = false` (push itself)
+/// nothing new is saved.
+pub async fn save_secrets(
+    ctx: &Context,
+    store: &Arc<dyn SecretStore>,
+    names: &SecretNames,
+    pending: Pending,
+    keep_on_failure: bool,
+) -> Result<()> {
+    let replaces_tokens = pending
+        .values
+        .iter()
+        .any(|(n, _)| *n == names.name(SecretKey::RefreshToken));
+    let values = pending.values.clone();
+    let meta = pending.meta.clone();
+    if keep_on_failure {
+        ctx.guard.pending(pending);
+    }
+    let locked = if replaces_tokens {
+        lock::acquire(
+            store.as_ref(),
+            names,
+            &LockPolicy::default(),
+            &ctx.ui,
+            ctx.prompter.as_ref(),
+        )
+        .await?;
+        ctx.guard.lock_taken(store.clone(), names.clone());
+        true
+    } else {
+        false
+    };
+    let spinner = ctx.ui.spinner(&format!(
+        "Writing {} secrets to {}",
+        values.len(),
+        store.describe()
+    ));
+    let policy = RetryPolicy::default();
+    let result: StoreResult<()> = async {
+        with_retries(&policy, || store.write_all(&values)).await?;
+        for (name, value) in &values {
+            let back = with_retries(&policy, || store.read(name)).await?;
+            if back.map(|b| b.value.expose_secret() == value.expose_secret()) != Some(true) {
+                return Err(StoreError::Other(format!(
+                    "{name} did not read back as written"
+                )));
+            }
+        }
+        with_retries(&policy, || store.write_metadata(names, &meta)).await
+    }
+    .await;
+    drop(spinner);
+    if locked {
+        if let Err(e) = store.unlock(names).await {
+            ctx.ui.warn(&format!("could not release the refresh lock {} ({e}): the proxy takes it over after two minutes", names.lock_name()));
+        }
+        ctx.guard.lock_released();
+    }
+    match result {
+        Ok(()) => {
+            ctx.guard.stored();
+            ctx.ui.ok(&format!(
+                "wrote and read back {} secrets in {}",
+                values.len(),
+                store.describe()
+            ));
+            Ok(())
+        }
+        Err(e) => match ctx.guard.take_pending() {
+            Some(pending) => {
+                let path = recovery::save(&pending)?;
+                Err(Error::RecoverySaved(format!(
+                    "writing to {} failed ({e}); the secrets were saved to {} (readable only by you): fix the store, then run `jira-psoxy-setup push --from {}` with the same store options",
+                    store.describe(),
+                    path.display(),
+                    path.display()
+                )))
+            }
+            None => Err(Error::from(e)),
+        },
+    }
+}

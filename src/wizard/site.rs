@@ -1,0 +1,94 @@
+//! Steps: granted scopes, the Jira site, and a verifying call as the authorizing user.
+
+use super::Context;
+use crate::atlassian::AtlassianClient;
+use crate::atlassian::oauth::TokenSet;
+use crate::atlassian::scopes;
+use crate::atlassian::sites::{JiraUser, Site, match_site};
+use crate::error::{Error, Result};
+
+/// Compares granted with requested scopes and names where to add any that is missing.
+pub fn check_scopes(ctx: &Context, requested: &[String], tokens: &TokenSet) -> Result<()> {
+    if tokens.refresh_token.is_none() {
+        return Err(Error::Authorization(
+            "Atlassian issued no refresh token: keep offline_access in --scopes and authorize again".into(),
+        ));
+    }
+    if tokens.scope.trim().is_empty() {
+        return Ok(()); // older responses omit `scope`; nothing to compare
+    }
+    let missing = scopes::missing(requested, &tokens.scope);
+    if missing.is_empty() {
+        ctx.ui.ok("every requested scope was granted");
+        return Ok(());
+    }
+    for s in &missing {
+        ctx.ui.warn(&format!(
+            "scope {s} was not granted: add it in the developer console under {}",
+            scopes::console_location(s)
+        ));
+    }
+    if ctx.prompter.confirm(
+        "Continue without these scopes? (the proxy may fail to read some Jira data)",
+        false,
+    )? {
+        return Ok(());
+    }
+    Err(Error::Authorization(format!(
+        "the app lacks scopes {}: add them in the developer console (Permissions), then run again",
+        missing.join(", ")
+    )))
+}
+
+/// The site whose cloud id goes into tfvars: `--site`, the only one, or the operator's choice.
+pub async fn choose_site(
+    ctx: &Context,
+    atl: &AtlassianClient,
+    tokens: &TokenSet,
+    wanted: Option<&str>,
+) -> Result<Site> {
+    let spinner = ctx.ui.spinner("Listing the Jira sites the token can reach");
+    let mut sites = atl.accessible_resources(&tokens.access_token).await?;
+    drop(spinner);
+    sites.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    if let Some(w) = wanted {
+        let site = match_site(&sites, w)?.clone();
+        ctx.ui.ok(&format!("site {}", site.label()));
+        return Ok(site);
+    }
+    match sites.len() {
+        0 => Err(Error::Site(
+            "the authorization reaches no Jira site: authorize again as a user with Jira access and pick the site on the consent page".into(),
+        )),
+        1 => {
+            let site = sites.remove(0);
+            ctx.ui.ok(&format!("the token reaches one site: {}", site.label()));
+            Ok(site)
+        }
+        _ => {
+            let labels: Vec<String> = sites.iter().map(Site::label).collect();
+            let i = ctx.prompter.select("Which Jira site should the proxy read?", &labels, "--site (id, URL or name)")?;
+            Ok(sites.swap_remove(i))
+        }
+    }
+}
+
+/// Calls Jira's `/myself` through the 3LO gateway: proves the token works for this site.
+pub async fn verify_user(
+    ctx: &Context,
+    atl: &AtlassianClient,
+    tokens: &TokenSet,
+    site: &Site,
+) -> Result<JiraUser> {
+    let spinner = ctx.ui.spinner("Verifying the token with Jira");
+    let user = atl.myself(&tokens.access_token, &site.id).await?;
+    drop(spinner);
+    let email = user
+        .email_address
+        .as_deref()
+        .map(|e| format!(" <{e}>"))
+        .unwrap_or_default();
+    ctx.ui
+        .ok(&format!("authorized as {}{email}", user.display_name));
+    Ok(user)
+}
