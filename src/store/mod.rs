@@ -2,6 +2,7 @@
 //! Manager stores each implement it in their own file; the wizard only sees this trait.
 
 pub mod file;
+pub mod gcp;
 pub mod lock;
 pub mod names;
 
@@ -126,7 +127,8 @@ pub async fn open(
     use crate::cli::StoreKind;
     match args.store {
         StoreKind::File => Ok(std::sync::Arc::new(file::FileStore::new(args.file.clone()))),
-        StoreKind::AwsSsm | StoreKind::GcpSecretManager => Err(crate::error::Error::Input(
+        StoreKind::GcpSecretManager => Ok(std::sync::Arc::new(gcp::GcpStore::open(args).await?)),
+        StoreKind::AwsSsm => Err(crate::error::Error::Input(
             "this store is not available in this build: use --store file".into(),
         )),
     }

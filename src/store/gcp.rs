@@ -1,0 +1,520 @@
+//! Google Cloud Secret Manager, written the way Psoxy reads it (REFERENCE §3): the proxy reads the
+//! version named by the secret's `latest-version` label, so a write adds a version, points that
+//! label at it (keeping every other label, guarded by the secret's etag), then disables, or with
+//! `--destroy-old-versions` destroys, the older enabled versions, as the proxy does when it
+//! rotates. The refresh lock is the proxy's own: label `locked=<epoch ms>` on
+//! `<prefix>OAUTH_REFRESH_TOKEN`. The token family's issue date and site are labels on the
+//! REFRESH_TOKEN secret.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use google_cloud_gax::error::rpc::Code;
+use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
+use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
+use google_cloud_secretmanager_v1::client::SecretManagerService;
+use google_cloud_secretmanager_v1::model::{Replication, Secret, replication::Automatic};
+
+use super::*;
+use crate::secret::ExposeSecret;
+
+#[path = "gcp_ops.rs"]
+mod ops;
+#[path = "gcp_project.rs"]
+pub mod project;
+
+use ops::{Api, Call, LATEST_VERSION, code, map_err, secret_id, version_number};
+pub use project::{Endpoint, parse_endpoint, resolve_project};
+
+/// The proxy's lock label (REFERENCE §3).
+pub const LOCK_LABEL: &str = "locked";
+/// Epoch seconds at which the current token family was first issued.
+pub const ISSUED_LABEL: &str = "jira-family-issued-at";
+/// The Jira cloud id, lower case (label values allow `a-z 0-9 _ -`, 63 characters).
+pub const CLOUD_ID_LABEL: &str = "jira-cloud-id";
+/// Terraform's label on the secrets it creates; `create_missing` sets it the same way.
+pub const TERRAFORM_LABEL: &str = "terraform_managed_value";
+
+#[derive(Debug, Clone)]
+pub struct GcpConfig {
+    pub project: String,
+    pub endpoint: Endpoint,
+    pub destroy_old_versions: bool,
+    /// Per HTTP attempt; a hung call becomes `Unavailable`.
+    pub attempt_timeout: Duration,
+    /// Attempts for idempotent calls (GET) on UNAVAILABLE or connection errors.
+    pub attempts: u32,
+}
+
+impl GcpConfig {
+    pub fn new(project: impl Into<String>, endpoint: Endpoint) -> Self {
+        GcpConfig {
+            project: project.into(),
+            endpoint,
+            destroy_old_versions: false,
+            attempt_timeout: Duration::from_secs(30),
+            attempts: 3,
+        }
+    }
+}
+
+pub struct GcpStore {
+    api: Api,
+    destroy_old: bool,
+    describe: String,
+    /// Lock label values this process wrote, so `unlock` never removes somebody else's lock.
+    held: Mutex<HashMap<String, String>>,
+}
+
+impl GcpStore {
+    /// From the command line: project and endpoint resolved, credentials loaded (not yet used).
+    pub async fn open(args: &crate::cli::StoreArgs) -> StoreResult<GcpStore> {
+        let endpoint = parse_endpoint(args.gcp_endpoint.as_deref())?;
+        let project = resolve_project(args.gcp_project.as_deref(), &|k| std::env::var(k).ok())?;
+        tracing::info!(project = %project.id, source = project.source, "Google Cloud project");
+        let mut config = GcpConfig::new(project.id, endpoint);
+        config.destroy_old_versions = args.destroy_old_versions;
+        Self::connect(config).await
+    }
+
+    pub async fn connect(config: GcpConfig) -> StoreResult<GcpStore> {
+        let credentials = match &config.endpoint {
+            Endpoint::Emulator(_) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
+            _ => google_cloud_auth::credentials::Builder::default()
+                .build()
+                .map_err(|e| {
+                    StoreError::Credentials(format!(
+                        "could not load Google Application Default Credentials ({e}): run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
+                    ))
+                })?,
+        };
+        let backoff = ExponentialBackoffBuilder::new()
+            .with_initial_delay(Duration::from_millis(200))
+            .with_maximum_delay(Duration::from_secs(5))
+            .clamp();
+        let retry = Aip194Strict
+            .with_attempt_limit(config.attempts.max(1))
+            .with_time_limit(config.attempt_timeout * config.attempts.max(1));
+        let mut builder = SecretManagerService::builder()
+            .with_credentials(credentials)
+            .with_retry_policy(retry)
+            .with_backoff_policy(backoff)
+            .with_attempt_timeout(config.attempt_timeout);
+        let mut describe = format!("GCP Secret Manager (project {})", config.project);
+        if let Endpoint::Emulator(url) | Endpoint::Https(url) = &config.endpoint {
+            builder = builder.with_endpoint(url.clone());
+            describe = format!(
+                "GCP Secret Manager (project {}, endpoint {url})",
+                config.project
+            );
+        }
+        let client = builder.build().await.map_err(|e| {
+            StoreError::Credentials(format!("could not set up the Secret Manager client: {e}"))
+        })?;
+        Ok(GcpStore {
+            api: Api {
+                client,
+                project: config.project,
+            },
+            destroy_old: config.destroy_old_versions,
+            describe,
+            held: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn required(&self, value_secret: bool) -> Vec<&'static str> {
+        if !value_secret {
+            return vec![ops::GET, ops::UPDATE];
+        }
+        let retire = if self.destroy_old {
+            ops::DESTROY
+        } else {
+            ops::DISABLE
+        };
+        vec![
+            ops::GET,
+            ops::UPDATE,
+            ops::ADD,
+            ops::ACCESS,
+            ops::VERSION_GET,
+            ops::VERSION_LIST,
+            retire,
+        ]
+    }
+}
+
+/// Adds the version, points `latest-version` at it, retires the older ones.
+async fn write_one(api: &Api, destroy: bool, name: &str, value: &SecretString) -> StoreResult<()> {
+    let version = api
+        .add_version(name, value.expose_secret().as_bytes())
+        .await?;
+    let number = version_number(&version.name)
+        .ok_or_else(|| StoreError::Other(format!("unexpected version name {:?}", version.name)))?;
+    api.update_labels(name, |labels| {
+        let current = labels.get(LATEST_VERSION).and_then(|v| v.parse::<u64>().ok());
+        match current {
+            Some(c) if c > number => Err(StoreError::Conflict(format!(
+                "{name}: version {c} was labelled by another writer after ours ({number}): check which value should stay, then run again"
+            ))),
+            Some(c) if c == number => Ok(false),
+            _ => {
+                labels.insert(LATEST_VERSION.into(), number.to_string());
+                Ok(true)
+            }
+        }
+    })
+    .await?;
+    retire_older(api, destroy, name, number).await;
+    Ok(())
+}
+
+/// Retires the enabled versions older than `keep` (never a newer one: it is somebody
+/// else's, and the label does not point at it). Failures are logged, not fatal: the new value
+/// is already in place and labelled.
+async fn retire_older(api: &Api, destroy: bool, id: &str, keep: u64) {
+    let versions = match api.enabled_versions(id).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!("could not list the old versions of {id} to retire them: {e}");
+            return;
+        }
+    };
+    for v in versions {
+        if version_number(&v.name).is_some_and(|n| n < keep)
+            && let Err(e) = api.retire(&v, destroy).await
+        {
+            tracing::warn!("could not retire {}: {e}", v.name);
+        }
+    }
+}
+
+fn time_of(t: Option<&google_cloud_wkt::Timestamp>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.seconds(), u32::try_from(t.nanos()).ok()?))
+}
+
+/// Label values: at most 63 of lower-case letters, digits, `_` and `-`.
+fn label_value_ok(v: &str) -> bool {
+    v.len() <= 63
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+#[async_trait]
+impl SecretStore for GcpStore {
+    fn describe(&self) -> String {
+        self.describe.clone()
+    }
+
+    async fn discover_prefixes(&self) -> StoreResult<Vec<String>> {
+        let parent = format!("projects/{}", self.api.project);
+        let mut found = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self
+                .api
+                .client
+                .list_secrets()
+                .set_parent(&parent)
+                .set_page_size(250)
+                .set_page_token(&token)
+                .send()
+                .await
+                .map_err(|e| {
+                    map_err(
+                        e,
+                        &Call {
+                            what: "list the secrets of",
+                            resource: &parent,
+                            permission: ops::LIST,
+                        },
+                    )
+                })?;
+            found.extend(
+                page.secrets
+                    .iter()
+                    .filter_map(|s| SecretNames::prefix_of(secret_id(&s.name))),
+            );
+            if page.next_page_token.is_empty() {
+                return Ok(found);
+            }
+            token = page.next_page_token;
+        }
+    }
+
+    /// Each secret must exist (else it is reported missing) and the caller must hold, on each,
+    /// the permissions the write needs, checked with testIamPermissions (it needs no permission
+    /// itself and changes nothing). Creating missing secrets needs `secretmanager.secrets.create`
+    /// on the project, which this API cannot test: `create_missing` reports it if it is denied.
+    async fn preflight(&self, names: &SecretNames) -> StoreResult<Preflight> {
+        let mut ids: Vec<(String, bool)> = names.all().into_iter().map(|n| (n, true)).collect();
+        ids.push((names.lock_name(), false));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, (id, value_secret)) in ids.iter().enumerate() {
+            let (api, id, required) = (self.api.clone(), id.clone(), self.required(*value_secret));
+            tasks.spawn(async move {
+                if api.get(&id).await?.is_none() {
+                    return Ok((i, id, None));
+                }
+                let granted = api.granted(&id, &required).await?;
+                let lacking: Vec<&str> = required
+                    .into_iter()
+                    .filter(|p| !granted.iter().any(|g| g == p))
+                    .collect();
+                Ok::<_, StoreError>((i, id, Some(lacking)))
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            results.push(joined.map_err(|e| StoreError::Other(e.to_string()))??);
+        }
+        results.sort_by_key(|r| r.0);
+        let mut report = Preflight::default();
+        let mut denied = Vec::new();
+        for (_, id, lacking) in results {
+            match lacking {
+                None => report.missing.push(id),
+                Some(l) if !l.is_empty() => denied.push(format!("{} on {id}", l.join(", "))),
+                Some(_) => {}
+            }
+        }
+        if !denied.is_empty() {
+            return Err(StoreError::PermissionDenied(format!(
+                "the account running this tool lacks, in project {}: {}: grant them (e.g. roles/secretmanager.admin on these secrets) and run again",
+                self.api.project,
+                denied.join("; ")
+            )));
+        }
+        Ok(report)
+    }
+
+    async fn create_missing(&self, names: &[String]) -> StoreResult<()> {
+        let parent = format!("projects/{}", self.api.project);
+        for id in names {
+            let secret = Secret::new()
+                .set_replication(Replication::new().set_automatic(Automatic::default()))
+                .set_labels([(TERRAFORM_LABEL, "false")]);
+            let result = self
+                .api
+                .client
+                .create_secret()
+                .set_parent(&parent)
+                .set_secret_id(id)
+                .set_secret(secret)
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e) if code(&e) == Some(Code::AlreadyExists) => {}
+                Err(e) => {
+                    return Err(map_err(
+                        e,
+                        &Call {
+                            what: "create the secret",
+                            resource: &format!("{parent}/secrets/{id}"),
+                            permission: ops::CREATE,
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Exactly the proxy's read: the version the `latest-version` label names, falling back to
+    /// `latest` only when that version does not exist (or the label is unset, or the secret
+    /// cannot be described). A disabled or destroyed version reads as no value, as for the proxy.
+    async fn read(&self, name: &str) -> StoreResult<Option<StoredSecret>> {
+        let path = self.api.secret_path(name);
+        let label = match self.api.client.get_secret().set_name(&path).send().await {
+            Ok(s) => s
+                .labels
+                .get(LATEST_VERSION)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+            Err(e) if code(&e) == Some(Code::NotFound) => return Ok(None),
+            Err(e) if code(&e) == Some(Code::PermissionDenied) => None,
+            Err(e) => {
+                let call = Call {
+                    what: "read",
+                    resource: &path,
+                    permission: ops::GET,
+                };
+                return Err(map_err(e, &call));
+            }
+        };
+        let mut attempt = self
+            .api
+            .access(name, label.as_deref().unwrap_or("latest"))
+            .await;
+        if label.is_some() && matches!(&attempt, Err(e) if code(e) == Some(Code::NotFound)) {
+            tracing::warn!(
+                "{name}: the version its {LATEST_VERSION} label names does not exist; reading `latest`, as the proxy does"
+            );
+            attempt = self.api.access(name, "latest").await;
+        }
+        let (version, data) = match attempt {
+            Ok(found) => found,
+            Err(e) if code(&e) == Some(Code::NotFound) => return Ok(None),
+            Err(e) if code(&e) == Some(Code::FailedPrecondition) => {
+                tracing::warn!("{name}: the version the proxy would read is disabled or destroyed");
+                return Ok(None);
+            }
+            Err(e) => {
+                let call = Call {
+                    what: "read the value of",
+                    resource: &path,
+                    permission: ops::ACCESS,
+                };
+                return Err(map_err(e, &call));
+            }
+        };
+        let updated_at = match self.api.version(&version).await {
+            Ok(v) => time_of(v.create_time.as_ref()),
+            Err(e) => {
+                tracing::debug!("no write time for {version}: {e}");
+                None
+            }
+        };
+        Ok(Some(StoredSecret {
+            value: SecretString::from(String::from_utf8_lossy(&data).into_owned()),
+            updated_at,
+        }))
+    }
+
+    async fn write(&self, name: &str, value: &SecretString) -> StoreResult<()> {
+        write_one(&self.api, self.destroy_old, name, value).await
+    }
+
+    /// The secrets are independent: written concurrently.
+    async fn write_all(&self, items: &[(String, SecretString)]) -> StoreResult<()> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (name, value) in items {
+            let (api, destroy) = (self.api.clone(), self.destroy_old);
+            let (name, value) = (name.clone(), value.clone());
+            tasks.spawn(async move { write_one(&api, destroy, &name, &value).await });
+        }
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            let result = joined.map_err(|e| StoreError::Other(e.to_string()))?;
+            if let (Err(e), None) = (result, &first_error) {
+                first_error = Some(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    async fn read_metadata(&self, names: &SecretNames) -> StoreResult<FamilyMetadata> {
+        let Some(secret) = self.api.get(&names.name(SecretKey::RefreshToken)).await? else {
+            return Ok(FamilyMetadata::default());
+        };
+        Ok(FamilyMetadata {
+            issued_at: secret
+                .labels
+                .get(ISSUED_LABEL)
+                .and_then(|s| s.parse::<i64>().ok())
+                .and_then(|s| DateTime::from_timestamp(s, 0)),
+            cloud_id: secret
+                .labels
+                .get(CLOUD_ID_LABEL)
+                .filter(|s| !s.is_empty())
+                .cloned(),
+        })
+    }
+
+    async fn write_metadata(&self, names: &SecretNames, meta: &FamilyMetadata) -> StoreResult<()> {
+        let mut wanted = Vec::new();
+        if let Some(t) = meta.issued_at {
+            wanted.push((ISSUED_LABEL, t.timestamp().max(0).to_string()));
+        }
+        if let Some(id) = &meta.cloud_id {
+            let id = id.to_ascii_lowercase();
+            if label_value_ok(&id) {
+                wanted.push((CLOUD_ID_LABEL, id));
+            } else {
+                tracing::warn!("the cloud id {id:?} cannot be a label value: not recorded");
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let id = names.name(SecretKey::RefreshToken);
+        self.api
+            .update_labels(&id, |labels| {
+                let mut changed = false;
+                for (k, v) in &wanted {
+                    changed |= labels.insert(k.to_string(), v.clone()).as_ref() != Some(v);
+                }
+                Ok(changed)
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// One attempt: the label is written with the etag of the read that found it absent (or,
+    /// with `take_over`, holding the value being replaced), so two writers cannot both win.
+    async fn try_lock(
+        &self,
+        names: &SecretNames,
+        now_ms: i64,
+        take_over: bool,
+    ) -> StoreResult<LockAttempt> {
+        let id = names.lock_name();
+        for _ in 0..3 {
+            let secret = self.api.get_existing(&id).await?;
+            let held = secret.labels.get(LOCK_LABEL).cloned();
+            if let (Some(v), false) = (&held, take_over) {
+                return Ok(LockAttempt::HeldSince(v.parse().unwrap_or(0)));
+            }
+            let mut labels = secret.labels.clone();
+            labels.insert(LOCK_LABEL.into(), now_ms.to_string());
+            match self.api.patch_labels(&secret, labels).await {
+                Ok(_) => {
+                    let mut held_by_us = self.held.lock().unwrap_or_else(|p| p.into_inner());
+                    held_by_us.insert(id, now_ms.to_string());
+                    return Ok(LockAttempt::Acquired);
+                }
+                Err(StoreError::Conflict(_)) => {
+                    let fresh = self.api.get_existing(&id).await?;
+                    match fresh.labels.get(LOCK_LABEL) {
+                        Some(v) if Some(v) != held.as_ref() => {
+                            return Ok(LockAttempt::HeldSince(v.parse().unwrap_or(0)));
+                        }
+                        _ => continue, // another label changed: try again on the fresh etag
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "the labels of {id} keep changing: could not take the refresh lock, run again"
+        )))
+    }
+
+    /// Removes the lock label, keeping the others; a lock somebody else took over meanwhile is
+    /// left alone.
+    async fn unlock(&self, names: &SecretNames) -> StoreResult<()> {
+        let id = names.lock_name();
+        let ours = self
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        if self.api.get(&id).await?.is_none() {
+            return Ok(());
+        }
+        self.api
+            .update_labels(&id, |labels| match (labels.get(LOCK_LABEL), &ours) {
+                (None, _) => Ok(false),
+                (Some(v), Some(mine)) if v != mine => {
+                    tracing::warn!("the refresh lock {id} was taken over meanwhile: leaving it");
+                    Ok(false)
+                }
+                _ => Ok(labels.remove(LOCK_LABEL).is_some()),
+            })
+            .await?;
+        Ok(())
+    }
+}

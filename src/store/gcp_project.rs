@@ -1,0 +1,240 @@
+//! Which Google Cloud project holds the secrets, and how the Secret Manager client authenticates.
+//!
+//! The project: `--gcp-project` (or GOOGLE_CLOUD_PROJECT, via clap), else CLOUDSDK_CORE_PROJECT,
+//! else the project of the Application Default Credentials where one is written down: the
+//! `project_id` of a service-account key file, else gcloud's active configuration (`[core]
+//! project`), which is what `gcloud auth application-default login` users have. The auth crate
+//! exposes no project, so these two files are read here; nothing asks the metadata server.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use super::{StoreError, StoreResult};
+
+/// Where the project came from, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedProject {
+    pub id: String,
+    pub source: &'static str,
+}
+
+/// `lookup` reads an environment variable (injected so tests need not touch the process env).
+pub fn resolve_project(
+    explicit: Option<&str>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> StoreResult<ResolvedProject> {
+    let found = |id: String, source| ResolvedProject { id, source };
+    let env = |k: &str| {
+        lookup(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let project = if let Some(p) = explicit.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(found(p.to_string(), "--gcp-project / GOOGLE_CLOUD_PROJECT"))
+    } else if let Some(p) = env("CLOUDSDK_CORE_PROJECT") {
+        Some(found(p, "CLOUDSDK_CORE_PROJECT"))
+    } else if let Some(p) = adc_file(lookup).and_then(|f| key_file_project(&f)) {
+        Some(found(p, "the Application Default Credentials key file"))
+    } else {
+        gcloud_dir(lookup)
+            .and_then(|dir| gcloud_config_project(&dir, lookup))
+            .map(|p| found(p, "gcloud's active configuration"))
+    };
+    let project = project.ok_or_else(|| {
+        StoreError::Credentials(
+            "no Google Cloud project: pass --gcp-project (or set GOOGLE_CLOUD_PROJECT)".into(),
+        )
+    })?;
+    if !valid_project(&project.id) {
+        return Err(StoreError::Credentials(format!(
+            "{:?} (from {}) is not a Google Cloud project id: pass --gcp-project",
+            project.id, project.source
+        )));
+    }
+    Ok(project)
+}
+
+/// Project ids are 6-30 of `a-z 0-9 -`; project numbers are digits. Refusing anything else keeps
+/// `/` and `..` out of request paths.
+fn valid_project(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 63
+        && id.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == ':'
+        })
+}
+
+fn gcloud_dir(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    if let Some(dir) = lookup("CLOUDSDK_CONFIG").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    if cfg!(windows) {
+        lookup("APPDATA").map(|a| Path::new(&a).join("gcloud"))
+    } else {
+        lookup("HOME").map(|h| Path::new(&h).join(".config").join("gcloud"))
+    }
+}
+
+fn adc_file(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    match lookup("GOOGLE_APPLICATION_CREDENTIALS").filter(|f| !f.is_empty()) {
+        Some(f) => Some(PathBuf::from(f)),
+        None => gcloud_dir(lookup).map(|d| d.join("application_default_credentials.json")),
+    }
+}
+
+fn key_file_project(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json.get("project_id")?.as_str().map(str::to_string)
+}
+
+fn gcloud_config_project(dir: &Path, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let name = lookup("CLOUDSDK_ACTIVE_CONFIG_NAME")
+        .filter(|n| !n.is_empty())
+        .or_else(|| std::fs::read_to_string(dir.join("active_config")).ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".into());
+    if name.contains(['/', '\\']) || name.contains("..") {
+        return None;
+    }
+    let text =
+        std::fs::read_to_string(dir.join("configurations").join(format!("config_{name}"))).ok()?;
+    let mut in_core = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_core = line == "[core]";
+        } else if in_core
+            && let Some((k, v)) = line.split_once('=')
+            && k.trim() == "project"
+            && !v.trim().is_empty()
+        {
+            return Some(v.trim().to_string());
+        }
+    }
+    None
+}
+
+/// How to reach Secret Manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Google's endpoint with Application Default Credentials.
+    Google,
+    /// Another https endpoint (private service connect, regional), still with ADC.
+    Https(String),
+    /// A plain-http loopback emulator: anonymous credentials, no token is ever fetched.
+    Emulator(String),
+}
+
+/// `--gcp-endpoint`: https anywhere, plain http only on a loopback address.
+pub fn parse_endpoint(raw: Option<&str>) -> StoreResult<Endpoint> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(Endpoint::Google);
+    };
+    let bad = |why: &str| StoreError::Credentials(format!("--gcp-endpoint {raw:?} {why}"));
+    let url = url::Url::parse(raw).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(bad("must be a plain scheme://host[:port] URL"));
+    }
+    let trimmed = raw.trim_end_matches('/').to_string();
+    match url.scheme() {
+        "https" => Ok(Endpoint::Https(trimmed)),
+        "http" if is_loopback(&url) => Ok(Endpoint::Emulator(trimmed)),
+        "http" => Err(bad(
+            "is plain http on a non-loopback host: use https (plain http is only for a local emulator on 127.0.0.1, ::1 or localhost)",
+        )),
+        _ => Err(bad("must be an http(s) URL")),
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn the_flag_wins_then_cloudsdk_then_the_key_file_then_gcloud_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let none = env(&[("CLOUDSDK_CONFIG", d)]);
+        let err = resolve_project(None, &none).unwrap_err();
+        assert!(err.to_string().contains("pass --gcp-project"), "{err}");
+
+        std::fs::create_dir_all(dir.path().join("configurations")).unwrap();
+        std::fs::write(dir.path().join("active_config"), "work\n").unwrap();
+        std::fs::write(
+            dir.path().join("configurations/config_work"),
+            "[auth]\nproject = nope\n[core]\naccount = a@b.c\nproject = from-gcloud\n",
+        )
+        .unwrap();
+        assert_eq!(resolve_project(None, &none).unwrap().id, "from-gcloud");
+
+        let key = dir.path().join("key.json");
+        std::fs::write(
+            &key,
+            r#"{"type":"service_account","project_id":"from-key"}"#,
+        )
+        .unwrap();
+        let with_key = env(&[
+            ("CLOUDSDK_CONFIG", d),
+            ("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap()),
+        ]);
+        assert_eq!(resolve_project(None, &with_key).unwrap().id, "from-key");
+
+        let with_sdk = env(&[
+            ("CLOUDSDK_CONFIG", d),
+            ("CLOUDSDK_CORE_PROJECT", "from-env"),
+        ]);
+        assert_eq!(resolve_project(None, &with_sdk).unwrap().id, "from-env");
+        assert_eq!(resolve_project(Some("flag"), &with_sdk).unwrap().id, "flag");
+        assert!(resolve_project(Some("a/../b"), &with_sdk).is_err());
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        assert_eq!(parse_endpoint(None).unwrap(), Endpoint::Google);
+        for ok in [
+            "http://127.0.0.1:8085",
+            "http://localhost:1/",
+            "http://[::1]:9",
+        ] {
+            assert!(
+                matches!(parse_endpoint(Some(ok)).unwrap(), Endpoint::Emulator(_)),
+                "{ok}"
+            );
+        }
+        assert_eq!(
+            parse_endpoint(Some("http://127.0.0.1:8085/")).unwrap(),
+            Endpoint::Emulator("http://127.0.0.1:8085".into())
+        );
+        assert!(matches!(
+            parse_endpoint(Some("https://secretmanager.example.com")).unwrap(),
+            Endpoint::Https(_)
+        ));
+        for bad in [
+            "http://10.0.0.1:80",
+            "http://example.com",
+            "ftp://127.0.0.1",
+            "nope",
+        ] {
+            assert!(parse_endpoint(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}
