@@ -222,7 +222,7 @@ pub struct SimulatorArgs {
     #[arg(long, default_value_t = 0)]
     pub port: u16,
     #[arg(long, default_value_t = 1)]
-    pub sites: usize,
+    pub sites: u32,
     #[arg(long, default_value = "http://localhost")]
     pub redirect_uri: String,
 }

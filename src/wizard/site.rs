@@ -67,6 +67,9 @@ pub async fn choose_site(
         }
         _ => {
             let labels: Vec<String> = sites.iter().map(Site::label).collect();
+            if !ctx.interactive {
+                return Err(Error::Site(format!("the token reaches {} sites: pass --site with one of: {}", sites.len(), labels.join("; "))));
+            }
             let i = ctx.prompter.select("Which Jira site should the proxy read?", &labels, "--site (id, URL or name)")?;
             Ok(sites.swap_remove(i))
         }
