@@ -8,65 +8,35 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use google_cloud_gax::error::rpc::Code;
-use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
-use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
-use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Replication, Secret, replication::Automatic};
 
 use super::*;
 use crate::secret::ExposeSecret;
 
+#[path = "gcp_labels.rs"]
+mod labels;
 #[path = "gcp_ops.rs"]
 mod ops;
 #[path = "gcp_project.rs"]
 pub mod project;
 
+pub use labels::{CLOUD_ID_LABEL, ISSUED_LABEL, LOCK_LABEL};
 use ops::{Api, Call, LATEST_VERSION, code, map_err, secret_id, version_number};
-pub use project::{Endpoint, parse_endpoint, resolve_project};
+pub use project::{Endpoint, GcpConfig, parse_endpoint, resolve_project};
 
-/// The proxy's lock label (REFERENCE §3).
-pub const LOCK_LABEL: &str = "locked";
-/// Epoch seconds at which the current token family was first issued.
-pub const ISSUED_LABEL: &str = "jira-family-issued-at";
-/// The Jira cloud id, lower case (label values allow `a-z 0-9 _ -`, 63 characters).
-pub const CLOUD_ID_LABEL: &str = "jira-cloud-id";
 /// Terraform's label on the secrets it creates; `create_missing` sets it the same way.
 pub const TERRAFORM_LABEL: &str = "terraform_managed_value";
-
-#[derive(Debug, Clone)]
-pub struct GcpConfig {
-    pub project: String,
-    pub endpoint: Endpoint,
-    pub destroy_old_versions: bool,
-    /// Per HTTP attempt; a hung call becomes `Unavailable`.
-    pub attempt_timeout: Duration,
-    /// Attempts for idempotent calls (GET) on UNAVAILABLE or connection errors.
-    pub attempts: u32,
-}
-
-impl GcpConfig {
-    pub fn new(project: impl Into<String>, endpoint: Endpoint) -> Self {
-        GcpConfig {
-            project: project.into(),
-            endpoint,
-            destroy_old_versions: false,
-            attempt_timeout: Duration::from_secs(30),
-            attempts: 3,
-        }
-    }
-}
 
 pub struct GcpStore {
     api: Api,
     destroy_old: bool,
     describe: String,
     /// Lock label values this process wrote, so `unlock` never removes somebody else's lock.
-    held: Mutex<HashMap<String, String>>,
+    held: labels::Held,
 }
 
 impl GcpStore {
@@ -81,39 +51,14 @@ impl GcpStore {
     }
 
     pub async fn connect(config: GcpConfig) -> StoreResult<GcpStore> {
-        let credentials = match &config.endpoint {
-            Endpoint::Emulator(_) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
-            _ => google_cloud_auth::credentials::Builder::default()
-                .build()
-                .map_err(|e| {
-                    StoreError::Credentials(format!(
-                        "could not load Google Application Default Credentials ({e}): run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
-                    ))
-                })?,
-        };
-        let backoff = ExponentialBackoffBuilder::new()
-            .with_initial_delay(Duration::from_millis(200))
-            .with_maximum_delay(Duration::from_secs(5))
-            .clamp();
-        let retry = Aip194Strict
-            .with_attempt_limit(config.attempts.max(1))
-            .with_time_limit(config.attempt_timeout * config.attempts.max(1));
-        let mut builder = SecretManagerService::builder()
-            .with_credentials(credentials)
-            .with_retry_policy(retry)
-            .with_backoff_policy(backoff)
-            .with_attempt_timeout(config.attempt_timeout);
+        let client = project::client(&config).await?;
         let mut describe = format!("GCP Secret Manager (project {})", config.project);
         if let Endpoint::Emulator(url) | Endpoint::Https(url) = &config.endpoint {
-            builder = builder.with_endpoint(url.clone());
             describe = format!(
                 "GCP Secret Manager (project {}, endpoint {url})",
                 config.project
             );
         }
-        let client = builder.build().await.map_err(|e| {
-            StoreError::Credentials(format!("could not set up the Secret Manager client: {e}"))
-        })?;
         Ok(GcpStore {
             api: Api {
                 client,
@@ -193,13 +138,6 @@ async fn retire_older(api: &Api, destroy: bool, id: &str, keep: u64) {
 
 fn time_of(t: Option<&google_cloud_wkt::Timestamp>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.seconds(), u32::try_from(t.nanos()).ok()?))
-}
-
-/// Label values: at most 63 of lower-case letters, digits, `_` and `-`.
-fn label_value_ok(v: &str) -> bool {
-    v.len() <= 63
-        && v.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 #[async_trait]
@@ -407,114 +345,23 @@ impl SecretStore for GcpStore {
     }
 
     async fn read_metadata(&self, names: &SecretNames) -> StoreResult<FamilyMetadata> {
-        let Some(secret) = self.api.get(&names.name(SecretKey::RefreshToken)).await? else {
-            return Ok(FamilyMetadata::default());
-        };
-        Ok(FamilyMetadata {
-            issued_at: secret
-                .labels
-                .get(ISSUED_LABEL)
-                .and_then(|s| s.parse::<i64>().ok())
-                .and_then(|s| DateTime::from_timestamp(s, 0)),
-            cloud_id: secret
-                .labels
-                .get(CLOUD_ID_LABEL)
-                .filter(|s| !s.is_empty())
-                .cloned(),
-        })
+        labels::read_metadata(&self.api, names).await
     }
 
     async fn write_metadata(&self, names: &SecretNames, meta: &FamilyMetadata) -> StoreResult<()> {
-        let mut wanted = Vec::new();
-        if let Some(t) = meta.issued_at {
-            wanted.push((ISSUED_LABEL, t.timestamp().max(0).to_string()));
-        }
-        if let Some(id) = &meta.cloud_id {
-            let id = id.to_ascii_lowercase();
-            if label_value_ok(&id) {
-                wanted.push((CLOUD_ID_LABEL, id));
-            } else {
-                tracing::warn!("the cloud id {id:?} cannot be a label value: not recorded");
-            }
-        }
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        let id = names.name(SecretKey::RefreshToken);
-        self.api
-            .update_labels(&id, |labels| {
-                let mut changed = false;
-                for (k, v) in &wanted {
-                    changed |= labels.insert(k.to_string(), v.clone()).as_ref() != Some(v);
-                }
-                Ok(changed)
-            })
-            .await?;
-        Ok(())
+        labels::write_metadata(&self.api, names, meta).await
     }
 
-    /// One attempt: the label is written with the etag of the read that found it absent (or,
-    /// with `take_over`, holding the value being replaced), so two writers cannot both win.
     async fn try_lock(
         &self,
         names: &SecretNames,
         now_ms: i64,
         take_over: bool,
     ) -> StoreResult<LockAttempt> {
-        let id = names.lock_name();
-        for _ in 0..3 {
-            let secret = self.api.get_existing(&id).await?;
-            let held = secret.labels.get(LOCK_LABEL).cloned();
-            if let (Some(v), false) = (&held, take_over) {
-                return Ok(LockAttempt::HeldSince(v.parse().unwrap_or(0)));
-            }
-            let mut labels = secret.labels.clone();
-            labels.insert(LOCK_LABEL.into(), now_ms.to_string());
-            match self.api.patch_labels(&secret, labels).await {
-                Ok(_) => {
-                    let mut held_by_us = self.held.lock().unwrap_or_else(|p| p.into_inner());
-                    held_by_us.insert(id, now_ms.to_string());
-                    return Ok(LockAttempt::Acquired);
-                }
-                Err(StoreError::Conflict(_)) => {
-                    let fresh = self.api.get_existing(&id).await?;
-                    match fresh.labels.get(LOCK_LABEL) {
-                        Some(v) if Some(v) != held.as_ref() => {
-                            return Ok(LockAttempt::HeldSince(v.parse().unwrap_or(0)));
-                        }
-                        _ => continue, // another label changed: try again on the fresh etag
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(StoreError::Conflict(format!(
-            "the labels of {id} keep changing: could not take the refresh lock, run again"
-        )))
+        labels::try_lock(&self.api, &self.held, names, now_ms, take_over).await
     }
 
-    /// Removes the lock label, keeping the others; a lock somebody else took over meanwhile is
-    /// left alone.
     async fn unlock(&self, names: &SecretNames) -> StoreResult<()> {
-        let id = names.lock_name();
-        let ours = self
-            .held
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-        if self.api.get(&id).await?.is_none() {
-            return Ok(());
-        }
-        self.api
-            .update_labels(&id, |labels| match (labels.get(LOCK_LABEL), &ours) {
-                (None, _) => Ok(false),
-                (Some(v), Some(mine)) if v != mine => {
-                    tracing::warn!("the refresh lock {id} was taken over meanwhile: leaving it");
-                    Ok(false)
-                }
-                _ => Ok(labels.remove(LOCK_LABEL).is_some()),
-            })
-            .await?;
-        Ok(())
+        labels::unlock(&self.api, &self.held, names).await
     }
 }

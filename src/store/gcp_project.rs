@@ -9,6 +9,12 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
+use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
+use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
+use google_cloud_secretmanager_v1::client::SecretManagerService;
+
 use super::{StoreError, StoreResult};
 
 /// Where the project came from, for the log.
@@ -154,6 +160,63 @@ fn is_loopback(url: &url::Url) -> bool {
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
     }
+}
+
+#[derive(Debug, Clone)]
+pub struct GcpConfig {
+    pub project: String,
+    pub endpoint: Endpoint,
+    pub destroy_old_versions: bool,
+    /// Per HTTP attempt; a hung call becomes `Unavailable`.
+    pub attempt_timeout: Duration,
+    /// Attempts for idempotent calls (GET) on UNAVAILABLE or connection errors.
+    pub attempts: u32,
+}
+
+impl GcpConfig {
+    pub fn new(project: impl Into<String>, endpoint: Endpoint) -> Self {
+        GcpConfig {
+            project: project.into(),
+            endpoint,
+            destroy_old_versions: false,
+            attempt_timeout: Duration::from_secs(30),
+            attempts: 3,
+        }
+    }
+}
+
+/// The Secret Manager client: anonymous credentials for a loopback emulator (no token is ever
+/// fetched, nothing asks the metadata server), Application Default Credentials otherwise. GETs
+/// are retried on UNAVAILABLE a few times with a short backoff; non-idempotent calls are not.
+pub async fn client(config: &GcpConfig) -> StoreResult<SecretManagerService> {
+    let credentials = match &config.endpoint {
+            Endpoint::Emulator(_) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
+            _ => google_cloud_auth::credentials::Builder::default()
+                .build()
+                .map_err(|e| {
+                    StoreError::Credentials(format!(
+                        "could not load Google Application Default Credentials ({e}): run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
+                    ))
+                })?,
+        };
+    let backoff = ExponentialBackoffBuilder::new()
+        .with_initial_delay(Duration::from_millis(200))
+        .with_maximum_delay(Duration::from_secs(5))
+        .clamp();
+    let retry = Aip194Strict
+        .with_attempt_limit(config.attempts.max(1))
+        .with_time_limit(config.attempt_timeout * config.attempts.max(1));
+    let mut builder = SecretManagerService::builder()
+        .with_credentials(credentials)
+        .with_retry_policy(retry)
+        .with_backoff_policy(backoff)
+        .with_attempt_timeout(config.attempt_timeout);
+    if let Endpoint::Emulator(url) | Endpoint::Https(url) = &config.endpoint {
+        builder = builder.with_endpoint(url.clone());
+    }
+    builder.build().await.map_err(|e| {
+        StoreError::Credentials(format!("could not set up the Secret Manager client: {e}"))
+    })
 }
 
 #[cfg(test)]

@@ -312,7 +312,7 @@ fn list_versions(
         .iter()
         .filter(|v| wanted.is_none_or(|w| v.state == w))
         .collect();
-    all.sort_by(|a, b| b.number.cmp(&a.number)); // newest first, as Secret Manager lists them
+    all.sort_by_key(|v| std::cmp::Reverse(v.number)); // newest first, as Secret Manager lists them
     let (items, next) = page(&all, param, st.page_cap)?;
     let mut out = Map::new();
     if !items.is_empty() {
