@@ -90,12 +90,12 @@ async fn authorize(
         ctx.ui
             .info(&format!("(short link to the same page: {})", l.short_url()));
     }
-    if plan.open_browser {
-        if let Err(why) = ctx.browser.open(&url) {
-            ctx.ui.info(&format!(
-                "could not open a browser ({why}): open the URL above yourself"
-            ));
-        }
+    if plan.open_browser
+        && let Err(why) = ctx.browser.open(&url)
+    {
+        ctx.ui.info(&format!(
+            "could not open a browser ({why}): open the URL above yourself"
+        ));
     }
     match listener {
         Some(l) => {
