@@ -64,6 +64,7 @@ async fn authorize(
     plan: &AuthPlan,
 ) -> Result<SecretString> {
     let state = random_hex(16);
+    tracing::info!(redirect_uri = %plan.redirect_uri, paste = plan.paste, "starting an authorization");
     let url = atl.authorize_url(client_id, &plan.redirect_uri, &plan.scopes, &state);
     let redirect = Url::parse(&plan.redirect_uri).map_err(|e| {
         Error::Input(format!(

@@ -38,6 +38,7 @@ async fn write_locked(
         values.len(),
         store.describe()
     ));
+    tracing::info!(store = %store.describe(), names = ?values.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), "writing secrets");
     let policy = RetryPolicy::default();
     let result: StoreResult<()> = async {
         with_retries(&policy, || store.write_all(values)).await?;
