@@ -147,6 +147,19 @@ impl Session {
         stdin_lines: &[&str],
         browser: Browser,
     ) -> Output {
+        self.run_full(args, env, stdin_lines, browser, |_, _| {})
+            .await
+    }
+
+    /// As `run_with`, calling `on_line(line, pid)` for every line the tool prints on stderr.
+    pub async fn run_full(
+        &self,
+        args: &[String],
+        env: &[(&str, &str)],
+        stdin_lines: &[&str],
+        browser: Browser,
+        mut on_line: impl FnMut(&str, u32),
+    ) -> Output {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"));
         cmd.args(args).env_clear().current_dir(self.dir.path());
         for (k, v) in &self.env {
@@ -160,6 +173,7 @@ impl Session {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let mut child = cmd.spawn().expect("binary starts");
+        let pid = child.id().expect("running");
         let mut stdin = child.stdin.take().unwrap();
         for line in stdin_lines {
             stdin
@@ -188,6 +202,7 @@ impl Session {
             };
             stderr.push_str(&line);
             stderr.push('\n');
+            on_line(&line, pid);
             if let Some(url) = line.split_whitespace().find_map(|w| {
                 Url::parse(w)
                     .ok()
