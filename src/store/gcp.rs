@@ -210,19 +210,29 @@ impl SecretStore for GcpStore {
         }
         results.sort_by_key(|r| r.0);
         let mut report = Preflight::default();
-        let mut denied = Vec::new();
+        // permission -> the secrets it is missing on, in a stable order
+        let mut denied: Vec<(&str, Vec<String>)> = Vec::new();
         for (_, id, lacking) in results {
-            match lacking {
-                None => report.missing.push(id),
-                Some(l) if !l.is_empty() => denied.push(format!("{} on {id}", l.join(", "))),
-                Some(_) => {}
+            let Some(lacking) = lacking else {
+                report.missing.push(id);
+                continue;
+            };
+            for p in lacking {
+                match denied.iter_mut().find(|(q, _)| *q == p) {
+                    Some((_, ids)) => ids.push(id.clone()),
+                    None => denied.push((p, vec![id.clone()])),
+                }
             }
         }
         if !denied.is_empty() {
+            let list: Vec<String> = denied
+                .iter()
+                .map(|(p, ids)| format!("{p} (on {})", ids.join(", ")))
+                .collect();
             return Err(StoreError::PermissionDenied(format!(
-                "the account running this tool lacks, in project {}: {}: grant them (e.g. roles/secretmanager.admin on these secrets) and run again",
+                "the account running this tool lacks {} in project {}: grant roles/secretmanager.admin on these secrets (or a custom role with exactly these permissions), then run again",
+                list.join("; "),
                 self.api.project,
-                denied.join("; ")
             )));
         }
         Ok(report)
