@@ -326,3 +326,18 @@ async fn transient_errors_are_retried_then_reported_as_unavailable() {
         "addVersion is not retried blindly: {err}"
     );
 }
+
+#[tokio::test]
+async fn a_hung_call_times_out_as_unavailable() {
+    let fake = GcpFake::start("p").await;
+    fake.terraform(PREFIX);
+    let mut config = GcpConfig::new("p", Endpoint::Emulator(fake.endpoint()));
+    config.attempt_timeout = Duration::from_millis(300);
+    config.attempts = 1;
+    let store = GcpStore::connect(config).await.unwrap();
+    fake.delay_next(1, Duration::from_secs(3));
+    let started = std::time::Instant::now();
+    let err = store.discover_prefixes().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}

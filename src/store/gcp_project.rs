@@ -190,15 +190,24 @@ impl GcpConfig {
 /// are retried on UNAVAILABLE a few times with a short backoff; non-idempotent calls are not.
 pub async fn client(config: &GcpConfig) -> StoreResult<SecretManagerService> {
     let credentials = match &config.endpoint {
-            Endpoint::Emulator(_) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
-            _ => google_cloud_auth::credentials::Builder::default()
+        Endpoint::Emulator(_) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
+        _ => {
+            // Naming the universe up front keeps the client from asking the metadata server for
+            // it while being built (it would, with no ADC file, on every machine off GCP).
+            let universe = std::env::var("GOOGLE_CLOUD_UNIVERSE_DOMAIN")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "googleapis.com".into());
+            google_cloud_auth::credentials::Builder::default()
+                .with_universe_domain(universe)
                 .build()
                 .map_err(|e| {
                     StoreError::Credentials(format!(
                         "could not load Google Application Default Credentials ({e}): run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
                     ))
-                })?,
-        };
+                })?
+        }
+    };
     let backoff = ExponentialBackoffBuilder::new()
         .with_initial_delay(Duration::from_millis(200))
         .with_maximum_delay(Duration::from_secs(5))

@@ -218,6 +218,11 @@ impl GcpFake {
         self.with(|s| s.faults.extend(std::iter::repeat_n(e, n)));
     }
 
+    /// The next `n` requests are answered only after `delay`.
+    pub fn delay_next(&self, n: usize, delay: std::time::Duration) {
+        self.with(|s| s.delays.extend(std::iter::repeat_n(delay, n)));
+    }
+
     /// Another writer changes `id`'s labels just before our next PATCH of it lands.
     pub fn before_next_patch(&self, id: &str, change: impl FnOnce(&mut Labels) + Send + 'static) {
         self.with(|s| {

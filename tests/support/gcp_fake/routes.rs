@@ -19,7 +19,13 @@ pub type Shared = Arc<Mutex<State>>;
 pub fn router(state: Shared) -> axum::Router {
     axum::Router::new().fallback(move |method, uri, headers, body| {
         let state = state.clone();
-        async move { handle(&state, method, uri, headers, body) }
+        async move {
+            let delay = state.lock().unwrap().delays.pop_front();
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
+            handle(&state, method, uri, headers, body)
+        }
     })
 }
 

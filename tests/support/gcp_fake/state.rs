@@ -95,6 +95,8 @@ pub struct State {
     pub page_cap: usize,
     /// Answer the next requests with these errors (UNAVAILABLE, say) before serving any.
     pub faults: VecDeque<ApiError>,
+    /// Hold the next requests this long before answering (a slow or hung front end).
+    pub delays: VecDeque<std::time::Duration>,
     /// Runs just before the next PATCH of a secret is served: a concurrent writer.
     pub before_patch: BTreeMap<String, VecDeque<PatchHook>>,
     pub requests: Vec<super::LoggedRequest>,
@@ -113,6 +115,7 @@ impl State {
             etag_answer: EtagAnswer::FailedPrecondition,
             page_cap,
             faults: VecDeque::new(),
+            delays: VecDeque::new(),
             before_patch: BTreeMap::new(),
             requests: Vec::new(),
             etag_counter: 0,
