@@ -84,7 +84,6 @@ impl GcpStore {
             ops::UPDATE,
             ops::ADD,
             ops::ACCESS,
-            ops::VERSION_GET,
             ops::VERSION_LIST,
             retire,
         ]

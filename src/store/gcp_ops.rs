@@ -207,15 +207,19 @@ impl Api {
             .set_payload(payload)
             .send()
             .await
-            .map_err(|e| {
-                map_err(
+            .map_err(|e| match code(&e) {
+                Some(Code::NotFound) => StoreError::Other(format!(
+                    "the secret {id} does not exist in project {}: apply Psoxy's Terraform, or run again with --create-missing",
+                    self.project
+                )),
+                _ => map_err(
                     e,
                     &Call {
                         what: "add a version to",
                         resource: &parent,
                         permission: ADD,
                     },
-                )
+                ),
             })
     }
 
