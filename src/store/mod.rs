@@ -4,6 +4,7 @@
 pub mod file;
 pub mod lock;
 pub mod names;
+pub mod ssm;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -126,7 +127,8 @@ pub async fn open(
     use crate::cli::StoreKind;
     match args.store {
         StoreKind::File => Ok(std::sync::Arc::new(file::FileStore::new(args.file.clone()))),
-        StoreKind::AwsSsm | StoreKind::GcpSecretManager => Err(crate::error::Error::Input(
+        StoreKind::AwsSsm => Ok(std::sync::Arc::new(ssm::SsmStore::connect(args).await?)),
+        StoreKind::GcpSecretManager => Err(crate::error::Error::Input(
             "this store is not available in this build: use --store file".into(),
         )),
     }
