@@ -261,6 +261,12 @@ async fn on_callback(
     let state_ok = query
         .get("state")
         .is_some_and(|s| states_equal(s, &shared.expected_state));
+    tracing::debug!(
+        state_ok,
+        has_code = query.contains_key("code"),
+        error = query.get("error").map(|e| clean(e)),
+        "callback request"
+    );
     if !state_ok {
         return (StatusCode::BAD_REQUEST, Html(page("This link is not from the current authorization. Use the browser window the wizard opened."))).into_response();
     }

@@ -34,7 +34,11 @@ pub enum Command {
     Init(InitArgs),
     /// Yearly renewal: a new token family, with the client credentials read back from the store.
     Renew(RenewArgs),
-    /// How long the token family has left; exit codes for monitoring. Never uses the refresh token.
+    /// How long the token family has left; exit codes for monitoring (0 ok, 10 warn, 11 critical).
+    ///
+    /// Reads the store only. It never uses the refresh token: refresh tokens rotate, and a second
+    /// user of one can invalidate the proxy's whole token family. `--check` uses the stored access
+    /// token, and only while it is still valid.
     Status(StatusArgs),
     /// Finish a run whose store write failed, from the recovery file it saved.
     Push(PushArgs),
@@ -198,9 +202,11 @@ pub struct StatusArgs {
     /// Also call accessible-resources with the stored access token, if it is still valid.
     #[arg(long)]
     pub check: bool,
-    /// Machine-readable output.
+    /// Machine-readable output (same as --output json).
     #[arg(long)]
     pub json: bool,
+    #[arg(long, value_enum, default_value = "human")]
+    pub output: OutputFormat,
     /// Exit 10 when the family expires within this many days.
     #[arg(long, default_value_t = 30)]
     pub warn_days: i64,
@@ -222,7 +228,7 @@ pub struct SimulatorArgs {
     #[arg(long, default_value_t = 0)]
     pub port: u16,
     #[arg(long, default_value_t = 1)]
-    pub sites: usize,
+    pub sites: u32,
     #[arg(long, default_value = "http://localhost")]
     pub redirect_uri: String,
 }

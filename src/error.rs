@@ -46,9 +46,9 @@ pub enum Error {
     /// Writing to the store failed, but the secrets were saved to a recovery file.
     #[error("{0}")]
     RecoverySaved(String),
-    /// Ctrl-C.
-    #[error("interrupted")]
-    Interrupted,
+    /// Ctrl-C; the message says what was cleaned up.
+    #[error("{0}")]
+    Interrupted(String),
     /// A bug or an unexpected state.
     #[error("{0}")]
     Internal(String),
@@ -64,7 +64,7 @@ impl Error {
             Error::Tfvars(_) => exit::TFVARS,
             Error::Network(_) => exit::NETWORK,
             Error::RecoverySaved(_) => exit::RECOVERY_SAVED,
-            Error::Interrupted => exit::INTERRUPTED,
+            Error::Interrupted(_) => exit::INTERRUPTED,
             Error::Internal(_) => exit::INTERNAL,
         }
     }
@@ -74,7 +74,7 @@ impl From<dialoguer::Error> for Error {
     fn from(e: dialoguer::Error) -> Self {
         let dialoguer::Error::IO(io) = e;
         if io.kind() == std::io::ErrorKind::Interrupted {
-            Error::Interrupted
+            Error::Interrupted("interrupted".into())
         } else {
             Error::Input(format!(
                 "could not read from the terminal ({io}): pass the values as flags with --non-interactive"

@@ -113,7 +113,10 @@ pub async fn send_idempotent(
                 tracing::info!(status = %resp.status(), ?wait, "{what}: retrying");
                 tokio::time::sleep(wait).await;
             }
-            Ok(resp) => return Ok(resp),
+            Ok(resp) => {
+                tracing::debug!(status = %resp.status(), path = resp.url().path(), "{what}");
+                return Ok(resp);
+            }
             Err(e) if attempt < policy.attempts && (e.is_connect() || e.is_timeout()) => {
                 tracing::info!(error = %e, "{what}: retrying");
                 tokio::time::sleep(policy.delay(attempt)).await;

@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod interrupt;
 pub mod recovery;
+pub mod reminder;
 pub mod secret;
 pub mod sim;
 pub mod store;

@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use clap::{CommandFactory, Parser};
 use jira_psoxy_setup::browser::{Browser, NoBrowser, SystemBrowser};
-use jira_psoxy_setup::cli::{Cli, Command, InitArgs};
+use jira_psoxy_setup::cli::{
+    Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, StatusArgs,
+};
 use jira_psoxy_setup::error::{Error, Result, exit};
 use jira_psoxy_setup::secret::{SecretString, secret_from_line};
 use jira_psoxy_setup::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
-use jira_psoxy_setup::wizard::{Context, init, report};
+use jira_psoxy_setup::wizard::{Context, init, push, renew, report, status};
 use jira_psoxy_setup::{demo, http, interrupt, sim, store};
 
 fn main() -> ExitCode {
@@ -57,9 +59,9 @@ async fn run(cli: Cli) -> i32 {
             .map(|_| exit::OK)
             .map_err(|e| Error::Internal(e.to_string())),
         Command::Simulator(args) => run_simulator(args).await,
-        Command::Renew(_) | Command::Status(_) | Command::Push(_) => {
-            Err(Error::Input("not available yet".into()))
-        }
+        Command::Renew(args) => run_renew(args).await,
+        Command::Status(args) => run_status(args).await,
+        Command::Push(args) => run_push(args).await,
     };
     match result {
         Ok(code) => code,
@@ -126,17 +128,10 @@ async fn guarded<T>(
     });
     let result = work.await;
     watcher.abort();
-    if matches!(result, Err(Error::Interrupted)) {
-        let message = ctx.guard.interrupted().await;
-        return Err(Error::Input(message)).map_err(|e| match e {
-            Error::Input(m) => {
-                eprintln!("error: {m}");
-                Error::Interrupted
-            }
-            other => other,
-        });
+    match result {
+        Err(Error::Interrupted(_)) => Err(Error::Interrupted(ctx.guard.interrupted().await)),
+        other => other,
     }
-    result
 }
 
 async fn run_init(mut args: InitArgs) -> Result<i32> {
@@ -162,6 +157,43 @@ async fn run_init(mut args: InitArgs) -> Result<i32> {
     let store = store::open(&args.store).await?;
     let report = guarded(&ctx, init::run(&ctx, &args, store)).await?;
     report::print(&report, args.run.output);
+    Ok(exit::OK)
+}
+
+async fn run_renew(args: RenewArgs) -> Result<i32> {
+    let ctx = context(args.run.non_interactive, args.auth.no_browser, env_secret());
+    let store = store::open(&args.store).await?;
+    let report = guarded(&ctx, renew::run(&ctx, &args, store)).await?;
+    report::print(&report, args.run.output);
+    Ok(exit::OK)
+}
+
+async fn run_status(args: StatusArgs) -> Result<i32> {
+    let ctx = context(true, true, None);
+    let store = store::open(&args.store).await?;
+    let report = status::run(&ctx, &args, store).await?;
+    if args.json || args.output == OutputFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("status serializes")
+        );
+    } else {
+        status::print_human(&report);
+    }
+    Ok(report.exit_code)
+}
+
+async fn run_push(args: PushArgs) -> Result<i32> {
+    let ctx = context(false, true, None);
+    let store = store::open(&args.store).await?;
+    let written = guarded(
+        &ctx,
+        push::run(&ctx, &args.from, args.store.prefix.as_deref(), store),
+    )
+    .await?;
+    for name in written {
+        println!("wrote {name}");
+    }
     Ok(exit::OK)
 }
 

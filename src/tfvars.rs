@@ -88,6 +88,30 @@ fn find_key(expr: &Expression) -> Option<std::ops::Range<usize>> {
     None
 }
 
+/// The cloud id a tfvars file sets (in `connector_settings` or at top level), if any.
+pub fn read_cloud_id(path: &Path) -> Result<Option<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Tfvars(format!(
+            "cannot read {}: {e}: check --tfvars and the file's permissions",
+            path.display()
+        ))
+    })?;
+    let body: Body = hcl_edit::parser::parse_body(&text).map_err(|e| {
+        Error::Tfvars(format!(
+            "{} does not parse as HCL: {}",
+            path.display(),
+            one_line(&e.to_string())
+        ))
+    })?;
+    let span = body
+        .get_attribute("connector_settings")
+        .and_then(|a| find_key(&a.value))
+        .or_else(|| body.get_attribute(KEY).and_then(|a| a.value.span()));
+    Ok(span
+        .map(|s| text[s].trim().trim_matches('"').to_string())
+        .filter(|s| !s.is_empty()))
+}
+
 /// Reads, edits and atomically replaces the file (keeping its permissions).
 pub fn update_file(path: &Path, cloud_id: &str) -> Result<Edit> {
     let text = std::fs::read_to_string(path).map_err(|e| {

@@ -119,6 +119,7 @@ impl AtlassianClient {
             }
         };
         let status = resp.status();
+        tracing::debug!(%status, path = url.path(), attempt, "token exchange answered");
         let text = resp
             .text()
             .await

@@ -142,6 +142,11 @@ impl Simulator {
         lock(&self.state).is_live_refresh_token(token)
     }
 
+    /// Every authorization code, access token and refresh token issued so far.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        lock(&self.state).issued_secrets()
+    }
+
     /// Whether this access token is known and unexpired.
     pub fn is_live_access_token(&self, token: &str) -> bool {
         lock(&self.state).access_token_scopes(token).is_some()

@@ -265,6 +265,17 @@ impl Inner {
         matches!(self.refresh_status(token), RefreshStatus::Live(_))
     }
 
+    /// Every code and token ever issued, for tests that prove none of them leaks.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let codes = self.codes.keys();
+        let access = self.access_tokens.keys();
+        codes
+            .chain(access)
+            .chain(self.refresh_tokens.keys())
+            .cloned()
+            .collect()
+    }
+
     /// Scopes of a valid, unexpired access token.
     pub fn access_token_scopes(&self, token: &str) -> Option<Vec<String>> {
         let grant = self.access_tokens.get(token)?;

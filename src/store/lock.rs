@@ -43,7 +43,9 @@ pub async fn acquire(
     let mut announced = false;
     loop {
         let now = now_ms();
-        match store.try_lock(names, now, false).await? {
+        let attempt = store.try_lock(names, now, false).await?;
+        tracing::debug!(lock = %names.lock_name(), ?attempt, "refresh lock attempt");
+        match attempt {
             LockAttempt::Acquired => return Ok(()),
             LockAttempt::HeldSince(since) => {
                 let age = Duration::from_millis(now.saturating_sub(since).max(0) as u64);

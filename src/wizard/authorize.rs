@@ -64,6 +64,7 @@ async fn authorize(
     plan: &AuthPlan,
 ) -> Result<SecretString> {
     let state = random_hex(16);
+    tracing::info!(redirect_uri = %plan.redirect_uri, paste = plan.paste, "starting an authorization");
     let url = atl.authorize_url(client_id, &plan.redirect_uri, &plan.scopes, &state);
     let redirect = Url::parse(&plan.redirect_uri).map_err(|e| {
         Error::Input(format!(
@@ -90,12 +91,12 @@ async fn authorize(
         ctx.ui
             .info(&format!("(short link to the same page: {})", l.short_url()));
     }
-    if plan.open_browser {
-        if let Err(why) = ctx.browser.open(&url) {
-            ctx.ui.info(&format!(
-                "could not open a browser ({why}): open the URL above yourself"
-            ));
-        }
+    if plan.open_browser
+        && let Err(why) = ctx.browser.open(&url)
+    {
+        ctx.ui.info(&format!(
+            "could not open a browser ({why}): open the URL above yourself"
+        ));
     }
     match listener {
         Some(l) => {

@@ -112,10 +112,9 @@ fn show_console_checklist(ctx: &Context, plan: &AuthPlan) -> Result<()> {
         && ctx
             .prompter
             .confirm("Open the developer console in your browser?", false)?
+        && let Ok(url) = url::Url::parse(CONSOLE_URL)
     {
-        if let Ok(url) = url::Url::parse(CONSOLE_URL) {
-            let _ = ctx.browser.open(&url);
-        }
+        let _ = ctx.browser.open(&url);
     }
     for (i, s) in steps.iter().enumerate() {
         if !ctx
@@ -271,6 +270,11 @@ pub fn finish(
         }
     };
     let issued = tokens.obtained_at;
+    if let Some(path) = &run.ics {
+        crate::reminder::write(path, report::renew_by(issued), run.warn_days, &site.url)?;
+        ctx.ui
+            .ok(&format!("calendar reminder written to {}", path.display()));
+    }
     Ok(RunReport {
         command,
         store: store.describe(),
@@ -284,6 +288,6 @@ pub fn finish(
         renew_by: report::renew_by(issued),
         tfvars: run.tfvars.clone(),
         tfvars_change,
-        ics: None,
+        ics: run.ics.clone(),
     })
 }

@@ -3,9 +3,12 @@
 
 pub mod authorize;
 pub mod init;
+pub mod push;
+pub mod renew;
 pub mod report;
 pub mod save;
 pub mod site;
+pub mod status;
 pub mod target;
 
 use std::sync::Arc;

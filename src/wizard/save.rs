@@ -9,8 +9,62 @@ use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
 use crate::recovery::{self, Pending};
 use crate::secret::ExposeSecret;
+use crate::secret::SecretString;
 use crate::store::lock::{self, LockPolicy};
-use crate::store::{SecretKey, SecretNames, SecretStore, StoreError, StoreResult};
+use crate::store::{FamilyMetadata, SecretKey, SecretNames, SecretStore, StoreError, StoreResult};
+
+/// Takes the lock (when tokens are replaced), writes, reads back, records metadata, unlocks.
+async fn write_locked(
+    ctx: &Context,
+    store: &Arc<dyn SecretStore>,
+    names: &SecretNames,
+    values: &[(String, SecretString)],
+    meta: &FamilyMetadata,
+    replaces_tokens: bool,
+) -> Result<()> {
+    if replaces_tokens {
+        lock::acquire(
+            store.as_ref(),
+            names,
+            &LockPolicy::default(),
+            &ctx.ui,
+            ctx.prompter.as_ref(),
+        )
+        .await?;
+        ctx.guard.lock_taken(store.clone(), names.clone());
+    }
+    let spinner = ctx.ui.spinner(&format!(
+        "Writing {} secrets to {}",
+        values.len(),
+        store.describe()
+    ));
+    tracing::info!(store = %store.describe(), names = ?values.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), "writing secrets");
+    let policy = RetryPolicy::default();
+    let result: StoreResult<()> = async {
+        with_retries(&policy, || store.write_all(values)).await?;
+        for (name, value) in values {
+            let back = with_retries(&policy, || store.read(name)).await?;
+            if back.map(|b| b.value.expose_secret() == value.expose_secret()) != Some(true) {
+                return Err(StoreError::Other(format!(
+                    "{name} did not read back as written"
+                )));
+            }
+        }
+        with_retries(&policy, || store.write_metadata(names, meta)).await
+    }
+    .await;
+    drop(spinner);
+    if replaces_tokens {
+        if let Err(e) = store.unlock(names).await {
+            ctx.ui.warn(&format!(
+                "could not release the refresh lock {} ({e}): the proxy takes it over after two minutes",
+                names.lock_name()
+            ));
+        }
+        ctx.guard.lock_released();
+    }
+    Ok(result?)
+}
 
 /// Retries a store call on transient failures, with backoff and jitter.
 pub async fn with_retries<T, F, Fut>(policy: &RetryPolicy, mut call: F) -> StoreResult<T>
@@ -50,46 +104,7 @@ pub async fn save_secrets(
     if keep_on_failure {
         ctx.guard.pending(pending);
     }
-    let locked = if replaces_tokens {
-        lock::acquire(
-            store.as_ref(),
-            names,
-            &LockPolicy::default(),
-            &ctx.ui,
-            ctx.prompter.as_ref(),
-        )
-        .await?;
-        ctx.guard.lock_taken(store.clone(), names.clone());
-        true
-    } else {
-        false
-    };
-    let spinner = ctx.ui.spinner(&format!(
-        "Writing {} secrets to {}",
-        values.len(),
-        store.describe()
-    ));
-    let policy = RetryPolicy::default();
-    let result: StoreResult<()> = async {
-        with_retries(&policy, || store.write_all(&values)).await?;
-        for (name, value) in &values {
-            let back = with_retries(&policy, || store.read(name)).await?;
-            if back.map(|b| b.value.expose_secret() == value.expose_secret()) != Some(true) {
-                return Err(StoreError::Other(format!(
-                    "{name} did not read back as written"
-                )));
-            }
-        }
-        with_retries(&policy, || store.write_metadata(names, &meta)).await
-    }
-    .await;
-    drop(spinner);
-    if locked {
-        if let Err(e) = store.unlock(names).await {
-            ctx.ui.warn(&format!("could not release the refresh lock {} ({e}): the proxy takes it over after two minutes", names.lock_name()));
-        }
-        ctx.guard.lock_released();
-    }
+    let result = write_locked(ctx, store, names, &values, &meta, replaces_tokens).await;
     match result {
         Ok(()) => {
             ctx.guard.stored();
@@ -100,6 +115,7 @@ pub async fn save_secrets(
             ));
             Ok(())
         }
+        Err(Error::Interrupted(m)) => Err(Error::Interrupted(m)),
         Err(e) => match ctx.guard.take_pending() {
             Some(pending) => {
                 let path = recovery::save(&pending)?;
@@ -110,7 +126,7 @@ pub async fn save_secrets(
                     path.display()
                 )))
             }
-            None => Err(Error::from(e)),
+            None => Err(e),
         },
     }
 }

@@ -50,7 +50,7 @@ pub async fn choose_site(
     let spinner = ctx.ui.spinner("Listing the Jira sites the token can reach");
     let mut sites = atl.accessible_resources(&tokens.access_token).await?;
     drop(spinner);
-    sites.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    sites.sort_by_key(|a| a.name.to_lowercase());
     if let Some(w) = wanted {
         let site = match_site(&sites, w)?.clone();
         ctx.ui.ok(&format!("site {}", site.label()));
@@ -67,6 +67,9 @@ pub async fn choose_site(
         }
         _ => {
             let labels: Vec<String> = sites.iter().map(Site::label).collect();
+            if !ctx.interactive {
+                return Err(Error::Site(format!("the token reaches {} sites: pass --site with one of: {}", sites.len(), labels.join("; "))));
+            }
             let i = ctx.prompter.select("Which Jira site should the proxy read?", &labels, "--site (id, URL or name)")?;
             Ok(sites.swap_remove(i))
         }

@@ -1,0 +1,48 @@
+//! `push --from FILE`: finishes a run whose store write failed, from the recovery file it saved,
+//! under the same lock and read-back; the file is deleted once the secrets are stored.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::Context;
+use super::save::save_secrets;
+use crate::error::{Error, Result};
+use crate::recovery;
+use crate::store::{SecretNames, SecretStore};
+
+pub async fn run(
+    ctx: &Context,
+    from: &Path,
+    prefix: Option<&str>,
+    store: Arc<dyn SecretStore>,
+) -> Result<Vec<String>> {
+    let mut pending = recovery::load(from)?;
+    if let Some(p) = prefix
+        && p != pending.prefix
+    {
+        pending.values = pending
+            .values
+            .into_iter()
+            .map(|(n, v)| (n.replacen(&pending.prefix, p, 1), v))
+            .collect();
+        pending.prefix = p.to_string();
+    }
+    let names = SecretNames::new(pending.prefix.clone());
+    let written: Vec<String> = pending.values.iter().map(|(n, _)| n.clone()).collect();
+    ctx.ui.step(&format!(
+        "Writing {} secrets from {} to {}",
+        written.len(),
+        from.display(),
+        store.describe()
+    ));
+    save_secrets(ctx, &store, &names, pending, false).await?;
+    std::fs::remove_file(from).map_err(|e| {
+        Error::Input(format!(
+            "the secrets are stored, but {} could not be deleted ({e}): delete it by hand",
+            from.display()
+        ))
+    })?;
+    ctx.ui
+        .ok(&format!("deleted the recovery file {}", from.display()));
+    Ok(written)
+}

@@ -1,0 +1,133 @@
+//! `renew`: the yearly part. Client credentials come back from the store, the console checklist
+//! is skipped, and the new token family must be for the site already configured.
+
+use std::sync::Arc;
+
+use super::Context;
+use super::authorize::obtain_tokens;
+use super::init::{atlassian_client, auth_plan, client_credentials, finish, store_everything};
+use super::report::RunReport;
+use super::site::{check_scopes, choose_site, verify_user};
+use super::target::{choose_prefix, preflight};
+use crate::atlassian::sites::Site;
+use crate::cli::RenewArgs;
+use crate::error::{Error, Result};
+use crate::secret::{ExposeSecret, SecretString};
+use crate::store::{PLACEHOLDER, SecretKey, SecretNames, SecretStore};
+use crate::tfvars;
+
+pub async fn run(
+    ctx: &Context,
+    args: &RenewArgs,
+    store: Arc<dyn SecretStore>,
+) -> Result<RunReport> {
+    let atl = atlassian_client(ctx, &args.auth)?;
+    let plan = auth_plan(ctx, &args.auth)?;
+    ctx.ui.step(&format!(
+        "Renewing the Jira token family in {}",
+        store.describe()
+    ));
+    let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
+    preflight(ctx, store.as_ref(), &names, false).await?;
+    let stored = stored_client_credentials(store.as_ref(), &names).await?;
+    let from_store = stored.is_some()
+        && args.auth.client_id.is_none()
+        && !args.auth.client_secret_stdin
+        && ctx.env_client_secret.is_none();
+    if from_store {
+        ctx.ui.ok("client ID and secret read from the store");
+    }
+    let creds = client_credentials(ctx, &args.auth, stored)?;
+    let expected = configured_site(store.as_ref(), &names, args).await?;
+    let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
+    check_scopes(ctx, &plan.scopes, &tokens)?;
+    let site = match (args.auth.site.as_deref(), expected.as_deref()) {
+        (Some(wanted), _) => choose_site(ctx, &atl, &tokens, Some(wanted)).await?,
+        // The configured site, if the token reaches it; else the operator's pick, confirmed below.
+        (None, Some(configured)) => match choose_site(ctx, &atl, &tokens, Some(configured)).await {
+            Err(Error::Site(_)) => choose_site(ctx, &atl, &tokens, None).await?,
+            other => other?,
+        },
+        (None, None) => choose_site(ctx, &atl, &tokens, None).await?,
+    };
+    confirm_site_change(ctx, expected.as_deref(), &site, args.allow_site_change)?;
+    let user = verify_user(ctx, &atl, &tokens, &site).await?;
+    let written = store_everything(
+        ctx,
+        &store,
+        &names,
+        (!from_store).then_some(&creds),
+        &tokens,
+        &site,
+    )
+    .await?;
+    finish(
+        ctx,
+        "renew",
+        &args.run,
+        store.as_ref(),
+        &names,
+        written,
+        &tokens,
+        &site,
+        &user.display_name,
+    )
+}
+
+/// Client ID and secret as the store holds them; a missing or `fill me` value counts as absent.
+async fn stored_client_credentials(
+    store: &dyn SecretStore,
+    names: &SecretNames,
+) -> Result<Option<(String, SecretString)>> {
+    let id = store.read(&names.name(SecretKey::ClientId)).await?;
+    let secret = store.read(&names.name(SecretKey::ClientSecret)).await?;
+    let usable = |v: &SecretString| {
+        !v.expose_secret().trim().is_empty() && v.expose_secret().trim() != PLACEHOLDER
+    };
+    match (id, secret) {
+        (Some(id), Some(secret)) if usable(&id.value) && usable(&secret.value) => Ok(Some((
+            id.value.expose_secret().trim().to_string(),
+            secret.value,
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// The site the proxy is configured for: the cloud id in `--tfvars`, else the one recorded by the last run.
+async fn configured_site(
+    store: &dyn SecretStore,
+    names: &SecretNames,
+    args: &RenewArgs,
+) -> Result<Option<String>> {
+    if let Some(path) = &args.run.tfvars
+        && let Some(id) = tfvars::read_cloud_id(path)?
+    {
+        return Ok(Some(id));
+    }
+    Ok(store.read_metadata(names).await?.cloud_id)
+}
+
+fn confirm_site_change(
+    ctx: &Context,
+    expected: Option<&str>,
+    site: &Site,
+    allowed: bool,
+) -> Result<()> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    if expected == site.id || allowed {
+        return Ok(());
+    }
+    let question = format!(
+        "The proxy is configured for site {expected}, but this token is for {}: switch the proxy to it?",
+        site.label()
+    );
+    if ctx.prompter.confirm(&question, false)? {
+        return Ok(());
+    }
+    Err(Error::Site(format!(
+        "the new token is for {} but the proxy is configured for {expected}: pick that site on the consent page, or pass --allow-site-change",
+        site.label()
+    )))
+}

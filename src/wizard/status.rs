@@ -1,0 +1,263 @@
+//! `status`: how long the token family has left, for people and monitoring. Reads the store only;
+//! never uses the refresh token (it rotates, and a second user can break the proxy's family).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Context;
+use super::report::renew_by;
+use super::target::choose_prefix;
+use crate::atlassian::AtlassianClient;
+use crate::cli::StatusArgs;
+use crate::error::{Result, exit};
+use crate::http::endpoint;
+use crate::secret::{ExposeSecret, SecretString};
+use crate::store::{PLACEHOLDER, SecretKey, SecretStore};
+
+/// Days without use after which Atlassian expires a refresh token.
+pub const INACTIVITY_DAYS: i64 = 90;
+
+#[derive(Debug, Serialize)]
+pub struct SecretStatus {
+    pub name: String,
+    /// `present`, `placeholder` or `missing`.
+    pub state: &'static str,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccessTokenStatus {
+    /// `valid`, `expired`, `unparseable` (a raw token the proxy ignores) or `missing`.
+    pub state: &'static str,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub store: String,
+    pub prefix: String,
+    pub secrets: Vec<SecretStatus>,
+    pub family_issued_at: Option<DateTime<Utc>>,
+    pub family_expires_at: Option<DateTime<Utc>>,
+    pub days_left: Option<i64>,
+    pub access_token: AccessTokenStatus,
+    pub cloud_id: Option<String>,
+    /// With `--check`: whether the stored access token still reaches the configured site.
+    pub site_reachable: Option<bool>,
+    /// `ok`, `warn` or `critical`.
+    pub health: &'static str,
+    pub problems: Vec<String>,
+    #[serde(skip)]
+    pub exit_code: i32,
+}
+
+pub async fn run(
+    ctx: &Context,
+    args: &StatusArgs,
+    store: Arc<dyn SecretStore>,
+) -> Result<StatusReport> {
+    let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
+    let now = Utc::now();
+    let mut problems = Vec::new();
+    let mut critical = false;
+    let mut secrets = Vec::new();
+    let mut access_value: Option<SecretString> = None;
+    let mut refresh_updated = None;
+    for key in SecretKey::ALL {
+        let name = names.name(key);
+        let stored = store.read(&name).await?;
+        let state = match &stored {
+            None => "missing",
+            Some(s)
+                if s.value.expose_secret().trim() == PLACEHOLDER
+                    || s.value.expose_secret().trim().is_empty() =>
+            {
+                "placeholder"
+            }
+            Some(_) => "present",
+        };
+        if state != "present" && key != SecretKey::AccessToken {
+            critical = true;
+            problems.push(format!("{name} is {state}: run `jira-psoxy-setup init`"));
+        }
+        let updated_at = stored.as_ref().and_then(|s| s.updated_at);
+        match key {
+            SecretKey::AccessToken if state == "present" => access_value = stored.map(|s| s.value),
+            SecretKey::RefreshToken => refresh_updated = updated_at,
+            _ => {}
+        }
+        secrets.push(SecretStatus {
+            name,
+            state,
+            updated_at,
+        });
+    }
+    let meta = store.read_metadata(&names).await?;
+    let expires = meta.issued_at.map(renew_by);
+    let days_left = expires.map(|e| (e - now).num_days());
+    let mut warn = false;
+    match days_left {
+        Some(d) if d < 0 => {
+            critical = true;
+            problems.push(
+                "the token family has expired (365 days): run `jira-psoxy-setup renew`".into(),
+            );
+        }
+        Some(d) if d <= args.warn_days => {
+            warn = true;
+            problems.push(format!(
+                "the token family expires in {d} days: run `jira-psoxy-setup renew`"
+            ));
+        }
+        Some(_) => {}
+        None => {
+            warn = true;
+            problems.push("the token family's issue date is unknown (not set up by this tool): run `jira-psoxy-setup renew` to start a tracked family".into());
+        }
+    }
+    if let Some(updated) = refresh_updated
+        && (now - updated).num_days() >= INACTIVITY_DAYS
+    {
+        critical = true;
+        problems.push(format!("the refresh token was last written {} days ago: unused for {INACTIVITY_DAYS} days it has expired; run `jira-psoxy-setup renew`", (now - updated).num_days()));
+    }
+    let (access_token, token) = access_token_status(access_value.as_ref(), now);
+    let site_reachable = match (&token, &meta.cloud_id, args.check) {
+        (Some(token), Some(cloud_id), true) => Some(check_site(ctx, args, token, cloud_id).await?),
+        _ => None,
+    };
+    if site_reachable == Some(false) {
+        critical = true;
+        problems.push("the stored access token does not reach the configured site".into());
+    }
+    let (health, exit_code) = if critical {
+        ("critical", exit::STATUS_CRITICAL)
+    } else if warn {
+        ("warn", exit::STATUS_WARN)
+    } else {
+        ("ok", exit::OK)
+    };
+    Ok(StatusReport {
+        store: store.describe(),
+        prefix: names.prefix,
+        secrets,
+        family_issued_at: meta.issued_at,
+        family_expires_at: expires,
+        days_left,
+        access_token,
+        cloud_id: meta.cloud_id,
+        site_reachable,
+        health,
+        problems,
+        exit_code,
+    })
+}
+
+/// Parses the proxy's `{"token":..,"expirationDate":<ms>}`; returns the token while it is valid.
+fn access_token_status(
+    value: Option<&SecretString>,
+    now: DateTime<Utc>,
+) -> (AccessTokenStatus, Option<SecretString>) {
+    let Some(value) = value else {
+        return (
+            AccessTokenStatus {
+                state: "missing",
+                expires_at: None,
+            },
+            None,
+        );
+    };
+    let parsed: Option<serde_json::Value> = serde_json::from_str(value.expose_secret()).ok();
+    let token = parsed
+        .as_ref()
+        .and_then(|v| v.get("token"))
+        .and_then(|t| t.as_str());
+    let expires = parsed
+        .as_ref()
+        .and_then(|v| v.get("expirationDate"))
+        .and_then(|e| e.as_i64())
+        .and_then(DateTime::from_timestamp_millis);
+    match (token, expires) {
+        (Some(token), Some(at)) if at > now => (
+            AccessTokenStatus {
+                state: "valid",
+                expires_at: Some(at),
+            },
+            Some(SecretString::from(token.to_string())),
+        ),
+        (Some(_), Some(at)) => (
+            AccessTokenStatus {
+                state: "expired",
+                expires_at: Some(at),
+            },
+            None,
+        ),
+        _ => (
+            AccessTokenStatus {
+                state: "unparseable",
+                expires_at: None,
+            },
+            None,
+        ),
+    }
+}
+
+async fn check_site(
+    ctx: &Context,
+    args: &StatusArgs,
+    token: &SecretString,
+    cloud_id: &str,
+) -> Result<bool> {
+    let api = endpoint(&args.atlassian_api_url, "--atlassian-api-url")?;
+    let atl = AtlassianClient::new(ctx.http.clone(), api.clone(), api);
+    let sites = atl.accessible_resources(token).await?;
+    Ok(sites.iter().any(|s| s.id == cloud_id))
+}
+
+pub fn print_human(r: &StatusReport) {
+    println!(
+        "Psoxy Jira Cloud secrets in {} (prefix {})",
+        r.store, r.prefix
+    );
+    for s in &r.secrets {
+        let when = s
+            .updated_at
+            .map(|t| format!(", written {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default();
+        println!("  {:<45} {}{when}", s.name, s.state);
+    }
+    match (r.family_issued_at, r.family_expires_at, r.days_left) {
+        (Some(i), Some(e), Some(d)) => println!(
+            "  token family: issued {}, expires {} ({d} days left)",
+            i.format("%Y-%m-%d"),
+            e.format("%Y-%m-%d")
+        ),
+        _ => println!("  token family: issue date unknown"),
+    }
+    let at = r
+        .access_token
+        .expires_at
+        .map(|e| format!(" (until {})", e.format("%Y-%m-%d %H:%M UTC")))
+        .unwrap_or_default();
+    println!("  access token: {}{at}", r.access_token.state);
+    println!(
+        "  site:         {}",
+        r.cloud_id.as_deref().unwrap_or("unknown")
+    );
+    if let Some(reachable) = r.site_reachable {
+        println!(
+            "  check:        {}",
+            if reachable {
+                "the access token reaches the site"
+            } else {
+                "the access token does NOT reach the site"
+            }
+        );
+    }
+    println!("  health:       {}", r.health);
+    for p in &r.problems {
+        println!("  - {p}");
+    }
+}

@@ -1,0 +1,453 @@
+//! Stories of an operator running `init` against the Atlassian simulator, with the file store.
+
+mod support;
+
+use jira_psoxy_setup::sim::{MissingScope, SimConfig};
+use support::*;
+
+fn arg(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test]
+async fn operator_connects_one_site_through_the_loopback_callback() {
+    let s = Session::new(loopback_config()).await;
+    let tfvars = s.path("terraform.tfvars");
+    std::fs::write(&tfvars, "environment_name = \"acme\" # prod\n").unwrap();
+    let mut args = s.init_args();
+    args.extend(arg(&["--tfvars", tfvars.to_str().unwrap()]));
+    let out = s.run(&args, Browser::Follow { accept: true }).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.authorize_urls.len(), 1);
+
+    let secrets = s.secrets();
+    assert_eq!(secrets["PSOXY_JIRA_CLOUD_CLIENT_ID"], CLIENT_ID);
+    assert_eq!(secrets["PSOXY_JIRA_CLOUD_CLIENT_SECRET"], CLIENT_SECRET);
+    let refresh = secrets["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].as_str().unwrap();
+    assert!(s.sim.is_live_refresh_token(refresh));
+    let access: serde_json::Value =
+        serde_json::from_str(secrets["PSOXY_JIRA_CLOUD_ACCESS_TOKEN"].as_str().unwrap()).unwrap();
+    assert!(
+        s.sim
+            .is_live_access_token(access["token"].as_str().unwrap())
+    );
+    let expires = access["expirationDate"].as_i64().unwrap();
+    let in_an_hour = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    assert!(
+        (expires - in_an_hour).abs() < 60_000,
+        "expirationDate is about an hour away: {expires}"
+    );
+    assert_eq!(file_mode(&s.secrets_file()), 0o600);
+
+    let site = jira_psoxy_setup::sim::SimSite::numbered(1);
+    assert_eq!(
+        std::fs::read_to_string(&tfvars).unwrap(),
+        format!(
+            "environment_name = \"acme\" # prod\njira_cloud_id = \"{}\"\n",
+            site.id
+        )
+    );
+    assert!(
+        out.stdout.contains(&site.id) && out.stdout.contains("renew by"),
+        "{}",
+        out.stdout
+    );
+
+    let mut leaks: Vec<String> = secret_values(&secrets);
+    leaks.extend(codes(&out.redirects));
+    assert_no_secrets(
+        &out.all(),
+        &leaks.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+}
+
+#[tokio::test]
+async fn operator_picks_one_of_three_sites_by_id_url_or_name() {
+    let config = SimConfig {
+        sites: sites(3),
+        ..loopback_config()
+    };
+    let s = Session::new(config).await;
+    let second = jira_psoxy_setup::sim::SimSite::numbered(2);
+    for wanted in [second.id.as_str(), "https://acme2.atlassian.net/", "Acme 2"] {
+        let mut args = s.init_args();
+        args.extend(arg(&["--site", wanted, "--output", "json"]));
+        let out = s.run(&args, Browser::Follow { accept: true }).await;
+        assert_eq!(out.code, 0, "{wanted}: {}", out.stderr);
+        let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(report["cloud_id"], second.id.as_str(), "{wanted}");
+        assert_eq!(report["secrets_written"].as_array().unwrap().len(), 4);
+    }
+}
+
+#[tokio::test]
+async fn several_sites_without_site_flag_fail_naming_the_flag_and_write_nothing() {
+    let s = Session::new(SimConfig {
+        sites: sites(3),
+        ..loopback_config()
+    })
+    .await;
+    let out = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(out.stderr.contains("--site"), "{}", out.stderr);
+    assert!(!s.secrets_file().exists());
+}
+
+#[tokio::test]
+async fn site_flag_matching_nothing_lists_the_sites() {
+    let s = Session::new(SimConfig {
+        sites: sites(2),
+        ..loopback_config()
+    })
+    .await;
+    let mut args = s.init_args();
+    args.extend(arg(&["--site", "nowhere"]));
+    let out = s.run(&args, Browser::Follow { accept: true }).await;
+    assert_eq!(out.code, 5);
+    assert!(
+        out.stderr.contains("matches none") && out.stderr.contains("acme2.atlassian.net"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn no_accessible_site_explains_how_to_grant_one() {
+    let s = Session::new(SimConfig {
+        sites: vec![],
+        ..loopback_config()
+    })
+    .await;
+    let out = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 5);
+    assert!(
+        out.stderr.contains("reaches no Jira site"),
+        "{}",
+        out.stderr
+    );
+    assert!(!s.secrets_file().exists());
+}
+
+#[tokio::test]
+async fn operator_pastes_the_redirect_url_when_not_listening() {
+    let s = Session::new(SimConfig {
+        redirect_uri: "http://localhost".into(),
+        ..loopback_config()
+    })
+    .await;
+    let mut args = s.init_args();
+    args.push("--paste".into());
+    let out = s.run(&args, Browser::Paste { accept: true }).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("state checked"));
+    assert_eq!(s.secrets()["PSOXY_JIRA_CLOUD_CLIENT_ID"], CLIENT_ID);
+    assert_no_secrets(
+        &out.all(),
+        &codes(&out.redirects)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+}
+
+#[tokio::test]
+async fn a_busy_callback_port_falls_back_to_pasting() {
+    let s = Session::new(loopback_config()).await;
+    let port = url::Url::parse(&s.redirect_uri).unwrap().port().unwrap();
+    let _busy = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let out = s.run(&s.init_args(), Browser::Paste { accept: true }).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot listen on"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn a_pasted_url_from_another_attempt_is_refused() {
+    let s = Session::new(loopback_config()).await;
+    let mut args = s.init_args();
+    args.push("--paste".into());
+    let wrong_state = Browser::PasteWith(Box::new(|u: &url::Url| {
+        let code = u
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        format!(
+            "{}?code={code}&state=someone-elses-state",
+            u.as_str().split('?').next().unwrap()
+        )
+    }));
+    let out = s.run(&args, wrong_state).await;
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("state does not match"),
+        "{}",
+        out.stderr
+    );
+    assert!(!s.secrets_file().exists());
+}
+
+#[tokio::test]
+async fn pasted_garbage_or_a_url_without_code_is_refused() {
+    let s = Session::new(loopback_config()).await;
+    let mut args = s.init_args();
+    args.push("--paste".into());
+    let out = s
+        .run(
+            &args,
+            Browser::PasteWith(Box::new(|_| "what is this?".into())),
+        )
+        .await;
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stderr.contains("neither a URL nor a code"),
+        "{}",
+        out.stderr
+    );
+    let no_code = Browser::PasteWith(Box::new(|u: &url::Url| {
+        let state = u
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        format!("http://127.0.0.1/callback?state={state}")
+    }));
+    let out = s.run(&args, no_code).await;
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("has no code"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn declined_consent_is_reported_on_both_paths() {
+    let s = Session::new(loopback_config()).await;
+    let out = s
+        .run(&s.init_args(), Browser::Follow { accept: false })
+        .await;
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.contains("declined"), "{}", out.stderr);
+    let mut args = s.init_args();
+    args.push("--paste".into());
+    let out = s.run(&args, Browser::Paste { accept: false }).await;
+    assert_eq!(out.code, 4);
+    assert!(out.stderr.contains("declined"));
+    assert!(!s.secrets_file().exists());
+}
+
+/// A code is single-use: pasting yesterday's code (with today's state) must fail clearly.
+async fn reused_code_story(non_json: bool) {
+    let s = Session::new(SimConfig {
+        non_json_token_errors: non_json,
+        ..loopback_config()
+    })
+    .await;
+    let first = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let old_code = codes(&first.redirects).remove(0);
+    let mut args = s.init_args();
+    args.push("--paste".into());
+    let reuse = Browser::PasteWith(Box::new(move |u: &url::Url| {
+        let state = u
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        format!(
+            "{}?code={old_code}&state={state}",
+            u.as_str().split('?').next().unwrap()
+        )
+    }));
+    let out = s.run(&args, reuse).await;
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.contains("authorize again"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn a_reused_code_asks_for_a_new_authorization() {
+    reused_code_story(false).await;
+}
+
+#[tokio::test]
+async fn a_reused_code_with_a_plain_text_error_body_is_understood() {
+    reused_code_story(true).await;
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_named() {
+    let s = Session::new(loopback_config()).await;
+    let out = s
+        .run_with(
+            &s.init_args(),
+            &[("JIRA_CLIENT_SECRET", "SENTINEL-WRONG-secret")],
+            &[],
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Client ID and Secret"),
+        "{}",
+        out.stderr
+    );
+    assert_no_secrets(&out.all(), &["SENTINEL-WRONG-secret"]);
+    assert!(!s.secrets_file().exists());
+}
+
+#[tokio::test]
+async fn a_scope_missing_from_the_app_is_named_with_where_to_add_it() {
+    let scopes: Vec<String> = jira_psoxy_setup::sim::DEFAULT_SCOPES
+        .iter()
+        .filter(|s| **s != "read:account")
+        .map(|s| s.to_string())
+        .collect();
+    let subset = SimConfig {
+        app_scopes: scopes.clone(),
+        missing_scope: MissingScope::GrantSubset,
+        ..loopback_config()
+    };
+    let s = Session::new(subset).await;
+    let out = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("read:account") && out.stderr.contains("User Identity API"),
+        "{}",
+        out.stderr
+    );
+    assert!(!s.secrets_file().exists());
+
+    let refused = SimConfig {
+        app_scopes: scopes,
+        missing_scope: MissingScope::InvalidScope,
+        ..loopback_config()
+    };
+    let s = Session::new(refused).await;
+    let out = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("refused a requested scope"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn tfvars_assignment_is_replaced_and_every_other_byte_kept() {
+    let s = Session::new(loopback_config()).await;
+    let tfvars = s.path("terraform.tfvars");
+    let before = "# Psoxy\nenvironment_name = \"acme\"\n\njira_cloud_id    = \"old\"   # set by hand\nfoo = {\n  a = 1\n}\n";
+    std::fs::write(&tfvars, before).unwrap();
+    let mut args = s.init_args();
+    args.extend(arg(&["--tfvars", tfvars.to_str().unwrap()]));
+    let out = s.run(&args, Browser::Follow { accept: true }).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = jira_psoxy_setup::sim::SimSite::numbered(1).id;
+    assert_eq!(
+        std::fs::read_to_string(&tfvars).unwrap(),
+        before.replace("\"old\"", &format!("\"{id}\""))
+    );
+}
+
+#[tokio::test]
+async fn the_client_secret_can_come_from_stdin_and_other_file_keys_survive() {
+    let s = Session::new(loopback_config()).await;
+    std::fs::write(s.secrets_file(), "{\"OTHER_SECRET\": \"keep\"}").unwrap();
+    let mut args = s.init_args();
+    args.push("--client-secret-stdin".into());
+    let out = s
+        .run_with(
+            &args,
+            &[],
+            &[CLIENT_SECRET],
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(s.secrets()["OTHER_SECRET"], "keep");
+    assert_eq!(s.secrets()["PSOXY_JIRA_CLOUD_CLIENT_SECRET"], CLIENT_SECRET);
+}
+
+#[tokio::test]
+async fn rate_limited_site_listing_is_retried() {
+    let s = Session::new(SimConfig {
+        rate_limit_accessible_resources: 2,
+        ..loopback_config()
+    })
+    .await;
+    let out = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let listings = s
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.contains("accessible-resources"))
+        .count();
+    assert_eq!(listings, 3);
+}
+
+#[tokio::test]
+async fn missing_values_fail_at_once_naming_the_flag() {
+    let s = Session::new(loopback_config()).await;
+    let args: Vec<String> = s
+        .init_args()
+        .into_iter()
+        .filter(|a| a != CLIENT_ID && a != "--client-id")
+        .collect();
+    let out = s.run(&args, Browser::Nothing).await;
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("--client-id"), "{}", out.stderr);
+    let out = s.run_with(&s.init_args(), &[], &[], Browser::Nothing).await;
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("JIRA_CLIENT_SECRET"), "{}", out.stderr);
+    assert!(
+        out.authorize_urls.is_empty(),
+        "no authorization is requested without credentials"
+    );
+}
+
+#[tokio::test]
+async fn plain_http_endpoints_must_be_loopback() {
+    let s = Session::new(loopback_config()).await;
+    let base = s.sim.base_url().to_string();
+    let args: Vec<String> = s
+        .init_args()
+        .into_iter()
+        .map(|a| {
+            if a == base {
+                "http://auth.example.com".to_string()
+            } else {
+                a
+            }
+        })
+        .collect();
+    let out = s.run(&args, Browser::Nothing).await;
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("use https"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn the_demo_runs_end_to_end_without_a_terminal() {
+    let s = Session::new(loopback_config()).await;
+    let args = arg(&[
+        "init",
+        "--demo",
+        "--file",
+        s.secrets_file().to_str().unwrap(),
+    ]);
+    let out = s.run_with(&args, &[], &[], Browser::Nothing).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Jira Cloud is connected"));
+    assert_eq!(s.secrets()["PSOXY_JIRA_CLOUD_CLIENT_ID"], "demo-client-id");
+}

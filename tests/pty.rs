@@ -1,0 +1,198 @@
+//! Interactive stories in a real pseudo-terminal: prompts answered as a person would.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use expectrl::{Expect, Regex, Session as Pty};
+use support::*;
+
+/// A terminal session that keeps everything the program printed.
+struct Terminal {
+    pty: expectrl::session::OsSession,
+    seen: String,
+}
+
+impl Terminal {
+    fn start(s: &Session, args: &[&str], extra_env: &[(&str, &str)]) -> Terminal {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"));
+        cmd.args(args).env_clear().current_dir(s.dir.path());
+        for (k, v) in &s.env {
+            cmd.env(k, v);
+        }
+        cmd.env("TERM", "xterm-256color");
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut pty = Pty::spawn(cmd).expect("spawn in a pty");
+        pty.set_expect_timeout(Some(Duration::from_secs(30)));
+        Terminal {
+            pty,
+            seen: String::new(),
+        }
+    }
+
+    fn expect(&mut self, needle: &str) -> String {
+        let found = self.pty.expect(needle).unwrap_or_else(|e| {
+            panic!(
+                "waiting for {needle:?}: {e}\n--- seen so far:\n{}",
+                self.seen
+            )
+        });
+        self.record(&found)
+    }
+
+    fn expect_regex(&mut self, re: &str) -> String {
+        let found = self
+            .pty
+            .expect(Regex(re))
+            .unwrap_or_else(|e| panic!("waiting for /{re}/: {e}\n--- seen:\n{}", self.seen));
+        self.record(&found)
+    }
+
+    fn record(&mut self, found: &expectrl::Captures) -> String {
+        self.seen.push_str(&String::from_utf8_lossy(found.before()));
+        let m = String::from_utf8_lossy(found.get(0).unwrap_or_default()).into_owned();
+        self.seen.push_str(&m);
+        m
+    }
+
+    fn send(&mut self, text: &str) {
+        self.pty.send(text).unwrap();
+    }
+
+    fn answer_checklist(&mut self, steps: usize) {
+        for i in 1..=steps {
+            self.expect(&format!("Step {i} done?"));
+            self.send("y");
+        }
+    }
+
+    /// Reads to the end and returns the exit code.
+    fn finish(mut self) -> (i32, String) {
+        // A pty reports EIO once the program has exited; what was read before that is kept.
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut self.pty, &mut rest);
+        self.seen.push_str(&String::from_utf8_lossy(&rest));
+        let status = self.pty.get_process().wait().unwrap();
+        let code = match status {
+            expectrl::process::unix::WaitStatus::Exited(_, code) => code,
+            expectrl::process::unix::WaitStatus::Signaled(_, sig, _) => 128 + sig as i32,
+            other => panic!("unexpected status {other:?}"),
+        };
+        (code, self.seen)
+    }
+}
+
+fn authorize_url(text: &str) -> url::Url {
+    url::Url::parse(text.trim()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operator_answers_the_prompts_and_pastes_the_url_over_ssh() {
+    let s = Session::new(loopback_config()).await;
+    let file = s.secrets_file();
+    let base = s.sim.base_url().to_string();
+    let args = [
+        "init",
+        "--file",
+        file.to_str().unwrap(),
+        "--redirect-uri",
+        &s.redirect_uri,
+        "--atlassian-auth-url",
+        &base,
+        "--atlassian-api-url",
+        &base,
+    ];
+    let mut t = Terminal::start(&s, &args, &[("SSH_CONNECTION", "10.0.0.1 22 10.0.0.2 22")]);
+    t.answer_checklist(6);
+    t.expect("Client ID");
+    t.send(&format!("{CLIENT_ID}\r"));
+    t.expect("Client secret");
+    t.send(&format!("{CLIENT_SECRET}\r"));
+    let url = authorize_url(&t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+"));
+    t.expect("Paste the URL");
+    let redirect = s.sim.decide(&url, true).unwrap();
+    t.send(&format!("{redirect}\r"));
+    let (code, seen) = t.finish();
+    assert_eq!(code, 0, "exit {code}: {seen}");
+    assert!(
+        seen.contains("SSH session"),
+        "the SSH hint is shown: {seen}"
+    );
+    assert!(seen.contains("Jira Cloud is connected"), "{seen}");
+    let mut secrets = secret_values(&s.secrets());
+    secrets.extend(codes(&[redirect]));
+    assert_no_secrets(
+        &seen,
+        &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operator_clicks_accept_and_the_loopback_listener_catches_the_code() {
+    let s = Session::new(loopback_config()).await;
+    let file = s.secrets_file();
+    let base = s.sim.base_url().to_string();
+    let args = [
+        "init",
+        "--file",
+        file.to_str().unwrap(),
+        "--redirect-uri",
+        &s.redirect_uri,
+        "--atlassian-auth-url",
+        &base,
+        "--atlassian-api-url",
+        &base,
+    ];
+    // `true` stands in for the browser the webbrowser crate launches through $BROWSER.
+    let mut t = Terminal::start(
+        &s,
+        &args,
+        &[("BROWSER", "true"), ("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
+    );
+    t.expect("Open the developer console");
+    t.send("n");
+    t.answer_checklist(6);
+    t.expect("Client ID");
+    t.send(&format!("{CLIENT_ID}\r"));
+    let url = authorize_url(&t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+"));
+    let redirect = s.sim.decide(&url, true).unwrap();
+    reqwest::get(redirect.as_str())
+        .await
+        .expect("the loopback listener answers")
+        .text()
+        .await
+        .unwrap();
+    let (code, seen) = t.finish();
+    assert_eq!(code, 0, "exit {code}: {seen}");
+    assert!(seen.contains("state checked"));
+    let mut secrets = secret_values(&s.secrets());
+    secrets.extend(codes(&[redirect]));
+    assert_no_secrets(
+        &seen,
+        &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_at_a_prompt_restores_the_cursor_and_exits_130() {
+    let s = Session::new(loopback_config()).await;
+    let file = s.secrets_file();
+    let args = ["init", "--file", file.to_str().unwrap()];
+    let mut t = Terminal::start(&s, &args, &[]);
+    t.expect("Step 1 done?");
+    t.send("\x03");
+    let (code, seen) = t.finish();
+    assert_eq!(code, 130, "exit {code}: {seen}");
+    assert!(
+        seen.contains("interrupted") && seen.contains("nothing was written"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("\x1b[?25h"),
+        "the cursor is made visible again"
+    );
+    assert!(!file.exists());
+}

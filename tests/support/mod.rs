@@ -1,0 +1,312 @@
+//! Drives the real binary as an operator would: the Atlassian simulator runs in the test process,
+//! and the harness plays the browser (reads the authorize URL the tool prints, accepts or declines
+//! consent, then either follows the redirect to the tool's loopback listener or pastes it).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use jira_psoxy_setup::sim::{SimConfig, SimSite, Simulator};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use url::Url;
+
+pub const CLIENT_ID: &str = "sentinel-client-id-4711";
+pub const CLIENT_SECRET: &str = "SENTINEL-CLIENT-SECRET-c0ffee";
+
+/// What the "browser" does with the authorize URL.
+pub enum Browser {
+    /// Nobody acts on the URL.
+    Nothing,
+    /// Consent accepted (or declined); the browser follows the redirect to the loopback listener.
+    Follow { accept: bool },
+    /// Consent accepted (or declined); the operator pastes the redirect URL on stdin.
+    Paste { accept: bool },
+    /// The operator pastes this text instead (built from the real redirect URL).
+    PasteWith(Box<dyn Fn(&Url) -> String + Send + Sync>),
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// Every authorize URL the tool printed.
+    pub authorize_urls: Vec<Url>,
+    /// Where the simulated consent sent the browser (carrying the code).
+    pub redirects: Vec<Url>,
+}
+
+impl Output {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A simulator whose app is registered with a loopback callback on a free port.
+pub fn loopback_config() -> SimConfig {
+    SimConfig {
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        redirect_uri: format!("http://127.0.0.1:{}/callback", free_port()),
+        ..SimConfig::default()
+    }
+}
+
+pub fn sites(n: u32) -> Vec<SimSite> {
+    (1..=n).map(SimSite::numbered).collect()
+}
+
+/// One operator session: a temporary working directory, a simulator, and the binary.
+pub struct Session {
+    pub sim: Simulator,
+    pub dir: tempfile::TempDir,
+    pub redirect_uri: String,
+    pub env: Vec<(String, String)>,
+}
+
+impl Session {
+    pub async fn new(config: SimConfig) -> Session {
+        let redirect_uri = config.redirect_uri.clone();
+        let sim = Simulator::start(config).await.expect("simulator starts");
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let env = vec![
+            (
+                "PATH".to_string(),
+                std::env::var("PATH").unwrap_or_default(),
+            ),
+            ("HOME".to_string(), home.display().to_string()),
+            ("NO_COLOR".to_string(), "1".to_string()),
+        ];
+        Session {
+            sim,
+            dir,
+            redirect_uri,
+            env,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn secrets_file(&self) -> PathBuf {
+        self.path("secrets.json")
+    }
+
+    pub fn secrets(&self) -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(self.secrets_file()).expect("secrets file exists"),
+        )
+        .unwrap()
+    }
+
+    /// The usual non-interactive `init` flags against this session's simulator and file store.
+    pub fn init_args(&self) -> Vec<String> {
+        let base = self.sim.base_url().to_string();
+        vec![
+            "init".into(),
+            "--non-interactive".into(),
+            "--client-id".into(),
+            CLIENT_ID.into(),
+            "--redirect-uri".into(),
+            self.redirect_uri.clone(),
+            "--atlassian-auth-url".into(),
+            base.clone(),
+            "--atlassian-api-url".into(),
+            base,
+            "--store".into(),
+            "file".into(),
+            "--file".into(),
+            self.secrets_file().display().to_string(),
+            "--no-browser".into(),
+            "--callback-timeout".into(),
+            "20".into(),
+        ]
+    }
+
+    /// Runs the binary with `args`, the secret in JIRA_CLIENT_SECRET, and `browser` acting.
+    pub async fn run(&self, args: &[String], browser: Browser) -> Output {
+        self.run_with(args, &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)], &[], browser)
+            .await
+    }
+
+    pub async fn run_with(
+        &self,
+        args: &[String],
+        env: &[(&str, &str)],
+        stdin_lines: &[&str],
+        browser: Browser,
+    ) -> Output {
+        self.run_full(args, env, stdin_lines, browser, |_, _| {})
+            .await
+    }
+
+    /// As `run_with`, calling `on_line(line, pid)` for every line the tool prints on stderr.
+    pub async fn run_full(
+        &self,
+        args: &[String],
+        env: &[(&str, &str)],
+        stdin_lines: &[&str],
+        browser: Browser,
+        mut on_line: impl FnMut(&str, u32),
+    ) -> Output {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"));
+        cmd.args(args).env_clear().current_dir(self.dir.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("binary starts");
+        let pid = child.id().expect("running");
+        let mut stdin = child.stdin.take().unwrap();
+        for line in stdin_lines {
+            stdin
+                .write_all(format!("{line}\n").as_bytes())
+                .await
+                .unwrap();
+        }
+        let keep_stdin_open = matches!(browser, Browser::Paste { .. } | Browser::PasteWith(_));
+        let mut stdin = if keep_stdin_open { Some(stdin) } else { None };
+        let mut stdout = child.stdout.take().unwrap();
+        let stdout_task = tokio::spawn(async move {
+            let mut s = String::new();
+            stdout.read_to_string(&mut s).await.unwrap();
+            s
+        });
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut stderr = String::new();
+        let mut authorize_urls = Vec::new();
+        let mut redirects = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let line = match tokio::time::timeout_at(deadline, lines.next_line()).await {
+                Ok(Ok(Some(line))) => line,
+                Ok(_) => break,
+                Err(_) => panic!("the binary did not finish within 60s; stderr so far:\n{stderr}"),
+            };
+            stderr.push_str(&line);
+            stderr.push('\n');
+            on_line(&line, pid);
+            if let Some(url) = line.split_whitespace().find_map(|w| {
+                Url::parse(w)
+                    .ok()
+                    .filter(|u| u.path().ends_with("/authorize"))
+            }) {
+                authorize_urls.push(url.clone());
+                if let Some(target) = self.act(&browser, &url, &mut stdin).await {
+                    redirects.push(target);
+                }
+            }
+        }
+        drop(stdin);
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("binary exits")
+            .unwrap();
+        let stdout = stdout_task.await.unwrap();
+        Output {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+            authorize_urls,
+            redirects,
+        }
+    }
+
+    /// Plays the browser for one authorize URL; returns where consent redirected.
+    async fn act(
+        &self,
+        browser: &Browser,
+        url: &Url,
+        stdin: &mut Option<tokio::process::ChildStdin>,
+    ) -> Option<Url> {
+        let decided = |accept| {
+            self.sim
+                .decide(url, accept)
+                .expect("the simulator accepts the tool's authorize URL")
+        };
+        let (target, text) = match browser {
+            Browser::Nothing => return None,
+            Browser::Follow { accept } => {
+                let target = decided(*accept);
+                let get = target.clone();
+                tokio::spawn(async move {
+                    let _ = reqwest::Client::new().get(get.as_str()).send().await;
+                });
+                return Some(target);
+            }
+            Browser::Paste { accept } => {
+                let target = decided(*accept);
+                (target.clone(), target.to_string())
+            }
+            Browser::PasteWith(f) => {
+                let target = decided(true);
+                (target.clone(), f(&target))
+            }
+        };
+        let pipe = stdin.as_mut().expect("stdin kept open for pasting");
+        pipe.write_all(format!("{text}\n").as_bytes())
+            .await
+            .unwrap();
+        Some(target)
+    }
+}
+
+/// The authorization codes carried by redirect URLs.
+pub fn codes(redirects: &[Url]) -> Vec<String> {
+    redirects
+        .iter()
+        .filter_map(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "code")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect()
+}
+
+/// Asserts that none of the secret values appears in the output.
+pub fn assert_no_secrets(text: &str, secrets: &[&str]) {
+    for s in secrets {
+        assert!(!s.is_empty());
+        assert!(
+            !text.contains(s),
+            "a secret value leaked into the output: {s}\n---\n{text}"
+        );
+    }
+}
+
+/// Every secret the file store holds (values of keys ending in a secret name), plus the client secret.
+pub fn secret_values(secrets: &serde_json::Value) -> Vec<String> {
+    let mut out = vec![CLIENT_SECRET.to_string()];
+    for (k, v) in secrets.as_object().unwrap() {
+        if k.ends_with("REFRESH_TOKEN") || k.ends_with("CLIENT_SECRET") {
+            out.push(v.as_str().unwrap().to_string());
+        }
+        if k.ends_with("ACCESS_TOKEN") {
+            let parsed: serde_json::Value = serde_json::from_str(v.as_str().unwrap()).unwrap();
+            out.push(parsed["token"].as_str().unwrap().to_string());
+        }
+    }
+    out
+}
+
+pub fn file_mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
