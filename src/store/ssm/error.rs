@@ -2,7 +2,7 @@
 //! which credential problem to fix, or that a retry will help. Messages never carry values.
 
 use aws_sdk_ssm::config::http::HttpResponse;
-use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
 use crate::store::StoreError;
 
@@ -83,15 +83,31 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let status = err.raw_response().map(|r| r.status().as_u16());
-    let code = err.code().map(str::to_string);
-    let message = err.message().map(|m| redact(m, op.secret));
-    let what = format!("{} on {}", op.action, op.name);
+    // AWS answers SSM calls in JSON; gateways, proxies and emulators (moto) may answer in XML.
+    let xml = err
+        .raw_response()
+        .and_then(|r| r.body().bytes())
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let code = err
+        .code()
+        .map(str::to_string)
+        .or_else(|| xml_field(&xml, "Code"));
+    let message = err
+        .message()
+        .map(str::to_string)
+        .or_else(|| xml_field(&xml, "Message"))
+        .map(|m| redact(&m, op.secret));
+    let what = match op.name {
+        "*" => op.action.to_string(),
+        name => format!("{} on {name}", op.action),
+    };
     match &err {
         SdkError::TimeoutError(_) => {
             return StoreError::Unavailable(format!("AWS SSM timed out ({what}): try again"));
         }
         SdkError::DispatchFailure(d) => {
-            let detail = redact(&DisplayErrorContext(&err).to_string(), op.secret);
+            let detail = redact(&chain(&err), op.secret);
             if d.is_io() || d.is_timeout() {
                 return StoreError::Unavailable(format!(
                     "could not reach AWS SSM ({what}): {detail}: check the network, the region and AWS_ENDPOINT_URL"
@@ -106,7 +122,7 @@ where
             return StoreError::Other(format!("AWS SSM request failed ({what}): {detail}"));
         }
         SdkError::ConstructionFailure(_) => {
-            let detail = redact(&DisplayErrorContext(&err).to_string(), op.secret);
+            let detail = redact(&chain(&err), op.secret);
             return StoreError::Other(format!(
                 "could not build the AWS SSM request ({what}): {detail}"
             ));
@@ -120,7 +136,7 @@ where
     let code_is = |set: &[&str]| code.as_deref().is_some_and(|c| set.contains(&c));
     if code_is(BAD_CREDENTIALS) || (status == Some(401)) {
         return StoreError::Credentials(format!(
-            "AWS rejected the credentials ({what}){said}: {}",
+            "AWS rejected the credentials for {what}{said}: {}",
             credentials_fix(None)
         ));
     }
@@ -130,7 +146,8 @@ where
     if code_is(TRANSIENT) || status.is_some_and(|s| s == 429 || s >= 500) {
         return StoreError::Unavailable(format!(
             "AWS SSM is busy or failing ({what}, {}){said}: try again",
-            code.or(status.map(|s| format!("HTTP {s}"))).unwrap_or_default()
+            code.or(status.map(|s| format!("HTTP {s}")))
+                .unwrap_or_default()
         ));
     }
     match code.as_deref() {
@@ -142,8 +159,10 @@ where
         Some(other) => StoreError::Other(format!("{what} failed: {other}{said}")),
         None => StoreError::Other(format!(
             "{what} failed{}: {}",
-            status.map(|s| format!(" with HTTP {s}")).unwrap_or_default(),
-            redact(&DisplayErrorContext(&err).to_string(), op.secret)
+            status
+                .map(|s| format!(" with HTTP {s}"))
+                .unwrap_or_default(),
+            redact(&chain(&err), op.secret)
         )),
     }
 }
@@ -158,16 +177,30 @@ fn denied(op: &Op<'_>, message: Option<&str>, said: &str) -> StoreError {
             op.name
         ));
     }
-    StoreError::PermissionDenied(format!(
-        "AWS denied {} on {}{said}: grant the caller {} on that parameter{}",
-        op.action,
-        op.name,
-        op.action,
-        match &op.kms {
-            Some((action, key)) if key != "alias/aws/ssm" => format!(" (and {action} on KMS key {key})"),
-            _ => String::new(),
+    if op.name == "*" {
+        return StoreError::PermissionDenied(format!(
+            "AWS denied {action}{said}: grant the caller {action} (on Resource \"*\": it is not per parameter)",
+            action = op.action
+        ));
+    }
+    let also = match &op.kms {
+        Some((action, key)) if key != "alias/aws/ssm" => {
+            format!(" (and {action} on KMS key {key})")
         }
+        _ => String::new(),
+    };
+    StoreError::PermissionDenied(format!(
+        "AWS denied {action} on {}{said}: grant the caller {action} on that parameter{also}",
+        op.name,
+        action = op.action
     ))
+}
+
+/// The text of the first `<tag>` element of an XML error body.
+fn xml_field(xml: &str, tag: &str) -> Option<String> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let len = xml[start..].find(&format!("</{tag}>"))?;
+    Some(xml[start..start + len].trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// Removes a secret from a message, should AWS (or a mock) echo it back.
@@ -176,4 +209,20 @@ pub(super) fn redact(text: &str, secret: Option<&str>) -> String {
         Some(s) if s.len() >= 4 && text.contains(s) => text.replace(s, "[REDACTED]"),
         _ => text.to_string(),
     }
+}
+
+/// An error and its sources on one line ("dispatch failure: io error: ... refused"), without
+/// the Debug dump that `DisplayErrorContext` appends.
+pub(super) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = e.source();
+    }
+    text
 }
