@@ -48,9 +48,7 @@ pub struct Moto {
 pub fn server_binary() -> PathBuf {
     let path = std::env::var_os("MOTO_SERVER")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
     assert!(
         path.is_file(),
         "moto server not found at {}: run scripts/install-moto.sh (or set MOTO_SERVER to moto_server's path)",
@@ -107,7 +105,12 @@ fn scoped_auth(service: &str) -> String {
 fn form_encode(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{k}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()))
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -140,7 +143,8 @@ impl Moto {
                     last = format!("moto_server exited with {status}");
                     break;
                 }
-                let probe = format!("GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+                let probe =
+                    format!("GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
                 if let Ok((200, _)) = http(port, &probe) {
                     return Moto {
                         child,
@@ -156,7 +160,10 @@ impl Moto {
             let _ = child.kill();
             let _ = child.wait();
         }
-        panic!("{last}: check {} (scripts/install-moto.sh reinstalls it)", binary.display());
+        panic!(
+            "{last}: check {} (scripts/install-moto.sh reinstalls it)",
+            binary.display()
+        );
     }
 
     /// Environment for a child process (the real binary) to use this server with test keys.
@@ -171,7 +178,10 @@ impl Moto {
             ("AWS_SECRET_ACCESS_KEY", secret.to_string()),
             ("AWS_REGION", REGION.to_string()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-            ("AWS_CONFIG_FILE", "/nonexistent/jira-psoxy-setup-tests/config".to_string()),
+            (
+                "AWS_CONFIG_FILE",
+                "/nonexistent/jira-psoxy-setup-tests/config".to_string(),
+            ),
             (
                 "AWS_SHARED_CREDENTIALS_FILE",
                 "/nonexistent/jira-psoxy-setup-tests/credentials".to_string(),
@@ -209,13 +219,24 @@ impl Moto {
     /// What Terraform creates: every secret of a deployment as a `fill me` SecureString.
     pub async fn seed_placeholders(&self, prefix: &str, kms_key: Option<&str>) {
         let ssm = self.ssm().await;
-        for name in ["CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "ACCESS_TOKEN"] {
+        for name in [
+            "CLIENT_ID",
+            "CLIENT_SECRET",
+            "REFRESH_TOKEN",
+            "ACCESS_TOKEN",
+        ] {
             self.put(&ssm, &format!("{prefix}{name}"), PLACEHOLDER, kms_key)
                 .await;
         }
     }
 
-    pub async fn put(&self, ssm: &aws_sdk_ssm::Client, name: &str, value: &str, kms_key: Option<&str>) {
+    pub async fn put(
+        &self,
+        ssm: &aws_sdk_ssm::Client,
+        name: &str,
+        value: &str,
+        kms_key: Option<&str>,
+    ) {
         ssm.put_parameter()
             .name(name)
             .value(value)
@@ -240,7 +261,10 @@ impl Moto {
         );
         assert_eq!(status, 200, "CreateKey: {body}");
         let v: serde_json::Value = serde_json::from_str(&body).expect("CreateKey JSON");
-        v["KeyMetadata"]["KeyId"].as_str().expect("KeyId").to_string()
+        v["KeyMetadata"]["KeyId"]
+            .as_str()
+            .expect("KeyId")
+            .to_string()
     }
 
     fn iam(&self, params: &[(&str, &str)]) -> String {
