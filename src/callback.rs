@@ -355,4 +355,101 @@ mod tests {
         assert!(listen_addrs(&Url::parse("https://localhost/").unwrap()).is_err());
         assert!(listen_addrs(&Url::parse("http://example.com/").unwrap()).is_err());
     }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    #[tokio::test]
+    async fn listener_ignores_strangers_and_stops_after_one_good_callback() {
+        let redirect = Url::parse(&format!("http://127.0.0.1:{}/callback", free_port())).unwrap();
+        let listener = LoopbackListener::bind(&redirect).await.unwrap();
+        let authorize = Url::parse("https://auth.example/authorize?x=1").unwrap();
+        let waiting = tokio::spawn(async move {
+            listener
+                .wait(STATE, &authorize, Duration::from_secs(10))
+                .await
+        });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", redirect.port().unwrap());
+        let other = http
+            .get(format!("{base}/favicon.ico"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 404);
+        let start = http.get(format!("{base}/start")).send().await.unwrap();
+        assert_eq!(
+            start.headers()["location"],
+            "https://auth.example/authorize?x=1"
+        );
+        let forged = http
+            .get(format!("{base}/callback?code=evil&state=wrong"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 400);
+        let forged_error = http
+            .get(format!("{base}/callback?error=access_denied"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged_error.status(), 400);
+        let good = http
+            .get(format!("{base}/callback?code=goodcode&state={STATE}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            good.text()
+                .await
+                .unwrap()
+                .contains("You may close this tab")
+        );
+        let code = waiting.await.unwrap().unwrap();
+        assert_eq!(
+            crate::secret::ExposeSecret::expose_secret(&code),
+            "goodcode"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            http.get(format!("{base}/callback?code=again&state={STATE}"))
+                .send()
+                .await
+                .is_err(),
+            "the listener is gone"
+        );
+    }
+
+    #[tokio::test]
+    async fn listener_times_out_with_a_clear_message() {
+        let redirect = Url::parse(&format!("http://127.0.0.1:{}/", free_port())).unwrap();
+        let listener = LoopbackListener::bind(&redirect).await.unwrap();
+        let authorize = Url::parse("https://auth.example/authorize").unwrap();
+        let err = listener
+            .wait(STATE, &authorize, Duration::from_millis(200))
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("no authorization arrived"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_busy_port_is_reported() {
+        let port = free_port();
+        let _busy = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let redirect = Url::parse(&format!("http://localhost:{port}/cb")).unwrap();
+        let err = LoopbackListener::bind(&redirect).await.err().unwrap();
+        assert!(err.contains("cannot listen"), "{err}");
+    }
 }

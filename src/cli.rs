@@ -33,12 +33,14 @@ pub enum Command {
     #[command(after_help = INIT_EXAMPLES)]
     Init(InitArgs),
     /// Yearly renewal: a new token family, with the client credentials read back from the store.
+    #[command(after_help = RENEW_EXAMPLES)]
     Renew(RenewArgs),
     /// How long the token family has left; exit codes for monitoring (0 ok, 10 warn, 11 critical).
     ///
     /// Reads the store only. It never uses the refresh token: refresh tokens rotate, and a second
     /// user of one can invalidate the proxy's whole token family. `--check` uses the stored access
     /// token, and only while it is still valid.
+    #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
     /// Finish a run whose store write failed, from the recovery file it saved.
     Push(PushArgs),
@@ -63,6 +65,19 @@ Examples:
 
 Secrets: the client secret is read from a hidden prompt, from JIRA_CLIENT_SECRET, or with
 --client-secret-stdin from the first line of standard input; never from a flag value.";
+
+const RENEW_EXAMPLES: &str = "\
+Examples:
+  jira-psoxy-setup renew --store aws-ssm --tfvars terraform.tfvars
+  jira-psoxy-setup renew --store gcp-secret-manager --gcp-project acme-psoxy \\
+      --redirect-uri http://127.0.0.1:8765/callback --ics renew-jira.ics";
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  jira-psoxy-setup status --store aws-ssm
+  jira-psoxy-setup status --store gcp-secret-manager --gcp-project acme-psoxy --json --check
+  # cron / monitoring: exit 0 healthy, 10 expires within --warn-days, 11 expired or broken
+  jira-psoxy-setup status --store aws-ssm --warn-days 30 >/dev/null || alert";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StoreKind {

@@ -112,6 +112,26 @@ pub fn read_cloud_id(path: &Path) -> Result<Option<String>> {
         .filter(|s| !s.is_empty()))
 }
 
+/// Checks before any authorization that the file can be read, parsed and replaced, so a broken
+/// tfvars never surfaces after tokens were minted.
+pub fn preflight(path: &Path) -> Result<()> {
+    read_cloud_id(path)?;
+    let metadata = std::fs::metadata(path)
+        .map_err(|e| Error::Tfvars(format!("cannot read {}: {e}", path.display())))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let writable = !metadata.permissions().readonly() && tempfile::tempfile_in(dir).is_ok();
+    if !writable {
+        return Err(Error::Tfvars(format!(
+            "cannot write {} (or create files beside it): check its permissions, or leave out --tfvars",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Reads, edits and atomically replaces the file (keeping its permissions).
 pub fn update_file(path: &Path, cloud_id: &str) -> Result<Edit> {
     let text = std::fs::read_to_string(path).map_err(|e| {

@@ -451,3 +451,43 @@ async fn the_demo_runs_end_to_end_without_a_terminal() {
     assert!(out.stdout.contains("Jira Cloud is connected"));
     assert_eq!(s.secrets()["PSOXY_JIRA_CLOUD_CLIENT_ID"], "demo-client-id");
 }
+
+#[tokio::test]
+async fn a_broken_missing_or_read_only_tfvars_is_refused_before_any_authorization() {
+    let s = Session::new(loopback_config()).await;
+    let broken = s.path("broken.tfvars");
+    std::fs::write(&broken, "jira_cloud_id = = \"x\"\n").unwrap();
+    let readonly = s.path("readonly.tfvars");
+    std::fs::write(&readonly, "a = 1\n").unwrap();
+    let mut perms = std::fs::metadata(&readonly).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&readonly, perms).unwrap();
+    for (path, says) in [
+        (broken, "does not parse"),
+        (s.path("missing.tfvars"), "cannot read"),
+        (readonly, "cannot write"),
+    ] {
+        let mut args = s.init_args();
+        args.extend(arg(&["--tfvars", path.to_str().unwrap()]));
+        let out = s.run(&args, Browser::Follow { accept: true }).await;
+        assert_eq!(out.code, 7, "{}", out.stderr);
+        assert!(out.stderr.contains(says), "{says}: {}", out.stderr);
+        assert!(out.authorize_urls.is_empty(), "refused before authorizing");
+    }
+    assert!(!s.secrets_file().exists());
+}
+
+#[tokio::test]
+async fn a_malformed_or_empty_client_id_is_refused() {
+    let s = Session::new(loopback_config()).await;
+    for bad in ["", "has spaces and ;quotes\""] {
+        let args: Vec<String> = s
+            .init_args()
+            .into_iter()
+            .map(|a| if a == CLIENT_ID { bad.to_string() } else { a })
+            .collect();
+        let out = s.run(&args, Browser::Nothing).await;
+        assert_eq!(out.code, 3, "{bad:?}: {}", out.stderr);
+        assert!(out.stderr.contains("client ID"), "{}", out.stderr);
+    }
+}

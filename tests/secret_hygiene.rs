@@ -268,6 +268,14 @@ async fn the_recovery_path_keeps_secrets_only_in_the_recovery_file() {
         "--file".into(),
         file.display().to_string(),
     ];
-    let out = run_and_check(&s, push, &[], &[], Browser::Nothing, &[file.clone()]).await;
+    let out = run_and_check(
+        &s,
+        push,
+        &[],
+        &[],
+        Browser::Nothing,
+        std::slice::from_ref(&file),
+    )
+    .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
 }

@@ -29,6 +29,9 @@ pub async fn run(ctx: &Context, args: &InitArgs, store: Arc<dyn SecretStore>) ->
     ctx.ui.step(&format!("Target: {}", store.describe()));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
     preflight(ctx, store.as_ref(), &names, args.store.create_missing).await?;
+    if let Some(path) = &args.run.tfvars {
+        tfvars::preflight(path)?;
+    }
     show_console_checklist(ctx, &plan)?;
     let creds = client_credentials(ctx, &args.auth, None)?;
     let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;

@@ -29,6 +29,9 @@ pub async fn run(
     ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
     preflight(ctx, store.as_ref(), &names, false).await?;
+    if let Some(path) = &args.run.tfvars {
+        tfvars::preflight(path)?;
+    }
     let stored = stored_client_credentials(store.as_ref(), &names).await?;
     let from_store = stored.is_some()
         && args.auth.client_id.is_none()
