@@ -42,6 +42,8 @@ pub struct Moto {
     child: Child,
     pub port: u16,
     pub endpoint: String,
+    /// Empty AWS config and credentials files, so no profile of the machine's applies.
+    files: tempfile::TempDir,
 }
 
 /// Where the moto server binary is, or a failure that says how to install it.
@@ -146,10 +148,14 @@ impl Moto {
                 let probe =
                     format!("GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
                 if let Ok((200, _)) = http(port, &probe) {
+                    let files = tempfile::tempdir().expect("a temporary directory");
+                    std::fs::write(files.path().join("config"), "").unwrap();
+                    std::fs::write(files.path().join("credentials"), "").unwrap();
                     return Moto {
                         child,
                         port,
                         endpoint: format!("http://127.0.0.1:{port}"),
+                        files,
                     };
                 }
                 std::thread::sleep(Duration::from_millis(50));
@@ -178,15 +184,13 @@ impl Moto {
             ("AWS_SECRET_ACCESS_KEY", secret.to_string()),
             ("AWS_REGION", REGION.to_string()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-            (
-                "AWS_CONFIG_FILE",
-                "/nonexistent/jira-psoxy-setup-tests/config".to_string(),
-            ),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/jira-psoxy-setup-tests/credentials".to_string(),
-            ),
+            ("AWS_CONFIG_FILE", self.file("config")),
+            ("AWS_SHARED_CREDENTIALS_FILE", self.file("credentials")),
         ]
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.files.path().join(name).display().to_string()
     }
 
     /// Applies `env()` (and removes `UNSET_ENV`) on a command.
