@@ -170,7 +170,10 @@ where
 /// A denial names the permission to grant: the KMS one when AWS blames the key.
 fn denied(op: &Op<'_>, message: Option<&str>, said: &str) -> StoreError {
     let m = message.unwrap_or_default().to_ascii_lowercase();
-    let kms_blamed = m.contains("kms") || m.contains("ciphertext") || m.contains("key");
+    let kms_blamed = !m.contains("ssm:")
+        && ["kms", "ciphertext", "master key"]
+            .iter()
+            .any(|w| m.contains(w));
     if let (true, Some((action, key))) = (kms_blamed, &op.kms) {
         return StoreError::PermissionDenied(format!(
             "AWS denied {action} on KMS key {key} (needed for the SecureString {}){said}: grant the caller {action} on that key, in its key policy or IAM",
@@ -225,4 +228,55 @@ pub(super) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         source = e.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(e: StoreError) -> String {
+        match e {
+            StoreError::PermissionDenied(m) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn denials_name_the_ssm_or_the_kms_permission() {
+        let put = || Op::new("ssm:PutParameter", "P_REFRESH_TOKEN").kms("kms:Encrypt", Some("k-1"));
+        let iam = "User: arn:aws:iam::1:user/monkey is not authorized to perform: ssm:PutParameter";
+        let m = text(denied(&put(), Some(iam), ""));
+        assert!(
+            m.starts_with("AWS denied ssm:PutParameter on P_REFRESH_TOKEN"),
+            "{m}"
+        );
+        assert!(m.contains("(and kms:Encrypt on KMS key k-1)"), "{m}");
+        let kms = "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.";
+        let m = text(denied(&put(), Some(kms), ""));
+        assert!(
+            m.starts_with("AWS denied kms:Encrypt on KMS key k-1"),
+            "{m}"
+        );
+        let default_key = Op::new("ssm:GetParameter", "P_CLIENT_ID").kms("kms:Decrypt", None);
+        let m = text(denied(&default_key, None, ""));
+        assert!(
+            m.contains("grant the caller ssm:GetParameter on that parameter"),
+            "{m}"
+        );
+        assert!(!m.contains("kms"), "{m}");
+        let m = text(denied(&Op::new("ssm:DescribeParameters", "*"), None, ""));
+        assert!(m.contains("Resource \"*\""), "{m}");
+    }
+
+    #[test]
+    fn xml_errors_and_redaction() {
+        let xml = "<ErrorResponse><Error><Code>AccessDenied</Code><Message> no </Message></Error></ErrorResponse>";
+        assert_eq!(xml_field(xml, "Code").as_deref(), Some("AccessDenied"));
+        assert_eq!(xml_field(xml, "Message").as_deref(), Some("no"));
+        assert_eq!(xml_field("{}", "Code"), None);
+        assert_eq!(
+            redact("Value 'tok-123' at 'value' failed", Some("tok-123")),
+            "Value '[REDACTED]' at 'value' failed"
+        );
+    }
 }
