@@ -62,7 +62,9 @@ fn pasted_urls_never_panic_and_only_the_right_state_yields_a_checked_code() {
         let input = mutate(&mut rng, &seeds[i % seeds.len()]);
         if let Ok(p) = parse_pasted(&input, STATE) {
             if p.state_checked {
-                assert!(input.contains(STATE), "a code was accepted without this run's state: {input:?}");
+                // URL parsing drops tabs and newlines anywhere in the input (WHATWG URL, as browsers do).
+                let url_text: String = input.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+                assert!(url_text.contains(STATE), "a code was accepted without this run's state: {input:?}");
             }
         }
     }

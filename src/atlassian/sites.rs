@@ -103,7 +103,7 @@ pub fn match_site<'a>(sites: &'a [Site], wanted: &str) -> Result<&'a Site> {
     let hits: Vec<&Site> = sites
         .iter()
         .filter(|s| {
-            s.id == w
+            s.id.eq_ignore_ascii_case(w)
                 || normalize_url(&s.url) == normalize_url(w)
                 || normalize_url(&s.url).split('.').next() == Some(&w.to_lowercase())
                 || s.name.eq_ignore_ascii_case(w)

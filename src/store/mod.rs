@@ -5,6 +5,7 @@ pub mod file;
 pub mod gcp;
 pub mod lock;
 pub mod names;
+pub mod ssm;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -127,9 +128,7 @@ pub async fn open(
     use crate::cli::StoreKind;
     match args.store {
         StoreKind::File => Ok(std::sync::Arc::new(file::FileStore::new(args.file.clone()))),
+        StoreKind::AwsSsm => Ok(std::sync::Arc::new(ssm::SsmStore::connect(args).await?)),
         StoreKind::GcpSecretManager => Ok(std::sync::Arc::new(gcp::GcpStore::open(args).await?)),
-        StoreKind::AwsSsm => Err(crate::error::Error::Input(
-            "this store is not available in this build: use --store file".into(),
-        )),
     }
 }

@@ -119,7 +119,7 @@ fn confirm_site_change(
     let Some(expected) = expected else {
         return Ok(());
     };
-    if expected == site.id || allowed {
+    if expected.eq_ignore_ascii_case(&site.id) || allowed {
         return Ok(());
     }
     let question = format!(

@@ -50,7 +50,14 @@ async fn write_locked(
                 )));
             }
         }
-        with_retries(&policy, || store.write_metadata(names, meta)).await
+        // The values are stored and read back: a metadata failure must not send them to a
+        // recovery file. `status` and `renew` then just lack the issue date or site.
+        if let Err(e) = with_retries(&policy, || store.write_metadata(names, meta)).await {
+            ctx.ui.warn(&format!(
+                "the secrets are stored, but the token family's issue date and site could not be recorded ({e}): `status` will not know the deadline"
+            ));
+        }
+        Ok(())
     }
     .await;
     drop(spinner);

@@ -1,0 +1,375 @@
+//! AWS Systems Manager Parameter Store, where Psoxy's AWS deployments read their secrets
+//! (REFERENCE §3): SecureString parameters `<root path><ENV>_JIRA_CLOUD_<NAME>`, pre-created by
+//! Terraform as `fill me`. Credentials and region come from the standard AWS chain (environment,
+//! profiles including IAM Identity Center, web identity, instance roles), and AWS_ENDPOINT_URL /
+//! AWS_ENDPOINT_URL_SSM are honoured. An overwritten parameter keeps its KMS key; the token
+//! family's metadata are tags on the REFRESH_TOKEN parameter; the refresh lock is the proxy's own
+//! `<prefix>OAUTH_REFRESH_TOKEN_lock` String parameter.
+
+mod connect;
+mod error;
+mod lock;
+mod tags;
+
+pub use tags::{TAG_CLOUD_ID, TAG_ISSUED_AT};
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use aws_sdk_ssm::Client;
+use aws_sdk_ssm::primitives::DateTime as AwsDateTime;
+use aws_sdk_ssm::types::{ParameterMetadata, ParameterStringFilter, ParameterTier, ParameterType};
+use chrono::{DateTime, Utc};
+use tokio::task::JoinSet;
+
+use super::names::DISCOVERY_SUFFIX;
+use super::*;
+use crate::secret::ExposeSecret;
+use error::{Op, classify, code};
+
+/// Standard-tier parameters hold at most this many characters.
+const STANDARD_TIER_MAX: usize = 4096;
+
+/// What DescribeParameters said about an existing parameter.
+#[derive(Debug, Clone, Default)]
+struct Known {
+    key_id: Option<String>,
+    advanced: bool,
+}
+
+pub struct SsmStore {
+    client: Client,
+    region: String,
+    endpoint: Option<String>,
+    root_path: String,
+    kms_key_id: Option<String>,
+    known: Mutex<HashMap<String, Known>>,
+    /// Lock parameters this store holds, with the value it wrote.
+    held: Mutex<HashMap<String, String>>,
+}
+
+impl SsmStore {
+    fn remember(&self, p: &ParameterMetadata) {
+        if let Some(name) = p.name() {
+            let known = Known {
+                key_id: p.key_id().map(str::to_string),
+                advanced: p.tier() == Some(&ParameterTier::Advanced),
+            };
+            self.known.lock().unwrap().insert(name.to_string(), known);
+        }
+    }
+
+    fn known(&self, name: &str) -> Option<Known> {
+        self.known.lock().unwrap().get(name).cloned()
+    }
+
+    /// DescribeParameters for these exact names (at most 50), remembering what exists.
+    async fn describe_names(&self, names: &[String]) -> StoreResult<()> {
+        let filter = ParameterStringFilter::builder()
+            .key("Name")
+            .option("Equals")
+            .set_values(Some(names.to_vec()))
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut pages = self
+            .client
+            .describe_parameters()
+            .parameter_filters(filter)
+            .max_results(50)
+            .into_paginator()
+            .send();
+        let op = || Op::new("ssm:DescribeParameters", "*");
+        while let Some(page) = pages.try_next().await.map_err(|e| classify(e, op()))? {
+            page.parameters().iter().for_each(|p| self.remember(p));
+        }
+        Ok(())
+    }
+
+    /// GetParameter with decryption; `None` when the parameter does not exist.
+    async fn get(&self, name: &str) -> StoreResult<Option<StoredSecret>> {
+        let key = self.known(name).and_then(|k| k.key_id);
+        match self
+            .client
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.parameter().map(|p| StoredSecret {
+                value: SecretString::from(p.value().unwrap_or_default().to_string()),
+                updated_at: p.last_modified_date().and_then(to_chrono),
+            })),
+            Err(e) if code(&e) == Some("ParameterNotFound") => Ok(None),
+            Err(e) => Err(classify(
+                e,
+                Op::new("ssm:GetParameter", name).kms("kms:Decrypt", key.as_deref()),
+            )),
+        }
+    }
+
+    /// A write-permission probe that changes nothing: PutParameter with Overwrite=false on a
+    /// parameter that exists. IAM authorizes the call before SSM checks for the name, so
+    /// `ParameterAlreadyExists` means ssm:PutParameter is granted on it, and a denial means not.
+    async fn probe_put(&self, name: &str) -> StoreResult<()> {
+        let key = self.known(name).and_then(|k| k.key_id);
+        let result = self
+            .client
+            .put_parameter()
+            .name(name)
+            .value(PLACEHOLDER)
+            .r#type(ParameterType::SecureString)
+            .set_key_id(key.clone())
+            .overwrite(false)
+            .send()
+            .await;
+        match result {
+            // Ok: it vanished since DescribeParameters and is now what Terraform would have made.
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("ParameterAlreadyExists") => Ok(()),
+            Err(e) => Err(classify(
+                e,
+                Op::new("ssm:PutParameter", name).kms("kms:Encrypt", key.as_deref()),
+            )),
+        }
+    }
+}
+
+/// One SecureString write. Existing parameters keep their KMS key (SSM would otherwise switch
+/// them to the default key) and an advanced tier; values too long for the standard tier ask for
+/// intelligent tiering.
+async fn put(
+    client: Client,
+    name: String,
+    value: SecretString,
+    key: Option<String>,
+    advanced: bool,
+) -> StoreResult<()> {
+    let secret = value.expose_secret();
+    let tier = if advanced {
+        Some(ParameterTier::Advanced)
+    } else if secret.chars().count() > STANDARD_TIER_MAX {
+        Some(ParameterTier::IntelligentTiering)
+    } else {
+        None
+    };
+    client
+        .put_parameter()
+        .name(&name)
+        .value(secret)
+        .r#type(ParameterType::SecureString)
+        .set_key_id(key.clone())
+        .set_tier(tier)
+        .overwrite(true)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            classify(
+                e,
+                Op::new("ssm:PutParameter", &name)
+                    .kms("kms:Encrypt", key.as_deref())
+                    .secret(secret),
+            )
+        })
+}
+
+fn to_chrono(t: &AwsDateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(t.to_millis().ok()?)
+}
+
+/// SSM names: letters, digits, `_.-/`, and fully qualified when they contain a `/`.
+fn check_prefix(prefix: &str) -> StoreResult<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-/".contains(c);
+    if !prefix.chars().all(allowed) {
+        return Err(StoreError::Other(format!(
+            "prefix {prefix:?} has characters SSM parameter names cannot hold (letters, digits, _ . - / only): fix --prefix or --environment-name"
+        )));
+    }
+    if prefix.contains('/') && !prefix.starts_with('/') {
+        return Err(StoreError::Other(format!(
+            "prefix {prefix:?} contains '/' but does not start with it: SSM needs /{prefix}"
+        )));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl SecretStore for SsmStore {
+    fn describe(&self) -> String {
+        match &self.endpoint {
+            Some(url) => format!("AWS SSM Parameter Store ({}, endpoint {url})", self.region),
+            None => format!("AWS SSM Parameter Store ({})", self.region),
+        }
+    }
+
+    /// Every `...JIRA_CLOUD_REFRESH_TOKEN` parameter (under --ssm-root-path, when given).
+    async fn discover_prefixes(&self) -> StoreResult<Vec<String>> {
+        let filter = ParameterStringFilter::builder()
+            .key("Name")
+            .option("Contains")
+            .values(DISCOVERY_SUFFIX)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut pages = self
+            .client
+            .describe_parameters()
+            .parameter_filters(filter)
+            .max_results(50)
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        let op = || Op::new("ssm:DescribeParameters", "*");
+        while let Some(page) = pages.try_next().await.map_err(|e| classify(e, op()))? {
+            for p in page.parameters() {
+                self.remember(p);
+                if let Some(prefix) = p.name().and_then(SecretNames::prefix_of)
+                    && prefix.starts_with(&self.root_path)
+                {
+                    found.push(prefix);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The parameters are visible (ssm:DescribeParameters), readable (ssm:GetParameter and
+    /// kms:Decrypt, on REFRESH_TOKEN), writable (ssm:PutParameter, by a probe that changes
+    /// nothing) and taggable (ssm:AddTagsToResource, when a tag can be re-applied as it is).
+    async fn preflight(&self, names: &SecretNames) -> StoreResult<Preflight> {
+        check_prefix(&names.prefix)?;
+        let wanted = names.all();
+        self.describe_names(&wanted).await?;
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|n| self.known(n).is_none())
+            .cloned()
+            .collect();
+        let refresh = names.name(SecretKey::RefreshToken);
+        let existing = std::iter::once(&refresh)
+            .chain(&wanted)
+            .find(|n| self.known(n).is_some());
+        if let Some(name) = existing {
+            self.get(name).await?;
+            self.probe_put(name).await?;
+        }
+        if self.known(&refresh).is_some() {
+            self.probe_tags(&refresh).await?;
+        }
+        Ok(Preflight { missing })
+    }
+
+    /// Creates placeholders as Terraform does: SecureString `fill me`, with --kms-key-id or
+    /// the AWS managed key. One created meanwhile by somebody else is left alone.
+    async fn create_missing(&self, names: &[String]) -> StoreResult<()> {
+        for name in names {
+            check_prefix(name)?;
+            let result = self
+                .client
+                .put_parameter()
+                .name(name)
+                .value(PLACEHOLDER)
+                .r#type(ParameterType::SecureString)
+                .set_key_id(self.kms_key_id.clone())
+                .description("Psoxy Jira Cloud secret (created by jira-psoxy-setup)")
+                .overwrite(false)
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e) if code(&e) == Some("ParameterAlreadyExists") => {}
+                Err(e) => {
+                    let op = Op::new("ssm:PutParameter", name)
+                        .kms("kms:Encrypt", self.kms_key_id.as_deref());
+                    return Err(classify(e, op));
+                }
+            }
+        }
+        self.describe_names(names).await
+    }
+
+    async fn read(&self, name: &str) -> StoreResult<Option<StoredSecret>> {
+        self.get(name).await
+    }
+
+    async fn write(&self, name: &str, value: &SecretString) -> StoreResult<()> {
+        self.write_all(&[(name.to_string(), value.clone())]).await
+    }
+
+    /// All values at once (SSM takes concurrent writes to different parameters). Every write
+    /// runs to its end; a failure that retrying will not fix is reported in preference.
+    async fn write_all(&self, items: &[(String, SecretString)]) -> StoreResult<()> {
+        let unknown: Vec<String> = items
+            .iter()
+            .map(|(n, _)| n.clone())
+            .filter(|n| self.known(n).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            self.describe_names(&unknown).await?;
+        }
+        let mut writes = JoinSet::new();
+        for (name, value) in items {
+            let known = self.known(name);
+            let key = match &known {
+                Some(k) => k.key_id.clone(),
+                None => self.kms_key_id.clone(),
+            };
+            let advanced = known.is_some_and(|k| k.advanced);
+            let call = put(
+                self.client.clone(),
+                name.clone(),
+                value.clone(),
+                key,
+                advanced,
+            );
+            writes.spawn(call);
+        }
+        let mut failure: Option<StoreError> = None;
+        while let Some(done) = writes.join_next().await {
+            let err = match done {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(e) => StoreError::Other(format!("a parameter write did not finish: {e}")),
+            };
+            if failure.as_ref().is_none_or(StoreError::is_retryable) {
+                failure = Some(err);
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    async fn read_metadata(&self, names: &SecretNames) -> StoreResult<FamilyMetadata> {
+        self.metadata(names).await
+    }
+
+    async fn write_metadata(&self, names: &SecretNames, meta: &FamilyMetadata) -> StoreResult<()> {
+        self.set_metadata(names, meta).await
+    }
+
+    async fn try_lock(
+        &self,
+        names: &SecretNames,
+        now_ms: i64,
+        take_over: bool,
+    ) -> StoreResult<LockAttempt> {
+        self.lock_attempt(names, now_ms, take_over).await
+    }
+
+    async fn unlock(&self, names: &SecretNames) -> StoreResult<()> {
+        self.release(names).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_follow_ssm_name_rules() {
+        assert!(check_prefix("PSOXY_JIRA_CLOUD_").is_ok());
+        assert!(check_prefix("/x/ACME-PROD_JIRA_CLOUD_").is_ok());
+        assert!(check_prefix("x/ACME_JIRA_CLOUD_").is_err());
+        assert!(check_prefix("AC ME_JIRA_CLOUD_").is_err());
+    }
+}
