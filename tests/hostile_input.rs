@@ -23,7 +23,36 @@ impl Rng {
     }
 }
 
-const ALPHABET: &[&str] = &["=", "&", "?", "#", "%", "%3D", "\"", "{", "}", "[", "]", "\n", "\r\n", " ", "\\", "<<EOT\n", "EOT\n", "/*", "*/", "#", "é", "\u{0}", "code", "state", "jira_cloud_id", "connector_settings", "${", "%{"];
+const ALPHABET: &[&str] = &[
+    "=",
+    "&",
+    "?",
+    "#",
+    "%",
+    "%3D",
+    "\"",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\n",
+    "\r\n",
+    " ",
+    "\\",
+    "<<EOT\n",
+    "EOT\n",
+    "/*",
+    "*/",
+    "#",
+    "é",
+    "\u{0}",
+    "code",
+    "state",
+    "jira_cloud_id",
+    "connector_settings",
+    "${",
+    "%{",
+];
 
 fn mutate(rng: &mut Rng, seed: &str) -> String {
     let mut s: Vec<char> = seed.chars().collect();
@@ -34,7 +63,9 @@ fn mutate(rng: &mut Rng, seed: &str) -> String {
                 let end = (at + rng.below(8)).min(s.len());
                 s.drain(at.min(end)..end);
             }
-            1 => s.splice(at..at, ALPHABET[rng.below(ALPHABET.len())].chars()).for_each(drop),
+            1 => s
+                .splice(at..at, ALPHABET[rng.below(ALPHABET.len())].chars())
+                .for_each(drop),
             2 if !s.is_empty() => {
                 let i = rng.below(s.len());
                 s[i] = char::from_u32(rng.below(0x250) as u32).unwrap_or('x');
@@ -60,12 +91,18 @@ fn pasted_urls_never_panic_and_only_the_right_state_yields_a_checked_code() {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     for i in 0..40_000 {
         let input = mutate(&mut rng, &seeds[i % seeds.len()]);
-        if let Ok(p) = parse_pasted(&input, STATE) {
-            if p.state_checked {
-                // URL parsing drops tabs and newlines anywhere in the input (WHATWG URL, as browsers do).
-                let url_text: String = input.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
-                assert!(url_text.contains(STATE), "a code was accepted without this run's state: {input:?}");
-            }
+        if let Ok(p) = parse_pasted(&input, STATE)
+            && p.state_checked
+        {
+            // URL parsing drops tabs and newlines anywhere in the input (WHATWG URL, as browsers do).
+            let url_text: String = input
+                .chars()
+                .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+                .collect();
+            assert!(
+                url_text.contains(STATE),
+                "a code was accepted without this run's state: {input:?}"
+            );
         }
     }
 }

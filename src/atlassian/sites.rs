@@ -34,40 +34,41 @@ pub struct JiraUser {
 impl AtlassianClient {
     pub async fn accessible_resources(&self, access_token: &SecretString) -> Result<Vec<Site>> {
         let url = Self::join(&self.api_base, "oauth/token/accessible-resources");
-        let resp = send_idempotent(&self.retry, "listing accessible sites", || {
-            self.http
-                .get(url.clone())
-                .bearer_auth(access_token.expose_secret())
-        })
-        .await?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(api_error("accessible-resources", status.as_u16()));
-        }
-        resp.json()
+        self.get_json(url, access_token, "accessible-resources")
             .await
-            .map_err(|e| network_error("reading the accessible sites", e))
     }
 
     /// Verifies the token against the chosen site and says who authorized.
     pub async fn myself(&self, access_token: &SecretString, cloud_id: &str) -> Result<JiraUser> {
-        let url = Self::join(
-            &self.api_base,
-            &format!("ex/jira/{cloud_id}/rest/api/3/myself"),
-        );
-        let resp = send_idempotent(&self.retry, "verifying the token with Jira", || {
+        let path = format!("ex/jira/{cloud_id}/rest/api/3/myself");
+        self.get_json(
+            Self::join(&self.api_base, &path),
+            access_token,
+            "Jira /myself",
+        )
+        .await
+    }
+
+    /// An authenticated GET, retried when safe, whose JSON answer is parsed into `T`.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: url::Url,
+        token: &SecretString,
+        what: &str,
+    ) -> Result<T> {
+        let resp = send_idempotent(&self.retry, what, || {
             self.http
                 .get(url.clone())
-                .bearer_auth(access_token.expose_secret())
+                .bearer_auth(token.expose_secret())
         })
         .await?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(api_error("Jira /myself", status.as_u16()));
+            return Err(api_error(what, status.as_u16()));
         }
         resp.json()
             .await
-            .map_err(|e| network_error("reading the Jira user", e))
+            .map_err(|e| network_error(&format!("reading the {what} answer"), e))
     }
 }
 

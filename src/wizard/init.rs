@@ -5,20 +5,18 @@ use std::time::Duration;
 
 use super::Context;
 use super::authorize::{AuthPlan, obtain_tokens};
-use super::report::{self, RunReport};
-use super::save::save_secrets;
+use super::outcome::{Grant, finish, store_grant};
+use super::report::RunReport;
 use super::site::{check_scopes, choose_site, verify_user};
 use super::target::{choose_prefix, preflight};
 use crate::atlassian::AtlassianClient;
-use crate::atlassian::oauth::{ClientCredentials, TokenSet};
+use crate::atlassian::oauth::ClientCredentials;
 use crate::atlassian::scopes;
-use crate::atlassian::sites::Site;
-use crate::cli::{AuthArgs, InitArgs, RunArgs};
+use crate::cli::{AuthArgs, InitArgs};
 use crate::error::{Error, Result};
 use crate::http::endpoint;
-use crate::recovery::Pending;
 use crate::secret::{ExposeSecret, SecretString, secret_from_line};
-use crate::store::{FamilyMetadata, SecretKey, SecretNames, SecretStore};
+use crate::store::SecretStore;
 use crate::tfvars;
 
 const CONSOLE_URL: &str = "https://developer.atlassian.com/console/myapps/";
@@ -38,18 +36,15 @@ pub async fn run(ctx: &Context, args: &InitArgs, store: Arc<dyn SecretStore>) ->
     check_scopes(ctx, &plan.scopes, &tokens)?;
     let site = choose_site(ctx, &atl, &tokens, args.auth.site.as_deref()).await?;
     let user = verify_user(ctx, &atl, &tokens, &site).await?;
-    let written = store_everything(ctx, &store, &names, Some(&creds), &tokens, &site).await?;
-    finish(
+    let stored = store_grant(
         ctx,
-        "init",
-        &args.run,
-        store.as_ref(),
+        &store,
         &names,
-        written,
-        &tokens,
-        &site,
-        &user.display_name,
+        Some(&creds),
+        Grant { tokens, site, user },
     )
+    .await?;
+    finish(ctx, "init", &args.run, stored)
 }
 
 pub fn atlassian_client(ctx: &Context, auth: &AuthArgs) -> Result<AtlassianClient> {
@@ -191,106 +186,4 @@ fn validate_client_id(id: &str) -> Result<()> {
         return Err(Error::Input("the client ID has unexpected characters: copy it again from the developer console (Settings)".into()));
     }
     Ok(())
-}
-
-/// Writes the client credentials (when given) and the new token family, with its metadata.
-pub async fn store_everything(
-    ctx: &Context,
-    store: &Arc<dyn SecretStore>,
-    names: &SecretNames,
-    creds: Option<&ClientCredentials>,
-    tokens: &TokenSet,
-    site: &Site,
-) -> Result<Vec<String>> {
-    ctx.ui
-        .step(&format!("Storing the secrets in {}", store.describe()));
-    let refresh = tokens
-        .refresh_token
-        .clone()
-        .ok_or_else(|| Error::Internal("no refresh token".into()))?;
-    let mut values = Vec::new();
-    if let Some(c) = creds {
-        values.push((
-            names.name(SecretKey::ClientId),
-            SecretString::from(c.client_id.clone()),
-        ));
-        values.push((names.name(SecretKey::ClientSecret), c.client_secret.clone()));
-    }
-    values.push((names.name(SecretKey::RefreshToken), refresh));
-    values.push((
-        names.name(SecretKey::AccessToken),
-        tokens.proxy_access_token(),
-    ));
-    let written = values.iter().map(|(n, _)| n.clone()).collect();
-    let meta = FamilyMetadata {
-        issued_at: Some(tokens.obtained_at),
-        cloud_id: Some(site.id.clone()),
-    };
-    save_secrets(
-        ctx,
-        store,
-        names,
-        Pending {
-            prefix: names.prefix.clone(),
-            values,
-            meta,
-        },
-        true,
-    )
-    .await?;
-    Ok(written)
-}
-
-/// tfvars, reminder and the report.
-#[allow(clippy::too_many_arguments)]
-pub fn finish(
-    ctx: &Context,
-    command: &'static str,
-    run: &RunArgs,
-    store: &dyn SecretStore,
-    names: &SecretNames,
-    written: Vec<String>,
-    tokens: &TokenSet,
-    site: &Site,
-    authorized_as: &str,
-) -> Result<RunReport> {
-    let tfvars_change = match &run.tfvars {
-        Some(path) => {
-            let edit = tfvars::update_file(path, &site.id)?;
-            ctx.ui.ok(&format!(
-                "{}: {}",
-                path.display(),
-                report::describe_edit(edit)
-            ));
-            Some(report::describe_edit(edit).to_string())
-        }
-        None => {
-            ctx.ui.info(&format!(
-                "set jira_cloud_id = \"{}\" in terraform.tfvars (or pass --tfvars PATH next time)",
-                site.id
-            ));
-            None
-        }
-    };
-    let issued = tokens.obtained_at;
-    if let Some(path) = &run.ics {
-        crate::reminder::write(path, report::renew_by(issued), run.warn_days, &site.url)?;
-        ctx.ui
-            .ok(&format!("calendar reminder written to {}", path.display()));
-    }
-    Ok(RunReport {
-        command,
-        store: store.describe(),
-        prefix: names.prefix.clone(),
-        secrets_written: written,
-        cloud_id: site.id.clone(),
-        site_url: site.url.clone(),
-        site_name: site.name.clone(),
-        authorized_as: authorized_as.to_string(),
-        family_issued_at: issued,
-        renew_by: report::renew_by(issued),
-        tfvars: run.tfvars.clone(),
-        tfvars_change,
-        ics: run.ics.clone(),
-    })
 }

@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod init;
+pub mod outcome;
 pub mod push;
 pub mod renew;
 pub mod report;

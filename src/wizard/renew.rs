@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use super::Context;
 use super::authorize::obtain_tokens;
-use super::init::{atlassian_client, auth_plan, client_credentials, finish, store_everything};
+use super::init::{atlassian_client, auth_plan, client_credentials};
+use super::outcome::{Grant, finish, store_grant};
 use super::report::RunReport;
 use super::site::{check_scopes, choose_site, verify_user};
 use super::target::{choose_prefix, preflight};
@@ -55,26 +56,9 @@ pub async fn run(
     };
     confirm_site_change(ctx, expected.as_deref(), &site, args.allow_site_change)?;
     let user = verify_user(ctx, &atl, &tokens, &site).await?;
-    let written = store_everything(
-        ctx,
-        &store,
-        &names,
-        (!from_store).then_some(&creds),
-        &tokens,
-        &site,
-    )
-    .await?;
-    finish(
-        ctx,
-        "renew",
-        &args.run,
-        store.as_ref(),
-        &names,
-        written,
-        &tokens,
-        &site,
-        &user.display_name,
-    )
+    let creds = (!from_store).then_some(&creds);
+    let stored = store_grant(ctx, &store, &names, creds, Grant { tokens, site, user }).await?;
+    finish(ctx, "renew", &args.run, stored)
 }
 
 /// Client ID and secret as the store holds them; a missing or `fill me` value counts as absent.
