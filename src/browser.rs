@@ -6,6 +6,11 @@ use url::Url;
 pub trait Browser: Send + Sync {
     /// Opens the URL; the error says why it could not.
     fn open(&self, url: &Url) -> Result<(), String>;
+
+    /// Why a browser here cannot open the URL or reach the loopback listener, if so.
+    fn headless_reason(&self) -> Option<&'static str> {
+        headless_reason()
+    }
 }
 
 /// The operator's default browser, through the `webbrowser` crate (honours `$BROWSER`).

@@ -76,6 +76,15 @@ impl Browser for DemoBrowser {
             });
             return Ok(());
         }
-        Err("the demo opens only the simulator's pages".into())
+        // Anything else (the developer console) opens in a real browser, where there is one.
+        match crate::browser::headless_reason() {
+            Some(why) => Err(why.to_string()),
+            None => SystemBrowser.open(url),
+        }
+    }
+
+    /// The demo approves consent itself where no browser can, so the listener always works.
+    fn headless_reason(&self) -> Option<&'static str> {
+        None
     }
 }

@@ -196,3 +196,36 @@ async fn ctrl_c_at_a_prompt_restores_the_cursor_and_exits_130() {
     );
     assert!(!file.exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_newcomer_runs_the_demo_and_approves_consent_in_the_terminal() {
+    let s = Session::new(loopback_config()).await;
+    let file = s.secrets_file();
+    let mut t = Terminal::start(
+        &s,
+        &["init", "--demo", "--file", file.to_str().unwrap()],
+        &[],
+    );
+    t.expect("demo mode");
+    t.expect("Open the developer console");
+    t.send("n");
+    t.answer_checklist(6);
+    t.expect("approve the consent page");
+    t.send("y");
+    let (code, seen) = t.finish();
+    assert_eq!(code, 0, "exit {code}: {seen}");
+    assert!(
+        seen.contains("state checked") && seen.contains("Jira Cloud is connected"),
+        "{seen}"
+    );
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(stored["PSOXY_JIRA_CLOUD_CLIENT_ID"], "demo-client-id");
+    assert_no_secrets(
+        &seen,
+        &[
+            stored["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].as_str().unwrap(),
+            "demo-client-secret",
+        ],
+    );
+}

@@ -70,7 +70,7 @@ pub fn auth_plan(ctx: &Context, auth: &AuthArgs) -> Result<AuthPlan> {
     url::Url::parse(&auth.redirect_uri)
         .map_err(|e| Error::Input(format!("--redirect-uri {:?} is not a URL ({e}): give the callback URL registered in the console", auth.redirect_uri)))?;
     let headless = if ctx.interactive {
-        crate::browser::headless_reason()
+        ctx.browser.headless_reason()
     } else {
         None
     };
