@@ -280,6 +280,25 @@ pub fn codes(redirects: &[Url]) -> Vec<String> {
         .collect()
 }
 
+/// `args` followed by `more`.
+pub fn with(mut args: Vec<String>, more: &[&str]) -> Vec<String> {
+    args.extend(more.iter().map(|s| s.to_string()));
+    args
+}
+
+/// A session where `init` (with `extra` flags) has already succeeded.
+pub async fn initialized(config: SimConfig, extra: &[&str]) -> Session {
+    let s = Session::new(config).await;
+    let out = s
+        .run(
+            &with(s.init_args(), extra),
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 0, "init: {}", out.stderr);
+    s
+}
+
 /// Asserts that none of the secret values appears in the output.
 pub fn assert_no_secrets(text: &str, secrets: &[&str]) {
     for s in secrets {
