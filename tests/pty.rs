@@ -229,3 +229,64 @@ async fn a_newcomer_runs_the_demo_and_approves_consent_in_the_terminal() {
         ],
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_code_offers_a_new_authorization_in_the_same_run() {
+    let s = Session::new(loopback_config()).await;
+    let first = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let spent = codes(&first.redirects).remove(0);
+
+    let file = s.secrets_file();
+    let base = s.sim.base_url().to_string();
+    let args = [
+        "init",
+        "--file",
+        file.to_str().unwrap(),
+        "--paste",
+        "--client-id",
+        CLIENT_ID,
+        "--redirect-uri",
+        &s.redirect_uri,
+        "--atlassian-auth-url",
+        &base,
+        "--atlassian-api-url",
+        &base,
+    ];
+    let mut t = Terminal::start(&s, &args, &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)]);
+    t.answer_checklist(6);
+    let url = authorize_url(&t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+"));
+    t.expect("Paste the URL");
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    t.send(&format!("{}?code={spent}&state={state}\r", s.redirect_uri));
+    t.expect("rejected the authorization code");
+    t.expect("Start a new authorization now?");
+    t.send("y");
+    let url = authorize_url(&t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+"));
+    t.expect("Paste the URL");
+    let redirect = s.sim.decide(&url, true).unwrap();
+    t.send(&format!("{redirect}\r"));
+    let (code, seen) = t.finish();
+    assert_eq!(code, 0, "exit {code}: {seen}");
+    assert!(
+        s.sim.is_live_refresh_token(
+            s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"]
+                .as_str()
+                .unwrap()
+        )
+    );
+    let mut secrets = secret_values(&s.secrets());
+    secrets.extend(codes(&[redirect]));
+    secrets.push(spent);
+    assert_no_secrets(
+        &seen,
+        &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+}
