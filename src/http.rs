@@ -170,4 +170,79 @@ mod tests {
             p.delay(3) <= Duration::from_millis(300) && p.delay(3) >= Duration::from_millis(150)
         );
     }
+
+    /// A server answering with `statuses` in turn (the last one repeats), counting requests.
+    async fn flaky(statuses: Vec<u16>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hits = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let status = statuses[n.min(statuses.len() - 1)];
+            async move {
+                let mut resp = axum::response::IntoResponse::into_response(
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                );
+                resp.headers_mut()
+                    .insert("retry-after", "0".parse().unwrap());
+                resp
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/x", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, hits)
+    }
+
+    fn quick() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 4,
+            base: Duration::from_millis(10),
+            max_delay: Duration::from_millis(20),
+        }
+    }
+
+    #[tokio::test]
+    async fn idempotent_requests_are_retried_on_429_and_gateway_errors() {
+        let (url, hits) = flaky(vec![429, 502, 503, 200]).await;
+        let c = client();
+        let resp = send_idempotent(&quick(), "test", || c.get(&url))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn retries_stop_after_the_last_attempt_and_other_errors_are_not_retried() {
+        let (url, hits) = flaky(vec![504]).await;
+        let c = client();
+        let resp = send_idempotent(&quick(), "test", || c.get(&url))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 504);
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 4);
+        let (url, hits) = flaky(vec![500, 200]).await;
+        let resp = send_idempotent(&quick(), "test", || c.get(&url))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 500);
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_retried_then_reported_as_a_network_error() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let c = client();
+        let url = format!("http://127.0.0.1:{port}/x");
+        let err = send_idempotent(&quick(), "listing sites", || c.get(&url))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Network(_)), "{err}");
+        assert!(err.to_string().contains("could not connect"), "{err}");
+    }
 }

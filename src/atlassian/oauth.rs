@@ -175,7 +175,7 @@ pub fn classify_token_error(status: u16, body: &str) -> Error {
     }
     if status >= 500 {
         return Error::Network(format!(
-            "Atlassian's token endpoint failed (HTTP {status}): try again in a minute"
+            "Atlassian's token endpoint failed (HTTP {status}); the code may be spent: authorize again in a minute"
         ));
     }
     let what = if code.is_empty() {
@@ -256,5 +256,54 @@ mod tests {
             url.as_str()
                 .contains("scope=offline_access%20read%3Agroup%3Ajira%20")
         );
+    }
+
+    #[tokio::test]
+    async fn the_exchange_is_sent_once_when_the_server_answered_and_retried_when_it_never_did() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hits = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { axum::http::StatusCode::SERVICE_UNAVAILABLE }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let mut c = AtlassianClient::new(crate::http::client(), base.clone(), base);
+        c.retry = crate::http::RetryPolicy {
+            attempts: 3,
+            base: std::time::Duration::from_millis(5),
+            max_delay: std::time::Duration::from_millis(10),
+        };
+        let creds = ClientCredentials {
+            client_id: "id".into(),
+            client_secret: SecretString::from("s"),
+        };
+        let err = c
+            .exchange_code(&creds, &SecretString::from("code"), "http://localhost")
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            1,
+            "a code that reached the server is never resent"
+        );
+        assert!(err.to_string().contains("authorize again"), "{err}");
+
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let closed = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        c.auth_base = closed;
+        let err = c
+            .exchange_code(&creds, &SecretString::from("code"), "http://localhost")
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::Network(_)), "{err}");
     }
 }

@@ -42,13 +42,16 @@ pub async fn obtain_tokens(
                 ctx.ui.ok("tokens received");
                 return Ok(tokens);
             }
-            Err(Error::CodeRejected(msg)) if ctx.interactive && attempt < 3 => {
-                ctx.ui.warn(&msg);
+            // The code is spent (or may be): a new authorization is the only way on.
+            Err(e @ (Error::CodeRejected(_) | Error::Network(_)))
+                if ctx.interactive && attempt < 3 =>
+            {
+                ctx.ui.warn(&e.to_string());
                 if !ctx
                     .prompter
                     .confirm("Start a new authorization now?", true)?
                 {
-                    return Err(Error::CodeRejected(msg));
+                    return Err(e);
                 }
             }
             Err(e) => return Err(e),
