@@ -227,7 +227,7 @@ mod tests {
         assert!(
             classify_token_error(503, "")
                 .to_string()
-                .contains("try again")
+                .contains("authorize again")
         );
     }
 
