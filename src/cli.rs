@@ -144,6 +144,9 @@ pub struct AuthArgs {
     /// Jira site to use, by cloud id, URL or name.
     #[arg(long)]
     pub site: Option<String>,
+    /// Accept a token that lacks some requested scopes (newer Psoxy versions need fewer).
+    #[arg(long)]
+    pub allow_missing_scopes: bool,
     /// Print the authorize URL, but do not open a browser.
     #[arg(long)]
     pub no_browser: bool,

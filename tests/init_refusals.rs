@@ -318,3 +318,30 @@ async fn a_malformed_or_empty_client_id_is_refused() {
         assert!(out.stderr.contains("client ID"), "{}", out.stderr);
     }
 }
+
+#[tokio::test]
+async fn missing_scopes_can_be_accepted_explicitly() {
+    let scopes: Vec<String> = jira_psoxy_setup::sim::DEFAULT_SCOPES
+        .iter()
+        .filter(|s| **s != "read:account")
+        .map(|s| s.to_string())
+        .collect();
+    let s = Session::new(SimConfig {
+        app_scopes: scopes,
+        missing_scope: MissingScope::GrantSubset,
+        ..loopback_config()
+    })
+    .await;
+    let out = s
+        .run(
+            &with(s.init_args(), &["--allow-missing-scopes"]),
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("read:account") && out.stderr.contains("--allow-missing-scopes"),
+        "{}",
+        out.stderr
+    );
+}

@@ -20,6 +20,8 @@ pub struct AuthPlan {
     pub paste: bool,
     pub open_browser: bool,
     pub timeout: Duration,
+    /// Accept a token that lacks some requested scopes.
+    pub allow_missing_scopes: bool,
 }
 
 /// Authorizes and exchanges the code. A rejected code (expired, reused) offers a fresh

@@ -33,7 +33,7 @@ pub async fn run(ctx: &Context, args: &InitArgs, store: Arc<dyn SecretStore>) ->
     show_console_checklist(ctx, &plan)?;
     let creds = client_credentials(ctx, &args.auth, None)?;
     let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
-    check_scopes(ctx, &plan.scopes, &tokens)?;
+    check_scopes(ctx, &plan, &tokens)?;
     let site = choose_site(ctx, &atl, &tokens, args.auth.site.as_deref()).await?;
     let user = verify_user(ctx, &atl, &tokens, &site).await?;
     let stored = store_grant(
@@ -85,6 +85,7 @@ pub fn auth_plan(ctx: &Context, auth: &AuthArgs) -> Result<AuthPlan> {
         paste: auth.paste || headless.is_some(),
         open_browser: !auth.no_browser && headless.is_none(),
         timeout: Duration::from_secs(auth.callback_timeout),
+        allow_missing_scopes: auth.allow_missing_scopes,
     })
 }
 

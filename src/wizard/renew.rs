@@ -44,7 +44,7 @@ pub async fn run(
     let creds = client_credentials(ctx, &args.auth, stored)?;
     let expected = configured_site(store.as_ref(), &names, args).await?;
     let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
-    check_scopes(ctx, &plan.scopes, &tokens)?;
+    check_scopes(ctx, &plan, &tokens)?;
     let site = match (args.auth.site.as_deref(), expected.as_deref()) {
         (Some(wanted), _) => choose_site(ctx, &atl, &tokens, Some(wanted)).await?,
         // The configured site, if the token reaches it; else the operator's pick, confirmed below.

@@ -1,6 +1,7 @@
 //! Steps: granted scopes, the Jira site, and a verifying call as the authorizing user.
 
 use super::Context;
+use super::authorize::AuthPlan;
 use crate::atlassian::AtlassianClient;
 use crate::atlassian::oauth::TokenSet;
 use crate::atlassian::scopes;
@@ -8,7 +9,8 @@ use crate::atlassian::sites::{JiraUser, Site, match_site};
 use crate::error::{Error, Result};
 
 /// Compares granted with requested scopes and names where to add any that is missing.
-pub fn check_scopes(ctx: &Context, requested: &[String], tokens: &TokenSet) -> Result<()> {
+pub fn check_scopes(ctx: &Context, plan: &AuthPlan, tokens: &TokenSet) -> Result<()> {
+    let requested = &plan.scopes;
     if tokens.refresh_token.is_none() {
         return Err(Error::Authorization(
             "Atlassian issued no refresh token: keep offline_access in --scopes and authorize again".into(),
@@ -27,6 +29,11 @@ pub fn check_scopes(ctx: &Context, requested: &[String], tokens: &TokenSet) -> R
             "scope {s} was not granted: add it in the developer console under {}",
             scopes::console_location(s)
         ));
+    }
+    if plan.allow_missing_scopes {
+        ctx.ui
+            .warn("continuing without them (--allow-missing-scopes)");
+        return Ok(());
     }
     if ctx.prompter.confirm(
         "Continue without these scopes? (the proxy may fail to read some Jira data)",
