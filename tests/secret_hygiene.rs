@@ -37,8 +37,12 @@ async fn run_and_check(
     let out = s
         .run_full(&verbose, env, stdin, browser, |_, pid| {
             if argv.is_empty() {
-                argv = std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                // `ps` shows what any user of the machine can see of the process (Linux and macOS).
+                let ps = std::process::Command::new("ps")
+                    .args(["-o", "args=", "-p", &pid.to_string()])
+                    .output();
+                argv = ps
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
                     .unwrap_or_default();
             }
         })
