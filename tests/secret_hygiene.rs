@@ -52,7 +52,11 @@ async fn run_and_check(
     secrets.extend(codes(&out.redirects));
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     assert_no_secrets(&out.all(), &secrets);
-    assert!(!argv.is_empty(), "argv was read");
+    // init and renew are still running at their first line (they wait for the browser); a quick
+    // command like status may already have exited when ps looks.
+    if verbose.get(1).is_some_and(|c| c == "init" || c == "renew") {
+        assert!(argv.contains("jira-psoxy-setup"), "argv was read: {argv:?}");
+    }
     assert_no_secrets(&argv, &secrets);
     let mut files = Vec::new();
     files_under(s.dir.path(), &mut files);
