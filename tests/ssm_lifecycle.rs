@@ -5,6 +5,8 @@
 
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/relay.rs"]
+mod relay;
 mod support;
 
 use std::time::Instant;
@@ -13,6 +15,7 @@ use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
 use chrono::{DateTime, SecondsFormat, Utc};
 use jira_psoxy_setup::sim::SimSite;
 use moto::{Moto, PLACEHOLDER};
+use relay::Relay;
 use serde_json::Value;
 use support::*;
 
@@ -177,6 +180,23 @@ fn no_secrets(text: &str, secrets: &[String]) {
         text,
         &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
     );
+}
+
+/// The one recovery file under $HOME/.local/state/jira-psoxy-setup, checked for its modes.
+fn recovery_file(s: &Session, stderr: &str) -> std::path::PathBuf {
+    let dir = s.path("home/.local/state/jira-psoxy-setup");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{stderr}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(file_mode(&files[0]), 0o600);
+    assert_eq!(file_mode(&dir), 0o700);
+    assert!(
+        stderr.contains(&files[0].display().to_string()),
+        "the message names the file: {stderr}"
+    );
+    files[0].clone()
 }
 
 fn report(out: &Output) -> Value {
@@ -424,20 +444,7 @@ async fn ssm_lost_after_the_exchange_gets_a_recovery_file_and_push_finishes() {
         out.stderr
     );
 
-    let dir = s.path("home/.local/state/jira-psoxy-setup");
-    let files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}\n{}", dir.display(), out.stderr))
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    let recovery = &files[0];
-    assert_eq!(file_mode(recovery), 0o600);
-    assert_eq!(file_mode(&dir), 0o700);
-    assert!(
-        out.stderr.contains(&recovery.display().to_string()),
-        "the message names the file: {}",
-        out.stderr
-    );
+    let recovery = &recovery_file(&s, &out.stderr);
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(recovery).unwrap()).unwrap();
     let saved_value = |suffix: &str| {
         saved["secrets"][format!("{PREFIX}{suffix}")]
@@ -518,5 +525,100 @@ async fn ssm_lost_after_the_exchange_gets_a_recovery_file_and_push_finishes() {
         param(&ssm, LOCK).await.is_none(),
         "the refresh lock was released"
     );
+    no_secrets(&out.all(), &leaks);
+}
+
+/// The worse moment: the network to SSM fails after the refresh lock was taken, so the writes
+/// themselves fail, and are retried (the SDK's attempts inside the wizard's) before giving up.
+/// The tokens still go to a recovery file; the lock the run could not release is left to the
+/// proxy's lease, after which `push --from` takes it over and finishes.
+#[tokio::test]
+async fn ssm_lost_after_the_lock_was_taken_still_keeps_the_tokens() {
+    let moto = Moto::start();
+    moto.seed_placeholders(PREFIX, None).await;
+    let relay = Relay::start(moto.port, LOCK).await;
+    let s = Session::new(loopback_config()).await;
+    let mut env = init_env(&moto);
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    let clock = Instant::now();
+    let mut storing = None;
+    let out = s
+        .run_full(
+            &init_args(&s),
+            &borrowed(&env),
+            &[],
+            Browser::Follow { accept: true },
+            |line, _| {
+                if storing.is_none() && line.contains("Storing the secrets") {
+                    storing = Some(Instant::now());
+                }
+            },
+        )
+        .await;
+    let total = clock.elapsed();
+    let storing = storing.expect("the store step began");
+    eprintln!(
+        "init: {:?} until the store step, {:?} in it until exit {}",
+        storing - clock,
+        total - (storing - clock),
+        out.code
+    );
+    assert!(relay.is_cut(), "the lock was taken through the relay");
+    assert_eq!(out.code, 9, "{}", out.stderr);
+    assert!(out.stderr.contains("push --from"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("could not release the refresh lock"),
+        "{}",
+        out.stderr
+    );
+    let recovery = recovery_file(&s, &out.stderr);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&recovery).unwrap()).unwrap();
+    let refresh = saved["secrets"][REFRESH].as_str().unwrap().to_string();
+    assert!(s.sim.is_live_refresh_token(&refresh));
+    let leaks = vec![CLIENT_SECRET.to_string(), refresh.clone()];
+    no_secrets(&out.all(), &leaks);
+
+    // SSM itself kept its state: nothing was written, and our lock is still there.
+    let ssm = moto.ssm().await;
+    for suffix in NAMES {
+        assert_eq!(value(&ssm, suffix).await, PLACEHOLDER, "{suffix}");
+    }
+    let lock = param(&ssm, LOCK)
+        .await
+        .expect("the lock the run could not release");
+    assert!(lock.value.starts_with("locked_"), "{}", lock.value);
+
+    // The network is back after the proxy's two-minute lease: the lock is stale by then.
+    let stale = format!("locked_{}", Utc::now().timestamp_millis() - 5 * 60 * 1000);
+    ssm.put_parameter()
+        .name(LOCK)
+        .value(stale)
+        .r#type(ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let env = moto.env();
+    let push = strings(&[
+        "push",
+        "--from",
+        recovery.to_str().unwrap(),
+        "--store",
+        "aws-ssm",
+    ]);
+    let out = s
+        .run_with(&push, &borrowed(&env), &[], Browser::Nothing)
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains("took over a stale refresh lock"),
+        "{}",
+        out.stderr
+    );
+    assert!(!recovery.exists());
+    assert_eq!(value(&ssm, "REFRESH_TOKEN").await, refresh);
+    assert_eq!(value(&ssm, "CLIENT_SECRET").await, CLIENT_SECRET);
+    assert!(param(&ssm, LOCK).await.is_none(), "released this time");
     no_secrets(&out.all(), &leaks);
 }
