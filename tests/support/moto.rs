@@ -313,6 +313,22 @@ impl Moto {
         let (status, body) = post(self.port, "/moto-api/reset-auth", &[], "0");
         assert_eq!(status, 200, "reset-auth: {body}");
     }
+
+    /// Kills the server now, as if AWS became unreachable: from here on every connection to its
+    /// port is refused. Returns once that is so.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "moto on port {} still answers after being killed",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Moto {

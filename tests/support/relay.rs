@@ -1,0 +1,154 @@
+//! A loopback HTTP/1.1 relay in front of a local server (moto) that can lose the network at a
+//! chosen moment: once it has delivered the answer to a request containing `marker`, it closes
+//! every connection and stops listening, so every later request is refused. The server itself
+//! keeps running with its state, as AWS does when only the path to it fails.
+//!
+//! It understands just enough HTTP/1.1 for the AWS SDK and moto: one request at a time per
+//! connection, bodies sized by Content-Length (an answer without one runs to the close).
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+pub struct Relay {
+    pub endpoint: String,
+    cut: watch::Receiver<bool>,
+    cut_tx: Arc<watch::Sender<bool>>,
+    /// Requests relayed (answered) so far.
+    relayed: Arc<AtomicUsize>,
+}
+
+impl Relay {
+    /// Relays 127.0.0.1:<free port> to 127.0.0.1:`upstream`, cutting after `marker`'s answer.
+    pub async fn start(upstream: u16, marker: &'static str) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cut_tx, cut) = watch::channel(false);
+        let cut_tx = Arc::new(cut_tx);
+        let relayed = Arc::new(AtomicUsize::new(0));
+        let upstream = SocketAddr::from(([127, 0, 0, 1], upstream));
+        let (tx, mut rx, count) = (cut_tx.clone(), cut.clone(), relayed.clone());
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    a = listener.accept() => a,
+                    _ = rx.wait_for(|c| *c) => return, // drops the listener: connects are refused
+                };
+                let Ok((client, _)) = accepted else { return };
+                let (tx, rx, count) = (tx.clone(), rx.clone(), count.clone());
+                tokio::spawn(async move {
+                    let mut rx2 = rx.clone();
+                    tokio::select! {
+                        _ = relay(client, upstream, marker, &tx, &rx, &count) => {}
+                        _ = rx2.wait_for(|c| *c) => {}
+                    }
+                });
+            }
+        });
+        Relay {
+            endpoint: format!("http://{addr}"),
+            cut,
+            cut_tx,
+            relayed,
+        }
+    }
+
+    pub fn is_cut(&self) -> bool {
+        *self.cut.borrow()
+    }
+
+    pub fn relayed(&self) -> usize {
+        self.relayed.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.cut_tx.send(true);
+    }
+}
+
+/// One client connection: request, answer, request, answer... until either side closes or the
+/// network is cut.
+async fn relay(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    marker: &str,
+    cut_tx: &watch::Sender<bool>,
+    cut: &watch::Receiver<bool>,
+    relayed: &AtomicUsize,
+) {
+    let Ok(mut server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    loop {
+        if *cut.borrow() {
+            return;
+        }
+        let Some(request) = read_message(&mut client, true).await else {
+            return;
+        };
+        if *cut.borrow() || server.write_all(&request).await.is_err() {
+            return;
+        }
+        let Some(answer) = read_message(&mut server, false).await else {
+            return;
+        };
+        if client.write_all(&answer).await.is_err() || client.flush().await.is_err() {
+            return;
+        }
+        relayed.fetch_add(1, Ordering::SeqCst);
+        if String::from_utf8_lossy(&request).contains(marker) {
+            let _ = cut_tx.send(true);
+            return;
+        }
+    }
+}
+
+/// Reads one HTTP message: the head, then Content-Length bytes of body (or, for an answer
+/// without Content-Length, everything up to the close). `None` at a clean close or an error.
+async fn read_message(stream: &mut (impl AsyncRead + Unpin), request: bool) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    match length {
+        Some(len) => {
+            while buf.len() < head_end + len {
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+        None if request => {}
+        None => {
+            stream.read_to_end(&mut buf).await.ok()?;
+        }
+    }
+    Some(buf)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
