@@ -52,7 +52,7 @@ impl Guard {
                 Ok(()) => message.push_str("; the refresh lock was released"),
                 Err(e) => message.push_str(&format!(
                     "; could not release the refresh lock {} ({e}): delete it by hand",
-                    names.lock_name()
+                    store.lock_location(&names)
                 )),
             }
         }

@@ -109,6 +109,10 @@ fn parse_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
 
 #[async_trait]
 impl SecretStore for FileStore {
+    fn lock_location(&self, names: &SecretNames) -> String {
+        self.lock_path(names).display().to_string()
+    }
+
     fn describe(&self) -> String {
         format!("file {}", self.path.display())
     }

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use super::{LockAttempt, SecretNames, SecretStore};
+use super::{LockAttempt, SecretNames, SecretStore, with_retries};
 use crate::error::{Error, Result};
+use crate::http::RetryPolicy;
 use crate::ui::{Prompter, Ui};
 
 /// The proxy holds its lock for at most this long.
@@ -43,8 +44,11 @@ pub async fn acquire(
     let mut announced = false;
     loop {
         let now = now_ms();
-        let attempt = store.try_lock(names, now, false).await?;
-        tracing::debug!(lock = %names.lock_name(), ?attempt, "refresh lock attempt");
+        let attempt = with_retries(&RetryPolicy::default(), || {
+            store.try_lock(names, now, false)
+        })
+        .await?;
+        tracing::debug!(lock = %store.lock_location(names), ?attempt, "refresh lock attempt");
         match attempt {
             LockAttempt::Acquired => return Ok(()),
             LockAttempt::HeldSince(since) => {
@@ -57,8 +61,8 @@ pub async fn acquire(
                 if !announced {
                     ui.warn(&format!(
                         "the refresh lock {} is held (by the running proxy?): waiting up to {}s for it",
-                        names.lock_name(),
-                        left.as_secs()
+                        store.lock_location(names),
+                        left.as_secs_f64().ceil()
                     ));
                     announced = true;
                 }
@@ -80,17 +84,22 @@ async fn take_over(
     prompter: &dyn Prompter,
 ) -> Result<()> {
     let question = format!(
-        "The refresh lock has been held for {}s, longer than the proxy's {}s lease: take it over?",
+        "The refresh lock {} has been held for {}s, longer than the proxy's {}s lease: take it over?",
+        store.lock_location(names),
         age.as_secs(),
         LEASE.as_secs()
     );
     if !prompter.confirm(&question, true)? {
         return Err(Error::Store(format!(
             "the refresh lock {} is held: run again when the proxy has released it",
-            names.lock_name()
+            store.lock_location(names)
         )));
     }
-    match store.try_lock(names, now_ms(), true).await? {
+    match with_retries(&RetryPolicy::default(), || {
+        store.try_lock(names, now_ms(), true)
+    })
+    .await?
+    {
         LockAttempt::Acquired => {
             ui.warn(&format!(
                 "took over a stale refresh lock ({}s old)",
@@ -100,7 +109,7 @@ async fn take_over(
         }
         LockAttempt::HeldSince(_) => Err(Error::Store(format!(
             "could not take over the refresh lock {}: run again in two minutes",
-            names.lock_name()
+            store.lock_location(names)
         ))),
     }
 }

@@ -119,6 +119,33 @@ pub trait SecretStore: Send + Sync {
     ) -> StoreResult<LockAttempt>;
 
     async fn unlock(&self, names: &SecretNames) -> StoreResult<()>;
+
+    /// Where the lock lives, for messages: the name an operator would look for in the store.
+    fn lock_location(&self, names: &SecretNames) -> String {
+        names.lock_name()
+    }
+}
+
+/// Retries a store call on transient failures, with backoff and jitter.
+pub async fn with_retries<T, F, Fut>(
+    policy: &crate::http::RetryPolicy,
+    mut call: F,
+) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StoreResult<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Err(e) if e.is_retryable() && attempt < policy.attempts => {
+                tracing::info!(error = %e, attempt, "store call failed, retrying");
+                tokio::time::sleep(policy.delay(attempt)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Builds the store the flags name.

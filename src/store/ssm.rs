@@ -197,6 +197,10 @@ fn check_prefix(prefix: &str) -> StoreResult<()> {
 
 #[async_trait]
 impl SecretStore for SsmStore {
+    fn lock_location(&self, names: &SecretNames) -> String {
+        lock::lock_parameter(names)
+    }
+
     fn describe(&self) -> String {
         match &self.endpoint {
             Some(url) => format!("AWS SSM Parameter Store ({}, endpoint {url})", self.region),

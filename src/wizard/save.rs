@@ -1,7 +1,6 @@
 //! Step: write the secrets where the proxy reads them, under the proxy's own refresh lock, read
 //! them back, and never lose them: a store that keeps failing gets a recovery file instead.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use super::Context;
@@ -11,7 +10,9 @@ use crate::recovery::{self, Pending};
 use crate::secret::ExposeSecret;
 use crate::secret::SecretString;
 use crate::store::lock::{self, LockPolicy};
-use crate::store::{FamilyMetadata, SecretKey, SecretNames, SecretStore, StoreError, StoreResult};
+use crate::store::{
+    FamilyMetadata, SecretKey, SecretNames, SecretStore, StoreError, StoreResult, with_retries,
+};
 
 /// Takes the lock (when tokens are replaced), writes, reads back, records metadata, unlocks.
 async fn write_locked(
@@ -65,31 +66,12 @@ async fn write_locked(
         if let Err(e) = store.unlock(names).await {
             ctx.ui.warn(&format!(
                 "could not release the refresh lock {} ({e}): the proxy takes it over after two minutes",
-                names.lock_name()
+                store.lock_location(names)
             ));
         }
         ctx.guard.lock_released();
     }
     Ok(result?)
-}
-
-/// Retries a store call on transient failures, with backoff and jitter.
-pub async fn with_retries<T, F, Fut>(policy: &RetryPolicy, mut call: F) -> StoreResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = StoreResult<T>>,
-{
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match call().await {
-            Err(e) if e.is_retryable() && attempt < policy.attempts => {
-                tracing::info!(error = %e, attempt, "store call failed, retrying");
-                tokio::time::sleep(policy.delay(attempt)).await;
-            }
-            other => return other,
-        }
-    }
 }
 
 /// Writes, reads back and records metadata. On failure the values go to a recovery file and the
