@@ -18,6 +18,8 @@ pub struct Pending {
     pub prefix: String,
     pub values: Vec<(String, SecretString)>,
     pub meta: FamilyMetadata,
+    /// A refresh lock this run took and could not release (its `locked_<ms>` time).
+    pub own_lock_ms: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -30,6 +32,8 @@ struct RecoveryFile {
     #[serde(default)]
     cloud_id: Option<String>,
     secrets: BTreeMap<String, String>,
+    #[serde(default)]
+    own_lock_ms: Option<i64>,
 }
 
 /// `$XDG_STATE_HOME/jira-psoxy-setup`, else `~/.local/state/jira-psoxy-setup`.
@@ -58,6 +62,7 @@ pub fn save(pending: &Pending) -> Result<PathBuf> {
         prefix: pending.prefix.clone(),
         family_issued_at: pending.meta.issued_at,
         cloud_id: pending.meta.cloud_id.clone(),
+        own_lock_ms: pending.own_lock_ms,
         secrets: pending
             .values
             .iter()
@@ -112,5 +117,6 @@ pub fn load(path: &Path) -> Result<Pending> {
             issued_at: file.family_issued_at,
             cloud_id: file.cloud_id,
         },
+        own_lock_ms: file.own_lock_ms,
     })
 }

@@ -111,6 +111,7 @@ async fn waits_for_a_held_lock_then_takes_it_over_once_stale() {
     let policy = LockPolicy {
         lease: Duration::from_millis(1_500),
         poll: Duration::from_millis(200),
+        ours: None,
     };
     let prompter = ScriptedPrompter {
         stdin: StdinLines::real(),

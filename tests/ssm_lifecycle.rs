@@ -530,8 +530,8 @@ async fn ssm_lost_after_the_exchange_gets_a_recovery_file_and_push_finishes() {
 
 /// The worse moment: the network to SSM fails after the refresh lock was taken, so the writes
 /// themselves fail, and are retried (the SDK's attempts inside the wizard's) before giving up.
-/// The tokens still go to a recovery file; the lock the run could not release is left to the
-/// proxy's lease, after which `push --from` takes it over and finishes.
+/// The tokens still go to a recovery file, which also names the lock the run could not release,
+/// so `push --from` takes that lock back at once and finishes.
 #[tokio::test]
 async fn ssm_lost_after_the_lock_was_taken_still_keeps_the_tokens() {
     let moto = Moto::start();
@@ -589,16 +589,14 @@ async fn ssm_lost_after_the_lock_was_taken_still_keeps_the_tokens() {
         .expect("the lock the run could not release");
     assert!(lock.value.starts_with("locked_"), "{}", lock.value);
 
-    // The network is back after the proxy's two-minute lease: the lock is stale by then.
-    let stale = format!("locked_{}", Utc::now().timestamp_millis() - 5 * 60 * 1000);
-    ssm.put_parameter()
-        .name(LOCK)
-        .value(stale)
-        .r#type(ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
+    // The recovery file remembers that lock, so `push` takes it back at once, without waiting
+    // out the proxy's two-minute lease.
+    assert_eq!(
+        format!("locked_{}", saved["own_lock_ms"]),
+        lock.value,
+        "the recovery file names our lock"
+    );
+    let pushed_at = Instant::now();
     let env = moto.env();
     let push = strings(&[
         "push",
@@ -612,9 +610,14 @@ async fn ssm_lost_after_the_lock_was_taken_still_keeps_the_tokens() {
         .await;
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
-        out.stderr.contains("took over a stale refresh lock"),
+        out.stderr
+            .contains("took back the refresh lock an earlier run of this tool left behind"),
         "{}",
         out.stderr
+    );
+    assert!(
+        pushed_at.elapsed() < std::time::Duration::from_secs(30),
+        "no wait for the lease"
     );
     assert!(!recovery.exists());
     assert_eq!(value(&ssm, "REFRESH_TOKEN").await, refresh);

@@ -19,6 +19,9 @@ pub fn now_ms() -> i64 {
 pub struct LockPolicy {
     pub lease: Duration,
     pub poll: Duration,
+    /// The timestamp of a lock an earlier run of this tool took and could not release (kept in
+    /// the recovery file): that lock is taken over at once instead of waited for.
+    pub ours: Option<i64>,
 }
 
 impl Default for LockPolicy {
@@ -26,6 +29,7 @@ impl Default for LockPolicy {
         LockPolicy {
             lease: LEASE,
             poll: Duration::from_secs(2),
+            ours: None,
         }
     }
 }
@@ -39,7 +43,7 @@ pub async fn acquire(
     policy: &LockPolicy,
     ui: &Ui,
     prompter: &dyn Prompter,
-) -> Result<()> {
+) -> Result<i64> {
     let spinner = ui.spinner("Taking the proxy's refresh lock");
     let mut announced = false;
     loop {
@@ -50,7 +54,20 @@ pub async fn acquire(
         .await?;
         tracing::debug!(lock = %store.lock_location(names), ?attempt, "refresh lock attempt");
         match attempt {
-            LockAttempt::Acquired => return Ok(()),
+            LockAttempt::Acquired => return Ok(now),
+            LockAttempt::HeldSince(since) if Some(since) == policy.ours => {
+                let mine = now_ms();
+                if with_retries(&RetryPolicy::default(), || {
+                    store.try_lock(names, mine, true)
+                })
+                .await?
+                    == LockAttempt::Acquired
+                {
+                    ui.info("took back the refresh lock an earlier run of this tool left behind");
+                    return Ok(mine);
+                }
+                tokio::time::sleep(policy.poll).await;
+            }
             LockAttempt::HeldSince(since) => {
                 let age = Duration::from_millis(now.saturating_sub(since).max(0) as u64);
                 if age >= policy.lease {
@@ -82,7 +99,7 @@ async fn take_over(
     age: Duration,
     ui: &Ui,
     prompter: &dyn Prompter,
-) -> Result<()> {
+) -> Result<i64> {
     let question = format!(
         "The refresh lock {} has been held for {}s, longer than the proxy's {}s lease: take it over?",
         store.lock_location(names),
@@ -95,8 +112,9 @@ async fn take_over(
             store.lock_location(names)
         )));
     }
+    let mine = now_ms();
     match with_retries(&RetryPolicy::default(), || {
-        store.try_lock(names, now_ms(), true)
+        store.try_lock(names, mine, true)
     })
     .await?
     {
@@ -105,7 +123,7 @@ async fn take_over(
                 "took over a stale refresh lock ({}s old)",
                 age.as_secs()
             ));
-            Ok(())
+            Ok(mine)
         }
         LockAttempt::HeldSince(_) => Err(Error::Store(format!(
             "could not take over the refresh lock {}: run again in two minutes",

@@ -64,6 +64,7 @@ pub async fn store_grant(
         cloud_id: Some(grant.site.id.clone()),
     };
     let pending = Pending {
+        own_lock_ms: None,
         prefix: names.prefix.clone(),
         values,
         meta,

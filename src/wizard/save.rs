@@ -14,24 +14,29 @@ use crate::store::{
     FamilyMetadata, SecretKey, SecretNames, SecretStore, StoreError, StoreResult, with_retries,
 };
 
-/// Takes the lock (when tokens are replaced), writes, reads back, records metadata, unlocks.
+/// Takes the lock (when tokens are replaced: `lock_policy` is given), writes, reads back, records metadata, unlocks.
 async fn write_locked(
     ctx: &Context,
     store: &Arc<dyn SecretStore>,
     names: &SecretNames,
     values: &[(String, SecretString)],
     meta: &FamilyMetadata,
-    replaces_tokens: bool,
+    lock_policy: Option<LockPolicy>,
+    left_lock: &mut Option<i64>,
 ) -> Result<()> {
-    if replaces_tokens {
-        lock::acquire(
-            store.as_ref(),
-            names,
-            &LockPolicy::default(),
-            &ctx.ui,
-            ctx.prompter.as_ref(),
-        )
-        .await?;
+    let replaces_tokens = lock_policy.is_some();
+    let mut our_lock = None;
+    if let Some(policy) = &lock_policy {
+        our_lock = Some(
+            lock::acquire(
+                store.as_ref(),
+                names,
+                policy,
+                &ctx.ui,
+                ctx.prompter.as_ref(),
+            )
+            .await?,
+        );
         ctx.guard.lock_taken(store.clone(), names.clone());
     }
     let spinner = ctx.ui.spinner(&format!(
@@ -64,6 +69,7 @@ async fn write_locked(
     drop(spinner);
     if replaces_tokens {
         if let Err(e) = store.unlock(names).await {
+            *left_lock = our_lock;
             ctx.ui.warn(&format!(
                 "could not release the refresh lock {} ({e}): the proxy takes it over after two minutes",
                 store.lock_location(names)
@@ -90,10 +96,24 @@ pub async fn save_secrets(
         .any(|(n, _)| *n == names.name(SecretKey::RefreshToken));
     let values = pending.values.clone();
     let meta = pending.meta.clone();
+    let lock_policy = replaces_tokens.then(|| LockPolicy {
+        ours: pending.own_lock_ms,
+        ..LockPolicy::default()
+    });
     if keep_on_failure {
         ctx.guard.pending(pending);
     }
-    let result = write_locked(ctx, store, names, &values, &meta, replaces_tokens).await;
+    let mut left_lock = None;
+    let result = write_locked(
+        ctx,
+        store,
+        names,
+        &values,
+        &meta,
+        lock_policy,
+        &mut left_lock,
+    )
+    .await;
     match result {
         Ok(()) => {
             ctx.guard.stored();
@@ -106,7 +126,8 @@ pub async fn save_secrets(
         }
         Err(Error::Interrupted(m)) => Err(Error::Interrupted(m)),
         Err(e) => match ctx.guard.take_pending() {
-            Some(pending) => {
+            Some(mut pending) => {
+                pending.own_lock_ms = left_lock;
                 let path = recovery::save(&pending)?;
                 Err(Error::RecoverySaved(format!(
                     "writing to {} failed ({e}); the secrets were saved to {} (readable only by you): fix the store, then run `jira-psoxy-setup push --from {}` with the same store options",
