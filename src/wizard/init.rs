@@ -101,10 +101,11 @@ fn show_console_checklist(ctx: &Context, plan: &AuthPlan) -> Result<()> {
     ];
     steps.extend(scopes::checklist(&plan.scopes));
     steps.push("Settings -> copy the Client ID and the Secret".into());
-    for (i, s) in steps.iter().enumerate() {
-        ctx.ui.info(&format!("{}. {s}", i + 1));
-    }
     if !ctx.interactive {
+        // Nobody to confirm: the list is the record of what the console must hold.
+        for (i, s) in steps.iter().enumerate() {
+            ctx.ui.info(&format!("{}. {s}", i + 1));
+        }
         return Ok(());
     }
     if plan.open_browser
