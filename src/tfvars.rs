@@ -34,7 +34,7 @@ pub fn set_cloud_id(text: &str, cloud_id: &str) -> std::result::Result<(String, 
     {
         return Err(format!("{cloud_id:?} is not a cloud id"));
     }
-    let body: Body = hcl_edit::parser::parse_body(text).map_err(|e| e.to_string())?;
+    let body = parse(text)?;
     let literal = format!("\"{cloud_id}\"");
     let target = body
         .get_attribute("connector_settings")
@@ -67,6 +67,25 @@ pub fn set_cloud_id(text: &str, cloud_id: &str) -> std::result::Result<(String, 
     }
 }
 
+/// How long parsing may take. Fuzzing found 577-byte inputs that keep the parser busy for seconds
+/// (backtracking); a real tfvars file parses in well under a millisecond.
+pub const PARSE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Parses with a time limit, on a helper thread: a pathological file is refused, not waited for.
+fn parse(text: &str) -> std::result::Result<Body, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = text.to_string();
+    std::thread::spawn(move || {
+        let _ = tx.send(hcl_edit::parser::parse_body(&owned).map_err(|e| e.to_string()));
+    });
+    rx.recv_timeout(PARSE_TIME_LIMIT).unwrap_or_else(|_| {
+        Err(format!(
+            "parsing took longer than {}s: this does not look like a tfvars file",
+            PARSE_TIME_LIMIT.as_secs()
+        ))
+    })
+}
+
 /// The span of the value of a `jira_cloud_id` key anywhere inside an object expression.
 fn find_key(expr: &Expression) -> Option<std::ops::Range<usize>> {
     let Expression::Object(object) = expr else {
@@ -96,11 +115,11 @@ pub fn read_cloud_id(path: &Path) -> Result<Option<String>> {
             path.display()
         ))
     })?;
-    let body: Body = hcl_edit::parser::parse_body(&text).map_err(|e| {
+    let body = parse(&text).map_err(|e| {
         Error::Tfvars(format!(
             "{} does not parse as HCL: {}",
             path.display(),
-            one_line(&e.to_string())
+            one_line(&e)
         ))
     })?;
     let span = body

@@ -123,3 +123,28 @@ fn tfvars_edits_never_panic_and_always_set_the_id_when_accepted() {
         }
     }
 }
+
+/// Found by `cargo fuzz run tfvars`: 577 bytes that keep the HCL parser backtracking for seconds.
+/// The editor gives up after its time limit instead of hanging the wizard.
+#[test]
+fn a_pathological_tfvars_is_refused_within_the_time_limit() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pathological.tfvars");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("terraform.tfvars");
+    std::fs::copy(&path, &copy).unwrap();
+    let started = std::time::Instant::now();
+    let err = jira_psoxy_setup::tfvars::update_file(&copy, ID).unwrap_err();
+    let limit = jira_psoxy_setup::tfvars::PARSE_TIME_LIMIT;
+    assert!(
+        started.elapsed() < limit + std::time::Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(err.to_string().contains("does not parse"), "{err}");
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        std::fs::read(&path).unwrap(),
+        "left alone"
+    );
+}
