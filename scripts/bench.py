@@ -434,6 +434,28 @@ def startup(tools, runs: int, work: Path) -> dict:
                       "(includes Python's own fork/exec cost)", "results": results}
 
 
+def round_trips(moto: Moto, sim: Simulator, n: int = 50) -> dict:
+    """Median time of one request on a new connection to each service: context for how much
+    of a flow's time is the services' own (moto is a Python server)."""
+    def median_of(call):
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+    moto.fresh_placeholders()
+    return {
+        "moto GetParameter (decrypted)": median_of(lambda: moto.ssm(
+            "GetParameter", {"Name": PREFIX + "REFRESH_TOKEN", "WithDecryption": True})),
+        "moto PutParameter (overwrite)": median_of(lambda: moto.ssm(
+            "PutParameter", {"Name": PREFIX + "CLIENT_ID", "Value": CLIENT_ID,
+                             "Type": "SecureString", "Overwrite": True})),
+        "simulator GET /oauth/token/accessible-resources (401)": median_of(
+            lambda: http_request(sim.port, "GET", "/oauth/token/accessible-resources")),
+    }
+
+
 def binary_facts(binary: Path) -> dict:
     size = binary.stat().st_size
     kind = subprocess.run(["file", "-b", str(binary)], capture_output=True,
@@ -496,6 +518,9 @@ def print_report(r: dict) -> None:
         print(f"| {label} | {ms(s['median'])} | {ms(s['min'])} | {ms(s['max'])} | {ratio} |")
     print()
     for key in ["tool", "manual", "manual_parallel"]:
+        runs = ", ".join(f"{x * 1000:.0f}" for x in e2e[key]["runs"])
+        print(f"- {key} runs (ms): {runs}")
+    for key in ["tool", "manual", "manual_parallel"]:
         steps = ", ".join(f"{k} {ms(v)}" for k, v in e2e[key]["median_steps"].items())
         print(f"- {key} steps (medians): {steps}")
     s = r["startup"]
@@ -506,6 +531,9 @@ def print_report(r: dict) -> None:
         print(f"| `{name}` | {ms(v['median'])} | {ms(v['mean'])} | {ms(v['min'])} | {ms(v['max'])} |")
     b = r["binary"]
     print(f"\n### Binary\n\n{b['bytes']} bytes = {b['MB']:.2f} MB ({b['MiB']:.2f} MiB): {b['file']}")
+    print("\n### One request on a new connection (median of 50)\n")
+    for name, v in r["round_trips"].items():
+        print(f"- {name}: {ms(v)}")
     print("\n### HTTP requests (one run of each flow)\n")
     for key in ["tool", "manual", "manual_parallel"]:
         q = r["requests"][key]
@@ -560,6 +588,7 @@ def main() -> None:
                     log(f"{name}: run {i}/{args.runs} {ms(sample['seconds'])}")
         log(f"start-up: {args.startup_runs} runs of each --version")
         start = startup(tools, args.startup_runs, work)
+        latency = round_trips(moto, sim)
     finally:
         sim.stop()
         moto.stop()
@@ -584,6 +613,7 @@ def main() -> None:
         "startup": start,
         "binary": binary_facts(tools["binary"]),
         "requests": requests,
+        "round_trips": latency,
     }
     out = Path(args.json) if args.json else work / "results.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
