@@ -26,6 +26,7 @@ pub(crate) fn router(state: Shared) -> Router {
             get(accessible_resources),
         )
         .route("/ex/jira/{cloudid}/rest/api/3/myself", get(myself))
+        .route("/_sim/requests", get(request_log))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
@@ -37,6 +38,11 @@ async fn log_request(State(state): State<Shared>, req: Request, next: Next) -> R
     tracing::debug!("sim: {line}");
     lock(&state).requests.push(line);
     next.run(req).await
+}
+
+/// The request log (`["METHOD /path", ...]`, this request included), for benchmarks.
+async fn request_log(State(state): State<Shared>) -> Response {
+    json_response(StatusCode::OK, json!(lock(&state).requests))
 }
 
 async fn not_found() -> Response {

@@ -172,6 +172,16 @@ async fn request_log_has_method_and_path_only() {
 }
 
 #[tokio::test]
+async fn request_log_is_served_as_json() {
+    let sim = start(SimConfig::default()).await;
+    assert_eq!(get_with(&sim, "nowhere", None).await.status(), 404);
+    let resp = get_with(&sim, "_sim/requests", None).await;
+    assert_eq!(resp.status(), 200);
+    let log: Vec<String> = resp.json().await.unwrap();
+    assert_eq!(log, vec!["GET /nowhere", "GET /_sim/requests"]);
+}
+
+#[tokio::test]
 async fn shutdown_stops_serving_and_base_url_is_loopback() {
     let sim = start(SimConfig::default()).await;
     let base = sim.base_url();
