@@ -212,7 +212,7 @@ impl LoopbackListener {
         }
         let router = router.with_state(shared);
         let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
-        let mut servers = Vec::new();
+        let mut servers = Vec::new(); // detached tasks: dropping a JoinHandle does not stop them
         for listener in self.listeners {
             let mut stop = stop_tx.subscribe();
             let app = router.clone();
@@ -225,12 +225,10 @@ impl LoopbackListener {
             }));
         }
         let outcome = tokio::time::timeout(timeout, rx).await;
-        // Give the browser its "you may close this tab" page before the listener goes away.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Stop accepting at once; the graceful shutdown still finishes the response in flight
+        // (the "you may close this tab" page) in the background while the wizard goes on.
         let _ = stop_tx.send(());
-        for s in servers {
-            let _ = tokio::time::timeout(Duration::from_secs(2), s).await;
-        }
+        drop(servers);
         match outcome {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(Error::Internal(

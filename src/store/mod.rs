@@ -96,6 +96,15 @@ pub trait SecretStore: Send + Sync {
 
     async fn read(&self, name: &str) -> StoreResult<Option<StoredSecret>>;
 
+    /// Reads several secrets, in order; stores with a batch read override this.
+    async fn read_all(&self, names: &[String]) -> StoreResult<Vec<Option<StoredSecret>>> {
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            out.push(self.read(name).await?);
+        }
+        Ok(out)
+    }
+
     async fn write(&self, name: &str, value: &SecretString) -> StoreResult<()>;
 
     /// Writes several secrets; stores that can do it concurrently override this.

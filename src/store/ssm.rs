@@ -201,6 +201,44 @@ impl SecretStore for SsmStore {
         lock::lock_parameter(names)
     }
 
+    /// One GetParameters call (up to 10 names) instead of a GetParameter per name; a caller
+    /// allowed only ssm:GetParameter gets the per-name reads.
+    async fn read_all(&self, names: &[String]) -> StoreResult<Vec<Option<StoredSecret>>> {
+        let mut found = HashMap::new();
+        for chunk in names.chunks(10) {
+            let sent = self
+                .client
+                .get_parameters()
+                .set_names(Some(chunk.to_vec()))
+                .with_decryption(true)
+                .send()
+                .await;
+            let out = match sent
+                .map_err(|e| classify(e, Op::new("ssm:GetParameters", &chunk.join(", "))))
+            {
+                Ok(out) => out,
+                Err(StoreError::PermissionDenied(_)) => {
+                    let mut each = Vec::with_capacity(names.len());
+                    for name in names {
+                        each.push(self.get(name).await?);
+                    }
+                    return Ok(each);
+                }
+                Err(e) => return Err(e),
+            };
+            for p in out.parameters() {
+                if let Some(name) = p.name() {
+                    let secret = StoredSecret {
+                        value: SecretString::from(p.value().unwrap_or_default().to_string()),
+                        updated_at: p.last_modified_date().and_then(to_chrono),
+                    };
+                    found.insert(name.to_string(), secret);
+                }
+            }
+        }
+        Ok(names.iter().map(|n| found.remove(n)).collect())
+    }
+
     fn describe(&self) -> String {
         match &self.endpoint {
             Some(url) => format!("AWS SSM Parameter Store ({}, endpoint {url})", self.region),

@@ -48,12 +48,11 @@ async fn write_locked(
     let policy = RetryPolicy::default();
     let result: StoreResult<()> = async {
         with_retries(&policy, || store.write_all(values)).await?;
-        for (name, value) in values {
-            let back = with_retries(&policy, || store.read(name)).await?;
-            if back.map(|b| b.value.expose_secret() == value.expose_secret()) != Some(true) {
-                return Err(StoreError::Other(format!(
-                    "{name} did not read back as written"
-                )));
+        let names_written: Vec<String> = values.iter().map(|(n, _)| n.clone()).collect();
+        let back = with_retries(&policy, || store.read_all(&names_written)).await?;
+        for ((name, value), read) in values.iter().zip(back) {
+            if read.map(|b| b.value.expose_secret() == value.expose_secret()) != Some(true) {
+                return Err(StoreError::Other(format!("{name} did not read back as written")));
             }
         }
         // The values are stored and read back: a metadata failure must not send them to a
