@@ -45,6 +45,9 @@ pub struct SsmStore {
     root_path: String,
     kms_key_id: Option<String>,
     known: Mutex<HashMap<String, Known>>,
+    /// Set once discovery has described every `_JIRA_CLOUD_` parameter (so `known` is complete
+    /// for any prefix it proposes).
+    described_all: std::sync::atomic::AtomicBool,
     /// Lock parameters this store holds, with the value it wrote.
     held: Mutex<HashMap<String, String>>,
 }
@@ -246,12 +249,14 @@ impl SecretStore for SsmStore {
         }
     }
 
-    /// Every `...JIRA_CLOUD_REFRESH_TOKEN` parameter (under --ssm-root-path, when given).
+    /// Every `...JIRA_CLOUD_REFRESH_TOKEN` parameter (under --ssm-root-path, when given). All
+    /// `_JIRA_CLOUD_` parameters are described and remembered, so the preflight that follows
+    /// needs no DescribeParameters of its own.
     async fn discover_prefixes(&self) -> StoreResult<Vec<String>> {
         let filter = ParameterStringFilter::builder()
             .key("Name")
             .option("Contains")
-            .values(DISCOVERY_SUFFIX)
+            .values("_JIRA_CLOUD_")
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
         let mut pages = self
@@ -266,23 +271,31 @@ impl SecretStore for SsmStore {
         while let Some(page) = pages.try_next().await.map_err(|e| classify(e, op()))? {
             for p in page.parameters() {
                 self.remember(p);
-                if let Some(prefix) = p.name().and_then(SecretNames::prefix_of)
+                if let Some(prefix) = p
+                    .name()
+                    .filter(|n| n.ends_with(DISCOVERY_SUFFIX))
+                    .and_then(SecretNames::prefix_of)
                     && prefix.starts_with(&self.root_path)
                 {
                     found.push(prefix);
                 }
             }
         }
+        self.described_all
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         Ok(found)
     }
 
     /// The parameters are visible (ssm:DescribeParameters), readable (ssm:GetParameter and
     /// kms:Decrypt, on REFRESH_TOKEN), writable (ssm:PutParameter, by a probe that changes
-    /// nothing) and taggable (ssm:AddTagsToResource, when a tag can be re-applied as it is).
+    /// nothing). Tagging is not probed: a tag failure after a verified write is only a warning.
     async fn preflight(&self, names: &SecretNames) -> StoreResult<Preflight> {
         check_prefix(&names.prefix)?;
         let wanted = names.all();
-        self.describe_names(&wanted).await?;
+        // Discovery already described every `_JIRA_CLOUD_` parameter: no second call for them.
+        if !self.described_all.load(std::sync::atomic::Ordering::SeqCst) {
+            self.describe_names(&wanted).await?;
+        }
         let missing: Vec<String> = wanted
             .iter()
             .filter(|n| self.known(n).is_none())
@@ -295,9 +308,6 @@ impl SecretStore for SsmStore {
         if let Some(name) = existing {
             self.get(name).await?;
             self.probe_put(name).await?;
-        }
-        if self.known(&refresh).is_some() {
-            self.probe_tags(&refresh).await?;
         }
         Ok(Preflight { missing })
     }

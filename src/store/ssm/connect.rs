@@ -72,6 +72,7 @@ impl SsmStore {
             root_path: args.ssm_root_path.clone(),
             kms_key_id: non_empty(&args.kms_key_id).map(str::to_string),
             known: Mutex::new(HashMap::new()),
+            described_all: Default::default(),
             held: Mutex::new(HashMap::new()),
         })
     }

@@ -72,23 +72,6 @@ impl SsmStore {
             .map_err(|e| classify(e, Op::new("ssm:AddTagsToResource", name)))
     }
 
-    /// Checks ssm:AddTagsToResource without changing anything: re-applies a tag the parameter
-    /// already has, with its current value. Parameters without tags (or whose tags cannot be
-    /// listed) are not probed.
-    pub(super) async fn probe_tags(&self, name: &str) -> StoreResult<()> {
-        let Ok(tags) = self.list_tags(name).await else {
-            return Ok(());
-        };
-        let Some((key, value)) = tags
-            .iter()
-            .find(|(k, _)| k.starts_with("jira-psoxy-setup:"))
-            .or_else(|| tags.iter().next())
-        else {
-            return Ok(());
-        };
-        self.add_tags(name, vec![tag(key, value)?]).await
-    }
-
     pub(super) async fn metadata(&self, names: &SecretNames) -> StoreResult<FamilyMetadata> {
         let tags = self.list_tags(&names.name(SecretKey::RefreshToken)).await?;
         Ok(FamilyMetadata {
