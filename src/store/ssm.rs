@@ -23,7 +23,6 @@ use aws_sdk_ssm::types::{ParameterMetadata, ParameterStringFilter, ParameterTier
 use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
-use super::names::DISCOVERY_SUFFIX;
 use super::*;
 use crate::secret::ExposeSecret;
 use error::{Op, classify, code};
@@ -67,12 +66,17 @@ impl SsmStore {
         self.known.lock().unwrap().get(name).cloned()
     }
 
-    /// DescribeParameters for these exact names (at most 50), remembering what exists.
-    async fn describe_names(&self, names: &[String]) -> StoreResult<()> {
+    /// DescribeParameters with a Name filter (`Equals` these names, or `Contains` a part),
+    /// remembering each parameter's KMS key and tier; returns the names found.
+    async fn describe_matching(
+        &self,
+        option: &str,
+        values: Vec<String>,
+    ) -> StoreResult<Vec<String>> {
         let filter = ParameterStringFilter::builder()
             .key("Name")
-            .option("Equals")
-            .set_values(Some(names.to_vec()))
+            .option(option)
+            .set_values(Some(values))
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
         let mut pages = self
@@ -83,10 +87,14 @@ impl SsmStore {
             .into_paginator()
             .send();
         let op = || Op::new("ssm:DescribeParameters", "*");
+        let mut found = Vec::new();
         while let Some(page) = pages.try_next().await.map_err(|e| classify(e, op()))? {
-            page.parameters().iter().for_each(|p| self.remember(p));
+            for p in page.parameters() {
+                self.remember(p);
+                found.extend(p.name().map(str::to_string));
+            }
         }
-        Ok(())
+        Ok(found)
     }
 
     /// GetParameter with decryption; `None` when the parameter does not exist.
@@ -253,37 +261,15 @@ impl SecretStore for SsmStore {
     /// `_JIRA_CLOUD_` parameters are described and remembered, so the preflight that follows
     /// needs no DescribeParameters of its own.
     async fn discover_prefixes(&self) -> StoreResult<Vec<String>> {
-        let filter = ParameterStringFilter::builder()
-            .key("Name")
-            .option("Contains")
-            .values("_JIRA_CLOUD_")
-            .build()
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        let mut pages = self
-            .client
-            .describe_parameters()
-            .parameter_filters(filter)
-            .max_results(50)
-            .into_paginator()
-            .send();
-        let mut found = Vec::new();
-        let op = || Op::new("ssm:DescribeParameters", "*");
-        while let Some(page) = pages.try_next().await.map_err(|e| classify(e, op()))? {
-            for p in page.parameters() {
-                self.remember(p);
-                if let Some(prefix) = p
-                    .name()
-                    .filter(|n| n.ends_with(DISCOVERY_SUFFIX))
-                    .and_then(SecretNames::prefix_of)
-                    && prefix.starts_with(&self.root_path)
-                {
-                    found.push(prefix);
-                }
-            }
-        }
+        let names = self
+            .describe_matching("Contains", vec!["_JIRA_CLOUD_".into()])
+            .await?;
         self.described_all
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        Ok(found)
+        let prefixes = names.iter().filter_map(|n| SecretNames::prefix_of(n));
+        Ok(prefixes
+            .filter(|p| p.starts_with(&self.root_path))
+            .collect())
     }
 
     /// The parameters are visible (ssm:DescribeParameters), readable (ssm:GetParameter and
@@ -294,7 +280,7 @@ impl SecretStore for SsmStore {
         let wanted = names.all();
         // Discovery already described every `_JIRA_CLOUD_` parameter: no second call for them.
         if !self.described_all.load(std::sync::atomic::Ordering::SeqCst) {
-            self.describe_names(&wanted).await?;
+            self.describe_matching("Equals", wanted.clone()).await?;
         }
         let missing: Vec<String> = wanted
             .iter()
@@ -338,7 +324,9 @@ impl SecretStore for SsmStore {
                 }
             }
         }
-        self.describe_names(names).await
+        self.describe_matching("Equals", names.to_vec())
+            .await
+            .map(drop)
     }
 
     async fn read(&self, name: &str) -> StoreResult<Option<StoredSecret>> {
@@ -358,7 +346,7 @@ impl SecretStore for SsmStore {
             .filter(|n| self.known(n).is_none())
             .collect();
         if !unknown.is_empty() {
-            self.describe_names(&unknown).await?;
+            self.describe_matching("Equals", unknown).await?;
         }
         let mut writes = JoinSet::new();
         for (name, value) in items {
