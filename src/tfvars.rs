@@ -61,6 +61,11 @@ pub fn set_cloud_id(text: &str, cloud_id: &str) -> std::result::Result<(String, 
             if !out.is_empty() && !out.ends_with('\n') {
                 out.push('\n');
             }
+            // A blank line first: `terraform fmt` aligns the `=` of adjacent attributes, so a
+            // line appended right under another would leave a formatted file unformatted.
+            if !out.trim().is_empty() && !out.ends_with("\n\n") {
+                out.push('\n');
+            }
             out.push_str(&format!("{KEY} = {literal}\n"));
             Ok((out, Edit::Appended))
         }
@@ -217,7 +222,7 @@ mod tests {
     fn appends_when_missing_and_adds_a_newline_if_needed() {
         let (out, edit) = set_cloud_id("a = 1", ID).unwrap();
         assert_eq!(edit, Edit::Appended);
-        assert_eq!(out, format!("a = 1\njira_cloud_id = \"{ID}\"\n"));
+        assert_eq!(out, format!("a = 1\n\njira_cloud_id = \"{ID}\"\n"));
         assert_eq!(
             set_cloud_id("", ID).unwrap().0,
             format!("jira_cloud_id = \"{ID}\"\n")

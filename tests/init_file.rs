@@ -43,7 +43,7 @@ async fn operator_connects_one_site_through_the_loopback_callback() {
     assert_eq!(
         std::fs::read_to_string(&tfvars).unwrap(),
         format!(
-            "environment_name = \"acme\" # prod\njira_cloud_id = \"{}\"\n",
+            "environment_name = \"acme\" # prod\n\njira_cloud_id = \"{}\"\n",
             site.id
         )
     );
