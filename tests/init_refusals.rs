@@ -200,17 +200,7 @@ async fn a_wrong_client_secret_is_named() {
 
 #[tokio::test]
 async fn a_scope_missing_from_the_app_is_named_with_where_to_add_it() {
-    let scopes: Vec<String> = jira_psoxy_setup::sim::DEFAULT_SCOPES
-        .iter()
-        .filter(|s| **s != "read:account")
-        .map(|s| s.to_string())
-        .collect();
-    let subset = SimConfig {
-        app_scopes: scopes.clone(),
-        missing_scope: MissingScope::GrantSubset,
-        ..loopback_config()
-    };
-    let s = Session::new(subset).await;
+    let s = Session::new(app_without("read:account", MissingScope::GrantSubset)).await;
     let out = s
         .run(&s.init_args(), Browser::Follow { accept: true })
         .await;
@@ -222,12 +212,7 @@ async fn a_scope_missing_from_the_app_is_named_with_where_to_add_it() {
     );
     assert!(!s.secrets_file().exists());
 
-    let refused = SimConfig {
-        app_scopes: scopes,
-        missing_scope: MissingScope::InvalidScope,
-        ..loopback_config()
-    };
-    let s = Session::new(refused).await;
+    let s = Session::new(app_without("read:account", MissingScope::InvalidScope)).await;
     let out = s
         .run(&s.init_args(), Browser::Follow { accept: true })
         .await;
@@ -321,17 +306,7 @@ async fn a_malformed_or_empty_client_id_is_refused() {
 
 #[tokio::test]
 async fn missing_scopes_can_be_accepted_explicitly() {
-    let scopes: Vec<String> = jira_psoxy_setup::sim::DEFAULT_SCOPES
-        .iter()
-        .filter(|s| **s != "read:account")
-        .map(|s| s.to_string())
-        .collect();
-    let s = Session::new(SimConfig {
-        app_scopes: scopes,
-        missing_scope: MissingScope::GrantSubset,
-        ..loopback_config()
-    })
-    .await;
+    let s = Session::new(app_without("read:account", MissingScope::GrantSubset)).await;
     let out = s
         .run(
             &with(s.init_args(), &["--allow-missing-scopes"]),

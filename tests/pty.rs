@@ -15,7 +15,11 @@ struct Terminal {
 }
 
 impl Terminal {
-    fn start(s: &Session, args: &[&str], extra_env: &[(&str, &str)]) -> Terminal {
+    fn start<A: AsRef<std::ffi::OsStr>>(
+        s: &Session,
+        args: &[A],
+        extra_env: &[(&str, &str)],
+    ) -> Terminal {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"));
         cmd.args(args).env_clear().current_dir(s.dir.path());
         for (k, v) in &s.env {
@@ -85,6 +89,25 @@ impl Terminal {
     }
 }
 
+/// `init` as a person types it: store file, callback and endpoints, everything else prompted.
+fn interactive_init(s: &Session) -> Vec<String> {
+    let base = s.sim.base_url().to_string();
+    let file = s.secrets_file().display().to_string();
+    [
+        "init",
+        "--file",
+        &file,
+        "--redirect-uri",
+        &s.redirect_uri,
+        "--atlassian-auth-url",
+        &base,
+        "--atlassian-api-url",
+        &base,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 fn authorize_url(text: &str) -> url::Url {
     url::Url::parse(text.trim()).unwrap()
 }
@@ -92,19 +115,7 @@ fn authorize_url(text: &str) -> url::Url {
 #[tokio::test(flavor = "multi_thread")]
 async fn operator_answers_the_prompts_and_pastes_the_url_over_ssh() {
     let s = Session::new(loopback_config()).await;
-    let file = s.secrets_file();
-    let base = s.sim.base_url().to_string();
-    let args = [
-        "init",
-        "--file",
-        file.to_str().unwrap(),
-        "--redirect-uri",
-        &s.redirect_uri,
-        "--atlassian-auth-url",
-        &base,
-        "--atlassian-api-url",
-        &base,
-    ];
+    let args = interactive_init(&s);
     let mut t = Terminal::start(&s, &args, &[("SSH_CONNECTION", "10.0.0.1 22 10.0.0.2 22")]);
     t.answer_checklist(6);
     t.expect("Client ID");
@@ -133,19 +144,7 @@ async fn operator_answers_the_prompts_and_pastes_the_url_over_ssh() {
 #[tokio::test(flavor = "multi_thread")]
 async fn operator_clicks_accept_and_the_loopback_listener_catches_the_code() {
     let s = Session::new(loopback_config()).await;
-    let file = s.secrets_file();
-    let base = s.sim.base_url().to_string();
-    let args = [
-        "init",
-        "--file",
-        file.to_str().unwrap(),
-        "--redirect-uri",
-        &s.redirect_uri,
-        "--atlassian-auth-url",
-        &base,
-        "--atlassian-api-url",
-        &base,
-    ];
+    let args = interactive_init(&s);
     // `true` stands in for the browser the webbrowser crate launches through $BROWSER.
     let mut t = Terminal::start(
         &s,
@@ -239,22 +238,7 @@ async fn a_rejected_code_offers_a_new_authorization_in_the_same_run() {
     assert_eq!(first.code, 0, "{}", first.stderr);
     let spent = codes(&first.redirects).remove(0);
 
-    let file = s.secrets_file();
-    let base = s.sim.base_url().to_string();
-    let args = [
-        "init",
-        "--file",
-        file.to_str().unwrap(),
-        "--paste",
-        "--client-id",
-        CLIENT_ID,
-        "--redirect-uri",
-        &s.redirect_uri,
-        "--atlassian-auth-url",
-        &base,
-        "--atlassian-api-url",
-        &base,
-    ];
+    let args = with(interactive_init(&s), &["--paste", "--client-id", CLIENT_ID]);
     let mut t = Terminal::start(&s, &args, &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)]);
     t.answer_checklist(6);
     let url = authorize_url(&t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+"));

@@ -209,17 +209,7 @@ async fn failure_paths_leak_nothing() {
 
 #[tokio::test]
 async fn tokens_minted_but_refused_for_missing_scopes_or_sites_leak_nothing() {
-    let scopes: Vec<String> = jira_psoxy_setup::sim::DEFAULT_SCOPES
-        .iter()
-        .filter(|s| **s != "read:jira-work")
-        .map(|s| s.to_string())
-        .collect();
-    let s = Session::new(SimConfig {
-        app_scopes: scopes,
-        missing_scope: MissingScope::GrantSubset,
-        ..loopback_config()
-    })
-    .await;
+    let s = Session::new(app_without("read:jira-work", MissingScope::GrantSubset)).await;
     let out = run_and_check(
         &s,
         s.init_args(),

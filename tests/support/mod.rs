@@ -60,6 +60,21 @@ pub fn loopback_config() -> SimConfig {
     }
 }
 
+/// An app registered without `scope` in the developer console; `missing` says how Atlassian
+/// answers a request for it.
+pub fn app_without(scope: &str, missing: jira_psoxy_setup::sim::MissingScope) -> SimConfig {
+    let app_scopes = jira_psoxy_setup::sim::DEFAULT_SCOPES
+        .iter()
+        .filter(|s| **s != scope)
+        .map(|s| s.to_string())
+        .collect();
+    SimConfig {
+        app_scopes,
+        missing_scope: missing,
+        ..loopback_config()
+    }
+}
+
 pub fn sites(n: u32) -> Vec<SimSite> {
     (1..=n).map(SimSite::numbered).collect()
 }
