@@ -5,17 +5,13 @@ mod support;
 use jira_psoxy_setup::sim::SimConfig;
 use support::*;
 
-fn arg(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
 #[tokio::test]
 async fn operator_connects_one_site_through_the_loopback_callback() {
     let s = Session::new(loopback_config()).await;
     let tfvars = s.path("terraform.tfvars");
     std::fs::write(&tfvars, "environment_name = \"acme\" # prod\n").unwrap();
     let mut args = s.init_args();
-    args.extend(arg(&["--tfvars", tfvars.to_str().unwrap()]));
+    args.extend(strings(&["--tfvars", tfvars.to_str().unwrap()]));
     let out = s.run(&args, Browser::Follow { accept: true }).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.authorize_urls.len(), 1);
@@ -71,7 +67,7 @@ async fn operator_picks_one_of_three_sites_by_id_url_or_name() {
     let second = jira_psoxy_setup::sim::SimSite::numbered(2);
     for wanted in [second.id.as_str(), "https://acme2.atlassian.net/", "Acme 2"] {
         let mut args = s.init_args();
-        args.extend(arg(&["--site", wanted, "--output", "json"]));
+        args.extend(strings(&["--site", wanted, "--output", "json"]));
         let out = s.run(&args, Browser::Follow { accept: true }).await;
         assert_eq!(out.code, 0, "{wanted}: {}", out.stderr);
         let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -119,7 +115,7 @@ async fn tfvars_assignment_is_replaced_and_every_other_byte_kept() {
     let before = "# Psoxy\nenvironment_name = \"acme\"\n\njira_cloud_id    = \"old\"   # set by hand\nfoo = {\n  a = 1\n}\n";
     std::fs::write(&tfvars, before).unwrap();
     let mut args = s.init_args();
-    args.extend(arg(&["--tfvars", tfvars.to_str().unwrap()]));
+    args.extend(strings(&["--tfvars", tfvars.to_str().unwrap()]));
     let out = s.run(&args, Browser::Follow { accept: true }).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = jira_psoxy_setup::sim::SimSite::numbered(1).id;
@@ -171,7 +167,7 @@ async fn rate_limited_site_listing_is_retried() {
 #[tokio::test]
 async fn the_demo_runs_end_to_end_without_a_terminal() {
     let s = Session::new(loopback_config()).await;
-    let args = arg(&[
+    let args = strings(&[
         "init",
         "--demo",
         "--file",

@@ -6,10 +6,6 @@ mod support;
 use jira_psoxy_setup::sim::{MissingScope, SimConfig};
 use support::*;
 
-fn arg(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
 #[tokio::test]
 async fn several_sites_without_site_flag_fail_naming_the_flag_and_write_nothing() {
     let s = Session::new(SimConfig {
@@ -33,7 +29,7 @@ async fn site_flag_matching_nothing_lists_the_sites() {
     })
     .await;
     let mut args = s.init_args();
-    args.extend(arg(&["--site", "nowhere"]));
+    args.extend(strings(&["--site", "nowhere"]));
     let out = s.run(&args, Browser::Follow { accept: true }).await;
     assert_eq!(out.code, 5);
     assert!(
@@ -280,7 +276,7 @@ async fn a_broken_missing_or_read_only_tfvars_is_refused_before_any_authorizatio
         (readonly, "cannot write"),
     ] {
         let mut args = s.init_args();
-        args.extend(arg(&["--tfvars", path.to_str().unwrap()]));
+        args.extend(strings(&["--tfvars", path.to_str().unwrap()]));
         let out = s.run(&args, Browser::Follow { accept: true }).await;
         assert_eq!(out.code, 7, "{}", out.stderr);
         assert!(out.stderr.contains(says), "{says}: {}", out.stderr);

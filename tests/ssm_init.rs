@@ -34,10 +34,6 @@ fn env(moto: &Moto, keys: Option<&(String, String)>) -> Vec<(&'static str, Strin
     env
 }
 
-fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 struct Param {
     value: String,
     kind: ParameterType,
@@ -99,7 +95,7 @@ async fn init_fills_terraform_placeholders_keeping_keys_and_tagging_the_family()
     let env = env(&moto, None);
     let out = s
         .run_with(
-            &ssm_args(&s, &[]),
+            &ssm_args(&s, &["-vv"]),
             &borrowed(&env),
             &[],
             Browser::Follow { accept: true },
@@ -163,6 +159,7 @@ async fn init_fills_terraform_placeholders_keeping_keys_and_tagging_the_family()
     secrets.remove(1); // the client id is not a secret
     secrets.push(access["token"].as_str().unwrap().to_string());
     secrets.extend(codes(&out.redirects));
+    assert!(out.stderr.contains("DEBUG"), "-vv logs the SSM run too");
     assert_no_secrets(
         &out.all(),
         &secrets.iter().map(String::as_str).collect::<Vec<_>>(),

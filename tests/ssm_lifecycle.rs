@@ -31,10 +31,6 @@ const NAMES: [&str; 4] = [
     "ACCESS_TOKEN",
 ];
 
-fn strings(args: &[&str]) -> Vec<String> {
-    args.iter().map(|a| a.to_string()).collect()
-}
-
 /// The usual non-interactive init flags, with the SSM store instead of the file store.
 fn init_args(s: &Session) -> Vec<String> {
     let mut args = s.init_args();
@@ -67,10 +63,6 @@ fn status_args(extra: &[&str]) -> Vec<String> {
     let mut args = strings(&["status", "--store", "aws-ssm"]);
     args.extend(strings(extra));
     args
-}
-
-fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 /// moto's environment plus the client secret, as `init` gets it.

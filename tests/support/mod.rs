@@ -295,6 +295,16 @@ pub fn codes(redirects: &[Url]) -> Vec<String> {
         .collect()
 }
 
+/// Owned arguments from string literals.
+pub fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// An owned environment, borrowed the way `run_with` takes it.
+pub fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 /// `args` followed by `more`.
 pub fn with(mut args: Vec<String>, more: &[&str]) -> Vec<String> {
     args.extend(more.iter().map(|s| s.to_string()));
