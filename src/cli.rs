@@ -89,6 +89,17 @@ pub enum StoreKind {
     GcpSecretManager,
 }
 
+impl StoreKind {
+    /// The `--store` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::File => "file",
+            StoreKind::AwsSsm => "aws-ssm",
+            StoreKind::GcpSecretManager => "gcp-secret-manager",
+        }
+    }
+}
+
 /// Where the secrets go.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
@@ -124,6 +135,37 @@ pub struct StoreArgs {
     /// Destroy, rather than disable, older secret versions after a new one is labelled.
     #[arg(long)]
     pub destroy_old_versions: bool,
+}
+
+impl StoreArgs {
+    /// The options that choose this store, as command-line flags (no secrets live here), so a
+    /// printed follow-up command (`push --from FILE`) targets the same store.
+    pub fn as_flags(&self) -> Vec<String> {
+        let mut flags = vec!["--store".to_string(), self.store.name().to_string()];
+        let mut add = |flag: &str, value: Option<String>| {
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                flags.push(flag.to_string());
+                flags.push(v);
+            }
+        };
+        match self.store {
+            StoreKind::File => add("--file", Some(self.file.display().to_string())),
+            StoreKind::AwsSsm => {
+                add("--aws-region", self.aws_region.clone());
+                add("--aws-profile", self.aws_profile.clone());
+                add("--ssm-root-path", Some(self.ssm_root_path.clone()));
+                add("--kms-key-id", self.kms_key_id.clone());
+            }
+            StoreKind::GcpSecretManager => {
+                add("--gcp-project", self.gcp_project.clone());
+                add("--gcp-endpoint", self.gcp_endpoint.clone());
+                if self.destroy_old_versions {
+                    flags.push("--destroy-old-versions".into());
+                }
+            }
+        }
+        flags
+    }
 }
 
 /// How the OAuth authorization is done.

@@ -59,9 +59,9 @@ impl Guard {
         if let Some(pending) = pending {
             match recovery::save(&pending) {
                 Ok(path) => message.push_str(&format!(
-                    "; the new tokens may not all be stored: they were saved to {} — finish with `jira-psoxy-setup push --from {}`",
+                    "; the new tokens may not all be stored: they were saved to {} — finish with `{}`",
                     path.display(),
-                    path.display()
+                    recovery::push_command(&path, &pending.store_flags)
                 )),
                 Err(e) => message.push_str(&format!("; the new tokens could not be saved ({e}): run init again")),
             }

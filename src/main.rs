@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::{CommandFactory, Parser};
 use jira_psoxy_setup::browser::{Browser, NoBrowser, SystemBrowser};
 use jira_psoxy_setup::cli::{
-    Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, StatusArgs,
+    Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, StatusArgs, StoreArgs,
 };
 use jira_psoxy_setup::error::{Error, Result, exit};
 use jira_psoxy_setup::secret::{SecretString, secret_from_line};
@@ -75,6 +75,7 @@ async fn run(cli: Cli) -> i32 {
 
 /// The real seams: a terminal prompter (or a scripted one), the system browser, stdin.
 fn context(
+    store: &StoreArgs,
     non_interactive: bool,
     no_browser: bool,
     env_client_secret: Option<SecretString>,
@@ -102,6 +103,7 @@ fn context(
         stdin,
         interactive,
         env_client_secret,
+        store_flags: store.as_flags(),
         guard: Default::default(),
     }
 }
@@ -144,7 +146,12 @@ async fn run_init(mut args: InitArgs) -> Result<i32> {
         .as_ref()
         .map(|d| d.client_secret.clone())
         .or_else(env_secret);
-    let mut ctx = context(args.run.non_interactive, args.auth.no_browser, secret);
+    let mut ctx = context(
+        &args.store,
+        args.run.non_interactive,
+        args.auth.no_browser,
+        secret,
+    );
     if let Some(d) = &demo {
         ctx.ui
             .warn("demo mode: Atlassian is simulated on this machine; nothing leaves it");
@@ -161,7 +168,12 @@ async fn run_init(mut args: InitArgs) -> Result<i32> {
 }
 
 async fn run_renew(args: RenewArgs) -> Result<i32> {
-    let ctx = context(args.run.non_interactive, args.auth.no_browser, env_secret());
+    let ctx = context(
+        &args.store,
+        args.run.non_interactive,
+        args.auth.no_browser,
+        env_secret(),
+    );
     let store = store::open(&args.store).await?;
     let report = guarded(&ctx, renew::run(&ctx, &args, store)).await?;
     report::print(&report, args.run.output);
@@ -169,9 +181,15 @@ async fn run_renew(args: RenewArgs) -> Result<i32> {
 }
 
 async fn run_status(args: StatusArgs) -> Result<i32> {
-    let ctx = context(true, true, None);
-    let store = store::open(&args.store).await?;
-    let report = status::run(&ctx, &args, store).await?;
+    let ctx = context(&args.store, true, true, None);
+    let report = match store::open(&args.store).await {
+        Ok(store) => status::run(&ctx, &args, store).await,
+        Err(e) => Err(e),
+    };
+    let report = match report {
+        Err(Error::Store(reason)) => status::unreadable(args.store.store.name().into(), &reason),
+        other => other?,
+    };
     if args.json || args.output == OutputFormat::Json {
         println!(
             "{}",
@@ -184,13 +202,9 @@ async fn run_status(args: StatusArgs) -> Result<i32> {
 }
 
 async fn run_push(args: PushArgs) -> Result<i32> {
-    let ctx = context(false, true, None);
+    let ctx = context(&args.store, false, true, None);
     let store = store::open(&args.store).await?;
-    let written = guarded(
-        &ctx,
-        push::run(&ctx, &args.from, args.store.prefix.as_deref(), store),
-    )
-    .await?;
+    let written = guarded(&ctx, push::run(&ctx, &args.from, &args.store, store)).await?;
     for name in written {
         println!("wrote {name}");
     }

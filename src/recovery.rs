@@ -20,6 +20,44 @@ pub struct Pending {
     pub meta: FamilyMetadata,
     /// A refresh lock this run took and could not release (its `locked_<ms>` time).
     pub own_lock_ms: Option<i64>,
+    /// The store options of the run that saved it (`--store aws-ssm --aws-region ...`).
+    pub store_flags: Vec<String>,
+}
+
+impl Pending {
+    /// The store kind the tokens were meant for, if the file recorded it.
+    pub fn store_kind(&self) -> Option<&str> {
+        match self.store_flags.as_slice() {
+            [flag, kind, ..] if flag == "--store" => Some(kind),
+            _ => None,
+        }
+    }
+}
+
+/// The command that finishes the job from a recovery file, with the store options it needs.
+pub fn push_command(path: &Path, store_flags: &[String]) -> String {
+    let mut words = vec![
+        "jira-psoxy-setup".to_string(),
+        "push".into(),
+        "--from".into(),
+        path.display().to_string(),
+    ];
+    words.extend(store_flags.iter().cloned());
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A word as a POSIX shell reads it back unchanged.
+fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -34,6 +72,8 @@ struct RecoveryFile {
     secrets: BTreeMap<String, String>,
     #[serde(default)]
     own_lock_ms: Option<i64>,
+    #[serde(default)]
+    store_flags: Vec<String>,
 }
 
 /// `$XDG_STATE_HOME/jira-psoxy-setup`, else `~/.local/state/jira-psoxy-setup`.
@@ -63,6 +103,7 @@ pub fn save(pending: &Pending) -> Result<PathBuf> {
         family_issued_at: pending.meta.issued_at,
         cloud_id: pending.meta.cloud_id.clone(),
         own_lock_ms: pending.own_lock_ms,
+        store_flags: pending.store_flags.clone(),
         secrets: pending
             .values
             .iter()
@@ -118,5 +159,30 @@ pub fn load(path: &Path) -> Result<Pending> {
             cloud_id: file.cloud_id,
         },
         own_lock_ms: file.own_lock_ms,
+        store_flags: file.store_flags,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_push_command_survives_a_shell() {
+        let flags = ["--store", "file", "--file", "my secrets/it's.json"].map(String::from);
+        let line = push_command(Path::new("/state/recovery-1.json"), &flags);
+        assert_eq!(
+            line,
+            r#"jira-psoxy-setup push --from /state/recovery-1.json --store file --file 'my secrets/it'\''s.json'"#
+        );
+        let parsed = std::process::Command::new("sh")
+            .args(["-c", &format!("printf '%s\\n' {line}")])
+            .output()
+            .unwrap();
+        let words: Vec<&str> = std::str::from_utf8(&parsed.stdout)
+            .unwrap()
+            .lines()
+            .collect();
+        assert_eq!(words[words.len() - 1], "my secrets/it's.json");
+    }
 }

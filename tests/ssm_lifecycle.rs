@@ -462,13 +462,40 @@ async fn ssm_lost_after_the_exchange_gets_a_recovery_file_and_push_finishes() {
     let back = Moto::start();
     back.seed_placeholders(PREFIX, None).await;
     let env = back.env();
-    let push = strings(&[
-        "push",
-        "--from",
-        recovery.to_str().unwrap(),
-        "--store",
-        "aws-ssm",
-    ]);
+
+    // The operator types `push --from FILE` without the store options: the tokens are SSM's,
+    // so push refuses to write them to the default file store and names the whole command.
+    let bare = strings(&["push", "--from", recovery.to_str().unwrap()]);
+    let out_bare = s
+        .run_with(&bare, &borrowed(&env), &[], Browser::Nothing)
+        .await;
+    assert_eq!(out_bare.code, 3, "{}", out_bare.all());
+    assert!(
+        out_bare.stderr.contains("--store aws-ssm"),
+        "{}",
+        out_bare.stderr
+    );
+    assert!(recovery.exists(), "a refused push keeps the recovery file");
+    assert!(
+        !s.path("psoxy-jira-cloud.secrets.json").exists(),
+        "nothing went to the default file store"
+    );
+
+    // The command the failed run printed, as the operator would paste it.
+    let printed = out
+        .stderr
+        .split('`')
+        .find(|part| part.starts_with("jira-psoxy-setup push --from"))
+        .unwrap_or_else(|| panic!("a push command in backquotes: {}", out.stderr));
+    assert!(
+        printed.contains("--store aws-ssm --aws-region us-east-1"),
+        "{printed}"
+    );
+    let push: Vec<String> = printed
+        .split_whitespace()
+        .skip(1)
+        .map(String::from)
+        .collect();
     let clock = Instant::now();
     let out = s
         .run_with(&push, &borrowed(&env), &[], Browser::Nothing)

@@ -149,6 +149,39 @@ async fn status_flags_placeholders_and_missing_secrets() {
     assert_eq!(report["access_token"]["state"], "missing");
 }
 
+/// Monitoring runs `status || alert`: a store that cannot be read at all is as critical as an
+/// expired family (11), not a generic store failure, and the report says why.
+#[tokio::test]
+async fn status_of_an_unreadable_store_is_critical() {
+    let s = Session::new(loopback_config()).await;
+    std::fs::write(s.secrets_file(), "{ this is not JSON").unwrap();
+    let out = s
+        .run_with(&status_args(&s, &["--json"]), &[], &[], Browser::Nothing)
+        .await;
+    assert_eq!(out.code, 11, "{}", out.all());
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["health"], "critical");
+    let problem = report["problems"][0].as_str().unwrap();
+    assert!(
+        problem.starts_with("the store cannot be read:"),
+        "{problem}"
+    );
+    assert!(
+        problem.contains(&s.secrets_file().display().to_string()),
+        "{problem}"
+    );
+
+    let out = s
+        .run_with(&status_args(&s, &[]), &[], &[], Browser::Nothing)
+        .await;
+    assert_eq!(out.code, 11, "{}", out.all());
+    assert!(
+        out.all().contains("the store cannot be read"),
+        "{}",
+        out.all()
+    );
+}
+
 #[tokio::test]
 async fn status_says_when_the_stored_access_token_is_a_raw_token_the_proxy_ignores() {
     let s = initialized(loopback_config(), &[]).await;

@@ -72,7 +72,7 @@ pub async fn acquire(
                 let age = Duration::from_millis(now.saturating_sub(since).max(0) as u64);
                 if age >= policy.lease {
                     drop(spinner);
-                    return take_over(store, names, age, ui, prompter).await;
+                    return take_over(store, names, age, policy.lease, ui, prompter).await;
                 }
                 let left = policy.lease - age;
                 if !announced {
@@ -97,6 +97,7 @@ async fn take_over(
     store: &dyn SecretStore,
     names: &SecretNames,
     age: Duration,
+    lease: Duration,
     ui: &Ui,
     prompter: &dyn Prompter,
 ) -> Result<i64> {
@@ -104,7 +105,7 @@ async fn take_over(
         "The refresh lock {} has been held for {}s, longer than the proxy's {}s lease: take it over?",
         store.lock_location(names),
         age.as_secs(),
-        LEASE.as_secs()
+        lease.as_secs()
     );
     if !prompter.confirm(&question, true)? {
         return Err(Error::Store(format!(

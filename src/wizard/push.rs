@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::Context;
 use super::save::save_secrets;
+use crate::cli::StoreArgs;
 use crate::error::{Error, Result};
 use crate::recovery;
 use crate::store::{SecretNames, SecretStore};
@@ -13,11 +14,12 @@ use crate::store::{SecretNames, SecretStore};
 pub async fn run(
     ctx: &Context,
     from: &Path,
-    prefix: Option<&str>,
+    args: &StoreArgs,
     store: Arc<dyn SecretStore>,
 ) -> Result<Vec<String>> {
     let mut pending = recovery::load(from)?;
-    if let Some(p) = prefix
+    refuse_another_store_kind(from, &pending, args)?;
+    if let Some(p) = args.prefix.as_deref()
         && p != pending.prefix
     {
         pending.values = pending
@@ -45,4 +47,23 @@ pub async fn run(
     ctx.ui
         .ok(&format!("deleted the recovery file {}", from.display()));
     Ok(written)
+}
+
+/// `push --from FILE` with no store options must not put tokens meant for SSM into the default
+/// file store: a recovery file that names its store kind is only pushed to that kind.
+fn refuse_another_store_kind(
+    from: &Path,
+    pending: &recovery::Pending,
+    args: &StoreArgs,
+) -> Result<()> {
+    let ours = args.as_flags();
+    match pending.store_kind() {
+        Some(kind) if Some(kind) != ours.get(1).map(String::as_str) => Err(Error::Input(format!(
+            "{} holds secrets for {kind}, not {}: run `{}`",
+            from.display(),
+            ours[1],
+            recovery::push_command(from, &pending.store_flags)
+        ))),
+        _ => Ok(()),
+    }
 }

@@ -129,10 +129,10 @@ pub async fn save_secrets(
                 pending.own_lock_ms = left_lock;
                 let path = recovery::save(&pending)?;
                 Err(Error::RecoverySaved(format!(
-                    "writing to {} failed ({e}); the secrets were saved to {} (readable only by you): fix the store, then run `jira-psoxy-setup push --from {}` with the same store options",
+                    "writing to {} failed ({e}); the secrets were saved to {} (readable only by you): fix the store, then run `{}`",
                     store.describe(),
                     path.display(),
-                    path.display()
+                    recovery::push_command(&path, &pending.store_flags)
                 )))
             }
             None => Err(e),

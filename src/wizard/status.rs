@@ -155,6 +155,29 @@ pub async fn run(
     })
 }
 
+/// The report when the store cannot be read at all (no credentials, permission denied, a corrupt
+/// file): for monitoring that is as bad as an expired family, so it is critical (exit 11), with
+/// the store's own one-line reason, rather than a generic store failure.
+pub fn unreadable(store: String, reason: &str) -> StatusReport {
+    StatusReport {
+        store,
+        prefix: String::new(),
+        secrets: Vec::new(),
+        family_issued_at: None,
+        family_expires_at: None,
+        days_left: None,
+        access_token: AccessTokenStatus {
+            state: "missing",
+            expires_at: None,
+        },
+        cloud_id: None,
+        site_reachable: None,
+        health: "critical",
+        problems: vec![format!("the store cannot be read: {reason}")],
+        exit_code: exit::STATUS_CRITICAL,
+    }
+}
+
 /// Parses the proxy's `{"token":..,"expirationDate":<ms>}`; returns the token while it is valid.
 fn access_token_status(
     value: Option<&SecretString>,

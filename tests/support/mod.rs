@@ -42,12 +42,12 @@ impl Output {
     }
 }
 
+#[path = "ports.rs"]
+mod ports;
+
+/// A loopback port for the binary's callback server; see `ports`.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    ports::free_port(ports::Block::Callback)
 }
 
 /// A simulator whose app is registered with a loopback callback on a free port.

@@ -9,7 +9,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -59,11 +59,11 @@ pub fn server_binary() -> PathBuf {
     path
 }
 
+#[path = "ports.rs"]
+mod ports;
+
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    ports::free_port(ports::Block::Moto)
 }
 
 /// A raw HTTP/1.0 exchange: (status, body).
