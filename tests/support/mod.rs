@@ -235,13 +235,27 @@ impl Session {
             .expect("binary exits")
             .unwrap();
         let stdout = stdout_task.await.unwrap();
-        Output {
+        let out = Output {
             code: status.code().unwrap_or(-1),
             stdout,
             stderr,
             authorize_urls,
             redirects,
-        }
+        };
+        // Whatever the story, no run shows a secret: every code and token the simulator issued,
+        // the app's client secret, and any secret the test handed over in the environment.
+        let mut secrets = self.sim.issued_secrets();
+        secrets.push(CLIENT_SECRET.to_string());
+        secrets.extend(
+            env.iter()
+                .filter(|(k, v)| k.contains("SECRET") && !v.is_empty())
+                .map(|(_, v)| v.to_string()),
+        );
+        assert_no_secrets(
+            &out.all(),
+            &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        out
     }
 
     /// Plays the browser for one authorize URL; returns where consent redirected.
