@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use jira_psoxy_setup::sim::{MissingScope, SimConfig};
 use support::*;
 
@@ -171,6 +173,22 @@ async fn a_reused_code_asks_for_a_new_authorization() {
 #[tokio::test]
 async fn a_reused_code_with_a_plain_text_error_body_is_understood() {
     reused_code_story(true).await;
+}
+
+/// The operator consents, then the tab loads eleven minutes later: the code lived ten, so the
+/// exchange is refused and the error says to authorize again; nothing is written.
+#[tokio::test]
+async fn a_code_older_than_ten_minutes_asks_for_a_new_authorization() {
+    let s = Session::new(loopback_config()).await;
+    let out = s
+        .run(
+            &s.init_args(),
+            Browser::FollowAfter(Duration::from_secs(11 * 60)),
+        )
+        .await;
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.contains("authorize again"), "{}", out.stderr);
+    assert!(!s.secrets_file().exists());
 }
 
 #[tokio::test]

@@ -20,6 +20,9 @@ pub enum Browser {
     Nothing,
     /// Consent accepted (or declined); the browser follows the redirect to the loopback listener.
     Follow { accept: bool },
+    /// Consent accepted, but the browser follows the redirect only after this much simulated
+    /// time (the operator walked away before the tab loaded).
+    FollowAfter(Duration),
     /// Consent accepted (or declined); the operator pastes the redirect URL on stdin.
     Paste { accept: bool },
     /// The operator pastes this text instead (built from the real redirect URL).
@@ -274,6 +277,15 @@ impl Session {
             Browser::Nothing => return None,
             Browser::Follow { accept } => {
                 let target = decided(*accept);
+                let get = target.clone();
+                tokio::spawn(async move {
+                    let _ = reqwest::Client::new().get(get.as_str()).send().await;
+                });
+                return Some(target);
+            }
+            Browser::FollowAfter(delay) => {
+                let target = decided(true);
+                self.sim.advance_time(*delay);
                 let get = target.clone();
                 tokio::spawn(async move {
                     let _ = reqwest::Client::new().get(get.as_str()).send().await;
