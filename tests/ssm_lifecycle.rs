@@ -174,23 +174,6 @@ fn no_secrets(text: &str, secrets: &[String]) {
     );
 }
 
-/// The one recovery file under $HOME/.local/state/jira-psoxy-setup, checked for its modes.
-fn recovery_file(s: &Session, stderr: &str) -> std::path::PathBuf {
-    let dir = s.path("home/.local/state/jira-psoxy-setup");
-    let files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}\n{stderr}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    assert_eq!(file_mode(&files[0]), 0o600);
-    assert_eq!(file_mode(&dir), 0o700);
-    assert!(
-        stderr.contains(&files[0].display().to_string()),
-        "the message names the file: {stderr}"
-    );
-    files[0].clone()
-}
-
 fn report(out: &Output) -> Value {
     serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("status --json prints JSON ({e}): {}", out.all()))

@@ -21,6 +21,7 @@ use aws_sdk_ssm::Client;
 use aws_sdk_ssm::primitives::DateTime as AwsDateTime;
 use aws_sdk_ssm::types::{ParameterMetadata, ParameterStringFilter, ParameterTier, ParameterType};
 use chrono::{DateTime, Utc};
+use futures_util::future::try_join_all;
 use tokio::task::JoinSet;
 
 use super::*;
@@ -272,9 +273,12 @@ impl SecretStore for SsmStore {
             .collect())
     }
 
-    /// The parameters are visible (ssm:DescribeParameters), readable (ssm:GetParameter and
-    /// kms:Decrypt, on REFRESH_TOKEN), writable (ssm:PutParameter, by a probe that changes
-    /// nothing). Tagging is not probed: a tag failure after a verified write is only a warning.
+    /// The parameters are visible (ssm:DescribeParameters), readable (ssm:GetParameters or
+    /// GetParameter, and kms:Decrypt) and writable (ssm:PutParameter, by probes that change
+    /// nothing): every existing one, since IAM policies may name parameters one by one. Tagging
+    /// is not probed: a tag failure after a verified write is only a warning. The lock parameter
+    /// cannot be probed without taking the proxy's lock; a failure there still comes before any
+    /// secret is written.
     async fn preflight(&self, names: &SecretNames) -> StoreResult<Preflight> {
         check_prefix(&names.prefix)?;
         let wanted = names.all();
@@ -282,18 +286,11 @@ impl SecretStore for SsmStore {
         if !self.described_all.load(std::sync::atomic::Ordering::SeqCst) {
             self.describe_matching("Equals", wanted.clone()).await?;
         }
-        let missing: Vec<String> = wanted
-            .iter()
-            .filter(|n| self.known(n).is_none())
-            .cloned()
-            .collect();
-        let refresh = names.name(SecretKey::RefreshToken);
-        let existing = std::iter::once(&refresh)
-            .chain(&wanted)
-            .find(|n| self.known(n).is_some());
-        if let Some(name) = existing {
-            self.get(name).await?;
-            self.probe_put(name).await?;
+        let (existing, missing): (Vec<String>, Vec<String>) =
+            wanted.into_iter().partition(|n| self.known(n).is_some());
+        if !existing.is_empty() {
+            self.read_all(&existing).await?;
+            try_join_all(existing.iter().map(|n| self.probe_put(n))).await?;
         }
         Ok(Preflight { missing })
     }

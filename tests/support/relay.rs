@@ -3,6 +3,10 @@
 //! every connection and stops listening, so every later request is refused. The server itself
 //! keeps running with its state, as AWS does when only the path to it fails.
 //!
+//! It can also play IAM for one parameter: requests a `deny` rule matches are answered with an
+//! AccessDeniedException as SSM words it, and never reach the server (moto's IAM does not look at
+//! resource ARNs, so a per-parameter policy cannot be set up there).
+//!
 //! It understands just enough HTTP/1.1 for the AWS SDK and moto: one request at a time per
 //! connection, bodies sized by Content-Length (an answer without one runs to the close).
 
@@ -16,6 +20,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+/// Which requests the relay answers itself with an access denial.
+pub type Deny = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 pub struct Relay {
     pub endpoint: String,
     cut: watch::Receiver<bool>,
@@ -27,6 +34,18 @@ pub struct Relay {
 impl Relay {
     /// Relays 127.0.0.1:<free port> to 127.0.0.1:`upstream`, cutting after `marker`'s answer.
     pub async fn start(upstream: u16, marker: &'static str) -> Relay {
+        Relay::start_with(upstream, marker, Arc::new(|_: &str| false)).await
+    }
+
+    /// Relays to `upstream` and never cuts, but denies the requests `deny` matches.
+    pub async fn denying(
+        upstream: u16,
+        deny: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Relay {
+        Relay::start_with(upstream, "\0never\0", Arc::new(deny)).await
+    }
+
+    async fn start_with(upstream: u16, marker: &'static str, deny: Deny) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (cut_tx, cut) = watch::channel(false);
@@ -41,11 +60,11 @@ impl Relay {
                     _ = rx.wait_for(|c| *c) => return, // drops the listener: connects are refused
                 };
                 let Ok((client, _)) = accepted else { return };
-                let (tx, rx, count) = (tx.clone(), rx.clone(), count.clone());
+                let (tx, rx, count, deny) = (tx.clone(), rx.clone(), count.clone(), deny.clone());
                 tokio::spawn(async move {
                     let mut rx2 = rx.clone();
                     tokio::select! {
-                        _ = relay(client, upstream, marker, &tx, &rx, &count) => {}
+                        _ = relay(client, upstream, marker, &deny, &tx, &rx, &count) => {}
                         _ = rx2.wait_for(|c| *c) => {}
                     }
                 });
@@ -80,6 +99,7 @@ async fn relay(
     mut client: TcpStream,
     upstream: SocketAddr,
     marker: &str,
+    deny: &Deny,
     cut_tx: &watch::Sender<bool>,
     cut: &watch::Receiver<bool>,
     relayed: &AtomicUsize,
@@ -94,21 +114,49 @@ async fn relay(
         let Some(request) = read_message(&mut client, true).await else {
             return;
         };
-        if *cut.borrow() || server.write_all(&request).await.is_err() {
-            return;
-        }
-        let Some(answer) = read_message(&mut server, false).await else {
-            return;
+        let text = String::from_utf8_lossy(&request).into_owned();
+        let answer = if deny(&text) {
+            access_denied(&text)
+        } else {
+            if *cut.borrow() || server.write_all(&request).await.is_err() {
+                return;
+            }
+            let Some(answer) = read_message(&mut server, false).await else {
+                return;
+            };
+            answer
         };
         if client.write_all(&answer).await.is_err() || client.flush().await.is_err() {
             return;
         }
         relayed.fetch_add(1, Ordering::SeqCst);
-        if String::from_utf8_lossy(&request).contains(marker) {
+        if text.contains(marker) {
             let _ = cut_tx.send(true);
             return;
         }
     }
+}
+
+/// SSM's answer to a call IAM refuses, naming the action (from `X-Amz-Target`).
+fn access_denied(request: &str) -> Vec<u8> {
+    let action = request
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("x-amz-target:")
+                .then(|| l.rsplit('.').next().unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let body = serde_json::json!({
+        "__type": "AccessDeniedException",
+        "message": format!("User: arn:aws:iam::123456789012:user/operator is not authorized to perform: ssm:{action} because no identity-based policy allows the ssm:{action} action"),
+    })
+    .to_string();
+    format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: relay-denied\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// Reads one HTTP message: the head, then Content-Length bytes of body (or, for an answer
