@@ -179,7 +179,12 @@ impl Session {
         mut on_line: impl FnMut(&str, u32),
     ) -> Output {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"));
-        cmd.args(args).env_clear().current_dir(self.dir.path());
+        // Every story runs at the most verbose log level, so the no-secret check below covers
+        // the logs of every path, not only the plain output.
+        cmd.arg("-vv")
+            .args(args)
+            .env_clear()
+            .current_dir(self.dir.path());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
