@@ -196,6 +196,54 @@ async fn ctrl_c_at_a_prompt_restores_the_cursor_and_exits_130() {
     assert!(!file.exists());
 }
 
+/// Ctrl-C once the authorize URL is out, while the tool waits for the code: `waiting_for` is
+/// what the terminal shows at that moment (the loopback wait, or the hidden paste prompt).
+fn ctrl_c_while_waiting_for_the_code(s: &Session, env: &[(&str, &str)], waiting_for: &str) {
+    let args = interactive_init(s);
+    let mut env = env.to_vec();
+    env.push(("JIRA_CLIENT_SECRET", CLIENT_SECRET));
+    let mut t = Terminal::start(s, &args, &env);
+    if waiting_for.starts_with("Waiting") {
+        // A desktop session first offers to open the developer console.
+        t.expect("Open the developer console");
+        t.send("n");
+    }
+    t.answer_checklist(6);
+    t.expect("Client ID");
+    t.send(&format!("{CLIENT_ID}\r"));
+    t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+");
+    t.expect(waiting_for);
+    t.send("\x03");
+    let (code, seen) = t.finish();
+    assert_eq!(code, 130, "exit {code}: {seen}");
+    assert!(
+        seen.contains("interrupted") && seen.contains("nothing was written"),
+        "{seen}"
+    );
+    assert!(!s.secrets_file().exists());
+    let port = url::Url::parse(&s.redirect_uri).unwrap().port().unwrap();
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+        "the callback port {port} is free again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_while_the_loopback_listener_waits_exits_130_and_frees_the_port() {
+    let s = Session::new(loopback_config()).await;
+    ctrl_c_while_waiting_for_the_code(&s, &[("BROWSER", "true")], "Waiting for");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_at_the_hidden_paste_prompt_exits_130() {
+    let s = Session::new(loopback_config()).await;
+    ctrl_c_while_waiting_for_the_code(
+        &s,
+        &[("SSH_CONNECTION", "10.0.0.1 22 10.0.0.2 22")],
+        "Paste the URL",
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_newcomer_runs_the_demo_and_approves_consent_in_the_terminal() {
     let s = Session::new(loopback_config()).await;
