@@ -17,11 +17,16 @@ const META_KEY: &str = "_jira_psoxy_setup";
 
 pub struct FileStore {
     path: PathBuf,
+    /// The `locked_<ms>` this store wrote, per lock file: unlock removes only a lock still ours.
+    held: std::sync::Mutex<std::collections::HashMap<PathBuf, String>>,
 }
 
 impl FileStore {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        FileStore { path: path.into() }
+        FileStore {
+            path: path.into(),
+            held: Default::default(),
+        }
     }
 
     fn lock_path(&self, names: &SecretNames) -> PathBuf {
@@ -234,8 +239,13 @@ impl SecretStore for FileStore {
             .open(&path)
         {
             Ok(mut f) => {
-                f.write_all(format!("locked_{now_ms}").as_bytes())
+                let value = format!("locked_{now_ms}");
+                f.write_all(value.as_bytes())
                     .map_err(|e| io_error(&path, "write", e))?;
+                self.held
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(path, value);
                 Ok(LockAttempt::Acquired)
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -251,11 +261,57 @@ impl SecretStore for FileStore {
         }
     }
 
+    /// Removes the lock if it is still the one this store took; one taken over meanwhile (it
+    /// went stale) belongs to somebody else and is left alone.
     async fn unlock(&self, names: &SecretNames) -> StoreResult<()> {
-        match std::fs::remove_file(self.lock_path(names)) {
+        let path = self.lock_path(names);
+        let ours = self
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&path);
+        let current = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error(&path, "read", e)),
+        };
+        if ours.as_deref() != Some(current.trim()) {
+            tracing::warn!(
+                "the refresh lock {} is not ours: leaving it",
+                path.display()
+            );
+            return Ok(());
+        }
+        match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_error(&self.lock_path(names), "remove", e)),
+            Err(e) => Err(io_error(&path, "remove", e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unlock_removes_only_a_lock_still_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("secrets.json"));
+        let names = SecretNames::new(super::names::DEFAULT_PREFIX);
+        let lock = store.lock_path(&names);
+
+        assert_eq!(
+            store.try_lock(&names, 1, false).await.unwrap(),
+            LockAttempt::Acquired
+        );
+        store.unlock(&names).await.unwrap();
+        assert!(!lock.exists(), "our own lock is removed");
+
+        // Ours went stale and somebody else took it over: theirs stays.
+        store.try_lock(&names, 2, false).await.unwrap();
+        std::fs::write(&lock, "locked_3").unwrap();
+        store.unlock(&names).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&lock).unwrap(), "locked_3");
     }
 }
