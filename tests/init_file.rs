@@ -108,6 +108,28 @@ async fn a_busy_callback_port_falls_back_to_pasting() {
     assert!(out.stderr.contains("cannot listen on"), "{}", out.stderr);
 }
 
+/// A script runs init again over a deployment that works: it goes ahead (scripts mean it), but
+/// says a live family is being replaced, that `renew` was the lighter tool, and that a running
+/// proxy's config cache can bring the old family back.
+#[tokio::test]
+async fn init_again_over_a_live_family_says_what_it_replaces() {
+    let s = initialized(loopback_config(), &[]).await;
+    let first = s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].clone();
+    let out = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("already holds a token family issued")
+            && out.stderr.contains("364 days left")
+            && out.stderr.contains("jira-psoxy-setup renew"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("config cache"), "{}", out.stderr);
+    assert_ne!(s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"], first);
+}
+
 #[tokio::test]
 async fn tfvars_assignment_is_replaced_and_every_other_byte_kept() {
     let s = Session::new(loopback_config()).await;

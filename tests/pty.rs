@@ -244,6 +244,22 @@ async fn ctrl_c_at_the_hidden_paste_prompt_exits_130() {
     );
 }
 
+/// An operator runs init where a live family already is, reads the warning, and says no: nothing
+/// is asked of Atlassian and the store is as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn declining_to_replace_a_live_family_changes_nothing() {
+    let s = initialized(loopback_config(), &[]).await;
+    let before = std::fs::read(s.secrets_file()).unwrap();
+    let mut t = Terminal::start(&s, &interactive_init(&s), &[]);
+    t.expect("already holds a token family");
+    t.expect("Replace it?");
+    t.send("n");
+    let (code, seen) = t.finish();
+    assert_eq!(code, 3, "exit {code}: {seen}");
+    assert!(seen.contains("nothing was changed"), "{seen}");
+    assert_eq!(std::fs::read(s.secrets_file()).unwrap(), before);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_newcomer_runs_the_demo_and_approves_consent_in_the_terminal() {
     let s = Session::new(loopback_config()).await;
@@ -288,6 +304,9 @@ async fn a_rejected_code_offers_a_new_authorization_in_the_same_run() {
 
     let args = with(interactive_init(&s), &["--paste", "--client-id", CLIENT_ID]);
     let mut t = Terminal::start(&s, &args, &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)]);
+    // The first run left a live family: the operator means to replace it.
+    t.expect("Replace it?");
+    t.send("y");
     t.answer_checklist(6);
     let url = authorize_url(&t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+"));
     t.expect("Paste the URL");

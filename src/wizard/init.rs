@@ -8,7 +8,7 @@ use super::authorize::{AuthPlan, obtain_tokens};
 use super::outcome::{Grant, finish, store_grant};
 use super::report::RunReport;
 use super::site::{check_scopes, choose_site, verify_user};
-use super::target::{choose_prefix, preflight};
+use super::target::{choose_prefix, confirm_replacing_live_family, note_proxy_cache, preflight};
 use crate::atlassian::AtlassianClient;
 use crate::atlassian::oauth::ClientCredentials;
 use crate::atlassian::scopes;
@@ -27,6 +27,7 @@ pub async fn run(ctx: &Context, args: &InitArgs, store: Arc<dyn SecretStore>) ->
     ctx.ui.step(&format!("Target: {}", store.describe()));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
     preflight(ctx, store.as_ref(), &names, args.store.create_missing).await?;
+    let replacing = confirm_replacing_live_family(ctx, store.as_ref(), &names).await?;
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;
     }
@@ -44,6 +45,9 @@ pub async fn run(ctx: &Context, args: &InitArgs, store: Arc<dyn SecretStore>) ->
         Grant { tokens, site, user },
     )
     .await?;
+    if replacing {
+        note_proxy_cache(ctx);
+    }
     finish(ctx, "init", &args.run, stored)
 }
 

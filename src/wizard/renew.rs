@@ -9,7 +9,7 @@ use super::init::{atlassian_client, auth_plan, client_credentials};
 use super::outcome::{Grant, finish, store_grant};
 use super::report::RunReport;
 use super::site::{check_scopes, choose_site, verify_user};
-use super::target::{choose_prefix, preflight};
+use super::target::{choose_prefix, note_proxy_cache, preflight};
 use crate::atlassian::sites::Site;
 use crate::cli::RenewArgs;
 use crate::error::{Error, Result};
@@ -58,6 +58,7 @@ pub async fn run(
     let user = verify_user(ctx, &atl, &tokens, &site).await?;
     let creds = (!from_store).then_some(&creds);
     let stored = store_grant(ctx, &store, &names, creds, Grant { tokens, site, user }).await?;
+    note_proxy_cache(ctx);
     finish(ctx, "renew", &args.run, stored)
 }
 

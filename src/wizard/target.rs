@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::store::{SecretNames, SecretStore, names};
 
 use super::Context;
+use super::report::renew_by;
 
 /// The prefix: `--prefix`, else the one derived from `--environment-name`, else discovery.
 pub async fn choose_prefix(
@@ -63,6 +64,44 @@ fn default_prefix(args: &StoreArgs) -> String {
         GcpSecretManager => names::gcp_prefix(""),
         File => names::DEFAULT_PREFIX.to_string(),
     }
+}
+
+/// init over a deployment whose token family (recorded by this tool) is still alive replaces it
+/// and the client credentials: say so, point at `renew`, and in a terminal ask first (default no).
+/// Returns whether a live family is being replaced.
+pub async fn confirm_replacing_live_family(
+    ctx: &Context,
+    store: &dyn SecretStore,
+    names: &SecretNames,
+) -> Result<bool> {
+    let meta = store.read_metadata(names).await?;
+    let Some(issued) = meta.issued_at else {
+        return Ok(false);
+    };
+    let days_left = (renew_by(issued) - chrono::Utc::now()).num_days();
+    if days_left < 0 {
+        return Ok(false);
+    }
+    ctx.ui.warn(&format!(
+        "{} already holds a token family issued {} ({days_left} days left): init replaces it and the client ID and secret; `jira-psoxy-setup renew` only starts a new family",
+        names.prefix,
+        issued.format("%Y-%m-%d")
+    ));
+    if ctx.interactive && !ctx.prompter.confirm("Replace it?", false)? {
+        return Err(Error::Input(
+            "nothing was changed: run `jira-psoxy-setup renew` for a new token family, or init again to replace everything".into(),
+        ));
+    }
+    Ok(true)
+}
+
+/// After a live family was replaced: the proxy caches its configuration for up to 20 minutes
+/// (REFERENCE §3), and an instance that refreshes from its cached old token in that window
+/// writes the old family back over the new one.
+pub fn note_proxy_cache(ctx: &Context) {
+    ctx.ui.info(
+        "a running proxy may keep the old refresh token in its config cache for up to 20 minutes; if it refreshes from it meanwhile, the old family comes back: renew between the proxy's runs, or restart it now",
+    );
 }
 
 /// Checks the store can take the secrets; offers to create any Terraform did not.
