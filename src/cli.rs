@@ -103,8 +103,9 @@ impl StoreKind {
 /// Where the secrets go.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    #[arg(long, value_enum, default_value = "file")]
-    pub store: StoreKind,
+    /// Where the secrets go [default: file; a terminal run of init or renew asks].
+    #[arg(long, value_enum)]
+    pub store: Option<StoreKind>,
     /// The file store's path.
     #[arg(long, default_value = DEFAULT_SECRETS_FILE)]
     pub file: PathBuf,
@@ -138,17 +139,22 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// The chosen store: `--store`, else the file store.
+    pub fn kind(&self) -> StoreKind {
+        self.store.unwrap_or(StoreKind::File)
+    }
+
     /// The options that choose this store, as command-line flags (no secrets live here), so a
     /// printed follow-up command (`push --from FILE`) targets the same store.
     pub fn as_flags(&self) -> Vec<String> {
-        let mut flags = vec!["--store".to_string(), self.store.name().to_string()];
+        let mut flags = vec!["--store".to_string(), self.kind().name().to_string()];
         let mut add = |flag: &str, value: Option<String>| {
             if let Some(v) = value.filter(|v| !v.is_empty()) {
                 flags.push(flag.to_string());
                 flags.push(v);
             }
         };
-        match self.store {
+        match self.kind() {
             StoreKind::File => add("--file", Some(self.file.display().to_string())),
             StoreKind::AwsSsm => {
                 add("--aws-region", self.aws_region.clone());

@@ -37,6 +37,7 @@ pub async fn prepare(args: &mut InitArgs) -> Result<Demo> {
     args.auth.redirect_uri = config.redirect_uri.clone();
     args.auth.client_id.get_or_insert(config.client_id.clone());
     args.auth.paste = false;
+    args.store.store.get_or_insert(crate::cli::StoreKind::File);
     Ok(Demo {
         sim: Arc::new(sim),
         client_secret: SecretString::from(config.client_secret),

@@ -12,7 +12,7 @@ use jira_psoxy_setup::cli::{
 use jira_psoxy_setup::error::{Error, Result, exit};
 use jira_psoxy_setup::secret::{SecretString, secret_from_line};
 use jira_psoxy_setup::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
-use jira_psoxy_setup::wizard::{Context, init, push, renew, report, status};
+use jira_psoxy_setup::wizard::{Context, init, push, renew, report, status, target};
 use jira_psoxy_setup::{demo, http, interrupt, sim, store};
 
 fn main() -> ExitCode {
@@ -74,8 +74,17 @@ async fn run(cli: Cli) -> i32 {
 }
 
 /// The real seams: a terminal prompter (or a scripted one), the system browser, stdin.
+/// Step 1 of init and renew (the store, asked in a terminal), then the store itself.
+async fn open_chosen_store(
+    ctx: &mut Context,
+    args: &mut StoreArgs,
+) -> Result<Arc<dyn store::SecretStore>> {
+    guarded(ctx, async { target::choose_store(ctx, args) }).await?;
+    ctx.store_flags = args.as_flags();
+    store::open(args).await
+}
+
 fn context(
-    store: &StoreArgs,
     non_interactive: bool,
     no_browser: bool,
     env_client_secret: Option<SecretString>,
@@ -103,7 +112,7 @@ fn context(
         stdin,
         interactive,
         env_client_secret,
-        store_flags: store.as_flags(),
+        store_flags: Vec::new(),
         guard: Default::default(),
     }
 }
@@ -146,12 +155,7 @@ async fn run_init(mut args: InitArgs) -> Result<i32> {
         .as_ref()
         .map(|d| d.client_secret.clone())
         .or_else(env_secret);
-    let mut ctx = context(
-        &args.store,
-        args.run.non_interactive,
-        args.auth.no_browser,
-        secret,
-    );
+    let mut ctx = context(args.run.non_interactive, args.auth.no_browser, secret);
     if let Some(d) = &demo {
         ctx.ui
             .warn("demo mode: Atlassian is simulated on this machine; nothing leaves it");
@@ -161,33 +165,28 @@ async fn run_init(mut args: InitArgs) -> Result<i32> {
             interactive: ctx.interactive,
         });
     }
-    let store = store::open(&args.store).await?;
+    let store = open_chosen_store(&mut ctx, &mut args.store).await?;
     let report = guarded(&ctx, init::run(&ctx, &args, store)).await?;
     report::print(&report, args.run.output);
     Ok(exit::OK)
 }
 
-async fn run_renew(args: RenewArgs) -> Result<i32> {
-    let ctx = context(
-        &args.store,
-        args.run.non_interactive,
-        args.auth.no_browser,
-        env_secret(),
-    );
-    let store = store::open(&args.store).await?;
+async fn run_renew(mut args: RenewArgs) -> Result<i32> {
+    let mut ctx = context(args.run.non_interactive, args.auth.no_browser, env_secret());
+    let store = open_chosen_store(&mut ctx, &mut args.store).await?;
     let report = guarded(&ctx, renew::run(&ctx, &args, store)).await?;
     report::print(&report, args.run.output);
     Ok(exit::OK)
 }
 
 async fn run_status(args: StatusArgs) -> Result<i32> {
-    let ctx = context(&args.store, true, true, None);
+    let ctx = context(true, true, None);
     let report = match store::open(&args.store).await {
         Ok(store) => status::run(&ctx, &args, store).await,
         Err(e) => Err(e),
     };
     let report = match report {
-        Err(Error::Store(reason)) => status::unreadable(args.store.store.name().into(), &reason),
+        Err(Error::Store(reason)) => status::unreadable(args.store.kind().name().into(), &reason),
         other => other?,
     };
     if args.json || args.output == OutputFormat::Json {
@@ -202,7 +201,8 @@ async fn run_status(args: StatusArgs) -> Result<i32> {
 }
 
 async fn run_push(args: PushArgs) -> Result<i32> {
-    let ctx = context(&args.store, false, true, None);
+    let mut ctx = context(false, true, None);
+    ctx.store_flags = args.store.as_flags();
     let store = store::open(&args.store).await?;
     let written = guarded(&ctx, push::run(&ctx, &args.from, &args.store, store)).await?;
     for name in written {

@@ -66,6 +66,23 @@ impl Terminal {
         self.pty.send(text).unwrap();
     }
 
+    /// Step 1 as a newcomer answers it: the first store offered (a local file), and the prefix
+    /// proposed.
+    fn accept_target(&mut self) {
+        self.expect("Where should the secrets go?");
+        self.send("\r");
+        self.expect("Secret-name prefix");
+        self.send("\r");
+    }
+
+    /// Step 1 where init ran before: the file store again, and the deployment found in it.
+    fn accept_existing_target(&mut self) {
+        self.expect("Where should the secrets go?");
+        self.send("\r");
+        self.expect("Use it?");
+        self.send("y");
+    }
+
     fn answer_checklist(&mut self, steps: usize) {
         for i in 1..=steps {
             self.expect(&format!("Step {i} done?"));
@@ -117,6 +134,7 @@ async fn operator_answers_the_prompts_and_pastes_the_url_over_ssh() {
     let s = Session::new(loopback_config()).await;
     let args = interactive_init(&s);
     let mut t = Terminal::start(&s, &args, &[("SSH_CONNECTION", "10.0.0.1 22 10.0.0.2 22")]);
+    t.accept_target();
     t.answer_checklist(6);
     t.expect("Client ID");
     t.send(&format!("{CLIENT_ID}\r"));
@@ -151,6 +169,7 @@ async fn operator_clicks_accept_and_the_loopback_listener_catches_the_code() {
         &args,
         &[("BROWSER", "true"), ("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
     );
+    t.accept_target();
     t.expect("Open the developer console");
     t.send("n");
     t.answer_checklist(6);
@@ -176,12 +195,13 @@ async fn operator_clicks_accept_and_the_loopback_listener_catches_the_code() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_at_a_prompt_restores_the_cursor_and_exits_130() {
+async fn ctrl_c_in_the_store_list_restores_the_cursor_and_exits_130() {
     let s = Session::new(loopback_config()).await;
     let file = s.secrets_file();
     let args = ["init", "--file", file.to_str().unwrap()];
     let mut t = Terminal::start(&s, &args, &[]);
-    t.expect("Step 1 done?");
+    // A select list hides the cursor while it is shown.
+    t.expect("Where should the secrets go?");
     t.send("\x03");
     let (code, seen) = t.finish();
     assert_eq!(code, 130, "exit {code}: {seen}");
@@ -203,6 +223,7 @@ fn ctrl_c_while_waiting_for_the_code(s: &Session, env: &[(&str, &str)], waiting_
     let mut env = env.to_vec();
     env.push(("JIRA_CLIENT_SECRET", CLIENT_SECRET));
     let mut t = Terminal::start(s, &args, &env);
+    t.accept_target();
     if waiting_for.starts_with("Waiting") {
         // A desktop session first offers to open the developer console.
         t.expect("Open the developer console");
@@ -251,6 +272,7 @@ async fn declining_to_replace_a_live_family_changes_nothing() {
     let s = initialized(loopback_config(), &[]).await;
     let before = std::fs::read(s.secrets_file()).unwrap();
     let mut t = Terminal::start(&s, &interactive_init(&s), &[]);
+    t.accept_existing_target();
     t.expect("already holds a token family");
     t.expect("Replace it?");
     t.send("n");
@@ -258,6 +280,27 @@ async fn declining_to_replace_a_live_family_changes_nothing() {
     assert_eq!(code, 3, "exit {code}: {seen}");
     assert!(seen.contains("nothing was changed"), "{seen}");
     assert_eq!(std::fs::read(s.secrets_file()).unwrap(), before);
+}
+
+/// The operator moves down to AWS in the store list: the run now talks to SSM, and on a machine
+/// with no AWS configuration it stops at once, saying what to set up, before any prompt for
+/// Atlassian.
+#[tokio::test(flavor = "multi_thread")]
+async fn choosing_aws_in_the_store_list_uses_ssm() {
+    let s = Session::new(loopback_config()).await;
+    let mut t = Terminal::start(
+        &s,
+        &interactive_init(&s),
+        &[("AWS_EC2_METADATA_DISABLED", "true")],
+    );
+    t.expect("Where should the secrets go?");
+    t.send("\x1b[B");
+    t.send("\r");
+    let (code, seen) = t.finish();
+    assert_eq!(code, 6, "exit {code}: {seen}");
+    assert!(seen.contains("AWS"), "{seen}");
+    assert!(!seen.contains("Step 1 done?"), "{seen}");
+    assert!(!s.secrets_file().exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -270,6 +313,8 @@ async fn a_newcomer_runs_the_demo_and_approves_consent_in_the_terminal() {
         &[],
     );
     t.expect("demo mode");
+    t.expect("Secret-name prefix");
+    t.send("\r");
     t.expect("Open the developer console");
     t.send("n");
     t.answer_checklist(6);
@@ -305,6 +350,7 @@ async fn a_rejected_code_offers_a_new_authorization_in_the_same_run() {
     let args = with(interactive_init(&s), &["--paste", "--client-id", CLIENT_ID]);
     let mut t = Terminal::start(&s, &args, &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)]);
     // The first run left a live family: the operator means to replace it.
+    t.accept_existing_target();
     t.expect("Replace it?");
     t.send("y");
     t.answer_checklist(6);

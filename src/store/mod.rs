@@ -162,7 +162,7 @@ pub async fn open(
     args: &crate::cli::StoreArgs,
 ) -> crate::error::Result<std::sync::Arc<dyn SecretStore>> {
     use crate::cli::StoreKind;
-    match args.store {
+    match args.kind() {
         StoreKind::File => Ok(std::sync::Arc::new(file::FileStore::new(args.file.clone()))),
         StoreKind::AwsSsm => Ok(std::sync::Arc::new(ssm::SsmStore::connect(args).await?)),
         StoreKind::GcpSecretManager => Ok(std::sync::Arc::new(gcp::GcpStore::open(args).await?)),

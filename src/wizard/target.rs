@@ -8,7 +8,33 @@ use crate::store::{SecretNames, SecretStore, names};
 use super::Context;
 use super::report::renew_by;
 
-/// The prefix: `--prefix`, else the one derived from `--environment-name`, else discovery.
+/// Step 1, in a terminal without `--store`: where the secrets go. Scripts get the file store.
+pub fn choose_store(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
+    use crate::cli::StoreKind::*;
+    if args.store.is_some() || !ctx.interactive {
+        return Ok(());
+    }
+    let choices = [
+        (
+            File,
+            "a local file (to try the tool, or for a proxy run locally)",
+        ),
+        (AwsSsm, "AWS SSM Parameter Store (Psoxy deployed on AWS)"),
+        (
+            GcpSecretManager,
+            "GCP Secret Manager (Psoxy deployed on GCP)",
+        ),
+    ];
+    let items: Vec<String> = choices.iter().map(|(_, d)| d.to_string()).collect();
+    let i = ctx
+        .prompter
+        .select("Where should the secrets go?", &items, "--store")?;
+    args.store = Some(choices[i].0);
+    Ok(())
+}
+
+/// The prefix: `--prefix`, else the one derived from `--environment-name`, else discovery
+/// (confirmed, or typed, in a terminal).
 pub async fn choose_prefix(
     ctx: &Context,
     store: &dyn SecretStore,
@@ -27,12 +53,16 @@ pub async fn choose_prefix(
     found.dedup();
     let default = default_prefix(args);
     match found.len() {
+        0 if ctx.interactive => ask_prefix(ctx, &default),
         0 => Ok(SecretNames::new(default)),
         1 => {
             ctx.ui.ok(&format!(
                 "found an existing deployment with prefix {}",
                 found[0]
             ));
+            if ctx.interactive && !ctx.prompter.confirm("Use it?", true)? {
+                return ask_prefix(ctx, &found[0]);
+            }
             Ok(SecretNames::new(found.remove(0)))
         }
         _ => {
@@ -46,11 +76,25 @@ pub async fn choose_prefix(
     }
 }
 
+fn ask_prefix(ctx: &Context, default: &str) -> Result<SecretNames> {
+    let typed = ctx
+        .prompter
+        .input("Secret-name prefix", Some(default), "--prefix")?;
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(Error::Input(
+            "the prefix is empty: give the one Psoxy's Terraform used, e.g. PSOXY_JIRA_CLOUD_"
+                .into(),
+        ));
+    }
+    Ok(SecretNames::new(typed.to_string()))
+}
+
 /// The prefix named by `--environment-name` (and `--ssm-root-path`), if given.
 pub fn derived_prefix(args: &StoreArgs) -> Option<String> {
     use crate::cli::StoreKind::*;
     let env = args.environment_name.as_deref()?;
-    Some(match args.store {
+    Some(match args.kind() {
         AwsSsm => names::aws_prefix(&args.ssm_root_path, env),
         GcpSecretManager => names::gcp_prefix(env),
         File => names::aws_prefix("", env),
@@ -59,7 +103,7 @@ pub fn derived_prefix(args: &StoreArgs) -> Option<String> {
 
 fn default_prefix(args: &StoreArgs) -> String {
     use crate::cli::StoreKind::*;
-    match args.store {
+    match args.kind() {
         AwsSsm => names::aws_prefix(&args.ssm_root_path, "psoxy"),
         GcpSecretManager => names::gcp_prefix(""),
         File => names::DEFAULT_PREFIX.to_string(),
