@@ -8,7 +8,7 @@ mod support;
 mod gcp_fake;
 
 use gcp_fake::GcpFake;
-use jira_psoxy_setup::sim::SimSite;
+use jira_psoxy_setup::sim::{SimConfig, SimSite};
 use serde_json::Value;
 use support::*;
 
@@ -277,4 +277,105 @@ async fn no_project_or_a_remote_plain_http_endpoint_is_refused_up_front() {
     assert!(out.stderr.contains("use https"), "{}", out.stderr);
     assert!(out.authorize_urls.is_empty());
     assert!(fake.requests().is_empty());
+}
+
+/// `status --json` against the fake: (exit code, report).
+async fn gcp_status(s: &Session, fake: &GcpFake) -> (i32, Value) {
+    let mut args = vec!["status".to_string(), "--json".into()];
+    args.extend(gcp_flags(fake));
+    let out = s.run_with(&args, &[], &[], Browser::Nothing).await;
+    let report = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("status --json prints JSON ({e}): {}", out.all()));
+    (out.code, report)
+}
+
+fn states(report: &Value) -> Vec<String> {
+    report["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Issue #5 on GCP: from Terraform's empty containers to a healthy family, then the family ages
+/// (its issue-date label) and the refresh token is put back to a placeholder; the exit codes are
+/// the documented ones at each point.
+#[tokio::test]
+async fn status_exit_codes_follow_the_secrets_and_the_family_age_in_gcp() {
+    let s = Session::new(loopback_config()).await;
+    let fake = GcpFake::start("p").await;
+    fake.terraform(PREFIX);
+
+    // Terraform applied, init never run: containers without versions are missing values.
+    let (code, r) = gcp_status(&s, &fake).await;
+    assert_eq!(code, 11, "{r}");
+    assert_eq!(states(&r), ["missing"; 4], "{r}");
+
+    let out = s
+        .run(&gcp_args(&s, &fake, &[]), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let (code, r) = gcp_status(&s, &fake).await;
+    assert_eq!((code, r["health"].as_str()), (0, Some("ok")), "{r}");
+
+    let refresh = format!("{PREFIX}REFRESH_TOKEN");
+    let aged = |days: i64| (chrono::Utc::now() - chrono::Duration::days(days)).timestamp();
+    fake.set_label(&refresh, "jira-family-issued-at", &aged(340).to_string());
+    let (code, r) = gcp_status(&s, &fake).await;
+    assert_eq!(code, 10, "{r}");
+    assert_eq!(r["days_left"].as_i64(), Some(24), "{r}");
+
+    fake.set_label(&refresh, "jira-family-issued-at", &aged(400).to_string());
+    let (code, r) = gcp_status(&s, &fake).await;
+    assert_eq!(code, 11, "{r}");
+    assert_eq!(r["health"], "critical", "{r}");
+
+    // A fresh family, but the version the proxy reads is Terraform's placeholder.
+    fake.set_label(&refresh, "jira-family-issued-at", &aged(0).to_string());
+    let placeholder = fake.add_version(&refresh, "fill me");
+    fake.set_label(&refresh, "latest-version", &placeholder.to_string());
+    let (code, r) = gcp_status(&s, &fake).await;
+    assert_eq!(code, 11, "{r}");
+    assert_eq!(
+        states(&r),
+        ["present", "present", "placeholder", "present"],
+        "{r}"
+    );
+}
+
+/// Issue #5 on GCP: a renewal whose consent picked another site stops unless confirmed, and
+/// leaves the site label and the token alone.
+#[tokio::test]
+async fn renew_for_another_site_is_refused_without_confirmation_in_gcp() {
+    let s = Session::new(SimConfig {
+        sites: sites(2),
+        ..loopback_config()
+    })
+    .await;
+    let fake = GcpFake::start("p").await;
+    fake.terraform(PREFIX);
+    let out = s
+        .run(
+            &gcp_args(&s, &fake, &["--site", "Acme 1"]),
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first = value(&fake, "REFRESH_TOKEN");
+
+    let mut renew = gcp_args(&s, &fake, &["--site", "Acme 2"]);
+    renew[0] = "renew".into();
+    renew.retain(|a| a != "--client-id" && a != CLIENT_ID);
+    let out = s
+        .run_with(&renew, &[], &[], Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(out.stderr.contains("--allow-site-change"), "{}", out.stderr);
+    let refresh = fake.secret(&format!("{PREFIX}REFRESH_TOKEN")).unwrap();
+    assert_eq!(
+        refresh.label("jira-cloud-id"),
+        Some(SimSite::numbered(1).id.as_str())
+    );
+    assert_eq!(value(&fake, "REFRESH_TOKEN"), first);
 }
