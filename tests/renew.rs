@@ -117,3 +117,89 @@ async fn renew_keeps_the_configured_site_among_several_without_asking() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains(&SimSite::numbered(3).id));
 }
+
+/// terraform.tfvars is where the deployment's site is configured: with `--tfvars`, renew holds
+/// the new family to the cloud id written there, over the one recorded at the last run, and
+/// `--output json` says what was done, as whom.
+#[tokio::test]
+async fn renew_holds_the_new_family_to_the_site_in_tfvars() {
+    let s = initialized(
+        SimConfig {
+            sites: sites(3),
+            ..loopback_config()
+        },
+        &["--site", "Acme 2"],
+    )
+    .await;
+    let third = SimSite::numbered(3);
+    let tfvars = s.path("terraform.tfvars");
+    std::fs::write(&tfvars, format!("jira_cloud_id = \"{}\"\n", third.id)).unwrap();
+    let out = s
+        .run_with(
+            &with(
+                renew_args(&s),
+                &["--tfvars", tfvars.to_str().unwrap(), "--output", "json"],
+            ),
+            &[],
+            &[],
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["command"], "renew");
+    assert_eq!(report["cloud_id"], third.id.as_str(), "{report}");
+    assert_eq!(report["authorized_as"], "Demo Admin", "{report}");
+    assert_eq!(
+        report["secrets_written"],
+        serde_json::json!([
+            "PSOXY_JIRA_CLOUD_REFRESH_TOKEN",
+            "PSOXY_JIRA_CLOUD_ACCESS_TOKEN"
+        ])
+    );
+    let recorded =
+        s.secrets()["_jira_psoxy_setup"]["families"]["PSOXY_JIRA_CLOUD_"]["cloud_id"].clone();
+    assert_eq!(recorded, third.id.as_str());
+}
+
+/// The client ID and secret in the store are still Terraform's placeholders (init never ran, or
+/// they were reset): renew cannot read them back, so a script must pass them, and then renew
+/// writes them too.
+#[tokio::test]
+async fn renew_needs_the_client_credentials_when_the_store_holds_placeholders() {
+    let s = Session::new(loopback_config()).await;
+    std::fs::write(
+        s.secrets_file(),
+        serde_json::json!({
+            "PSOXY_JIRA_CLOUD_CLIENT_ID": "fill me",
+            "PSOXY_JIRA_CLOUD_CLIENT_SECRET": "fill me",
+            "PSOXY_JIRA_CLOUD_REFRESH_TOKEN": "fill me",
+            "PSOXY_JIRA_CLOUD_ACCESS_TOKEN": "fill me",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = s
+        .run_with(&renew_args(&s), &[], &[], Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("--client-id"), "{}", out.stderr);
+    assert!(out.authorize_urls.is_empty(), "nothing was authorized");
+
+    let out = s
+        .run_with(
+            &with(renew_args(&s), &["--client-id", CLIENT_ID]),
+            &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
+            &[],
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let secrets = s.secrets();
+    assert_eq!(secrets["PSOXY_JIRA_CLOUD_CLIENT_ID"], CLIENT_ID);
+    assert_eq!(secrets["PSOXY_JIRA_CLOUD_CLIENT_SECRET"], CLIENT_SECRET);
+    assert!(
+        s.sim
+            .is_live_refresh_token(secrets["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].as_str().unwrap())
+    );
+}
