@@ -130,6 +130,26 @@ async fn init_again_over_a_live_family_says_what_it_replaces() {
     assert_ne!(s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"], first);
 }
 
+/// The same busy port in a script with nothing to paste: it does not wait for input that cannot
+/// come, but fails at once saying how to go on.
+#[tokio::test]
+async fn a_busy_callback_port_in_a_script_with_nothing_to_paste_fails_at_once() {
+    let s = Session::new(loopback_config()).await;
+    let port = url::Url::parse(&s.redirect_uri).unwrap().port().unwrap();
+    let _busy = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let started = std::time::Instant::now();
+    let out = s.run(&s.init_args(), Browser::Nothing).await;
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let error = out.stderr.lines().last().unwrap_or_default();
+    assert!(
+        error.contains("no redirect URL on standard input"),
+        "{}",
+        out.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(!s.secrets_file().exists());
+}
+
 #[tokio::test]
 async fn tfvars_assignment_is_replaced_and_every_other_byte_kept() {
     let s = Session::new(loopback_config()).await;

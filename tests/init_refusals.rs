@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use jira_psoxy_setup::sim::{MissingScope, SimConfig};
+use jira_psoxy_setup::sim::{MissingScope, SimConfig, SimSite};
 use support::*;
 
 #[tokio::test]
@@ -39,6 +39,33 @@ async fn site_flag_matching_nothing_lists_the_sites() {
         "{}",
         out.stderr
     );
+}
+
+/// Two sites share a name (a sandbox named like production): `--site` by that name is
+/// ambiguous, so nothing is guessed and the error lists the cloud ids to choose from.
+#[tokio::test]
+async fn site_flag_matching_several_sites_asks_for_the_cloud_id() {
+    let twin = |n: u32| SimSite {
+        name: "Acme".into(),
+        ..SimSite::numbered(n)
+    };
+    let s = Session::new(SimConfig {
+        sites: vec![twin(1), twin(2)],
+        ..loopback_config()
+    })
+    .await;
+    let mut args = s.init_args();
+    args.extend(strings(&["--site", "Acme"]));
+    let out = s.run(&args, Browser::Follow { accept: true }).await;
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("matches several")
+            && out.stderr.contains(&SimSite::numbered(1).id)
+            && out.stderr.contains(&SimSite::numbered(2).id),
+        "{}",
+        out.stderr
+    );
+    assert!(!s.secrets_file().exists());
 }
 
 #[tokio::test]

@@ -205,7 +205,13 @@ impl Session {
                 .unwrap();
         }
         let keep_stdin_open = matches!(browser, Browser::Paste { .. } | Browser::PasteWith(_));
-        let mut stdin = if keep_stdin_open { Some(stdin) } else { None };
+        // Closed now unless pasting is to come: the binary sees the end of its input.
+        let mut stdin = if keep_stdin_open {
+            Some(stdin)
+        } else {
+            drop(stdin);
+            None
+        };
         let mut stdout = child.stdout.take().unwrap();
         let stdout_task = tokio::spawn(async move {
             let mut s = String::new();
