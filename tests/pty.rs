@@ -303,14 +303,14 @@ async fn choosing_aws_in_the_store_list_uses_ssm() {
     assert!(!s.secrets_file().exists());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_newcomer_runs_the_demo_and_approves_consent_in_the_terminal() {
-    let s = Session::new(loopback_config()).await;
+/// The demo as a newcomer runs it in a terminal: the proposed prefix, no console, every step
+/// confirmed, consent approved at the prompt. Returns the exit code and what the terminal showed.
+fn demo_in_a_terminal(s: &Session, env: &[(&str, &str)]) -> (i32, String) {
     let file = s.secrets_file();
     let mut t = Terminal::start(
-        &s,
+        s,
         &["init", "--demo", "--file", file.to_str().unwrap()],
-        &[],
+        env,
     );
     t.expect("demo mode");
     t.expect("Secret-name prefix");
@@ -320,14 +320,20 @@ async fn a_newcomer_runs_the_demo_and_approves_consent_in_the_terminal() {
     t.answer_checklist(6);
     t.expect("approve the consent page");
     t.send("y");
-    let (code, seen) = t.finish();
+    t.finish()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_newcomer_runs_the_demo_and_approves_consent_in_the_terminal() {
+    let s = Session::new(loopback_config()).await;
+    let (code, seen) = demo_in_a_terminal(&s, &[]);
     assert_eq!(code, 0, "exit {code}: {seen}");
     assert!(
         seen.contains("state checked") && seen.contains("Jira Cloud is connected"),
         "{seen}"
     );
     let stored: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(s.secrets_file()).unwrap()).unwrap();
     assert_eq!(stored["PSOXY_JIRA_CLOUD_CLIENT_ID"], "demo-client-id");
     assert_no_secrets(
         &seen,
@@ -336,6 +342,30 @@ async fn a_newcomer_runs_the_demo_and_approves_consent_in_the_terminal() {
             "demo-client-secret",
         ],
     );
+}
+
+/// In a colour terminal the steps are coloured and the authorize URL is also a clickable OSC 8
+/// link; NO_COLOR (https://no-color.org) turns both off and leaves plain markers.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_terminal_gets_colour_and_links_unless_no_color_is_set() {
+    let s = Session::new(loopback_config()).await;
+    let (code, coloured) = demo_in_a_terminal(&s, &[("NO_COLOR", "")]);
+    assert_eq!(code, 0, "exit {code}: {coloured}");
+    assert!(coloured.contains("\x1b[1;34m==>"), "{coloured:?}");
+    assert!(
+        coloured.contains("\x1b]8;;http://127.0.0.1:"),
+        "{coloured:?}"
+    );
+
+    let s = Session::new(loopback_config()).await;
+    let (code, plain) = demo_in_a_terminal(&s, &[("NO_COLOR", "1")]);
+    assert_eq!(code, 0, "exit {code}: {plain}");
+    assert!(
+        plain.contains("==> ") && plain.contains("[ok] "),
+        "{plain:?}"
+    );
+    assert!(!plain.contains("\x1b[1;34m"), "{plain:?}");
+    assert!(!plain.contains("\x1b]8;;"), "{plain:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
