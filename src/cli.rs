@@ -43,6 +43,10 @@ pub enum Command {
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
     /// Finish a run whose store write failed, from the recovery file it saved.
+    ///
+    /// The failed run prints the exact command, with its store options. The file (0600) is
+    /// deleted once the secrets are written and read back; the refresh lock is held meanwhile.
+    #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
     /// Print shell completions.
     Completions {
@@ -78,6 +82,13 @@ Examples:
   jira-psoxy-setup status --store gcp-secret-manager --gcp-project acme-psoxy --json --check
   # cron / monitoring: exit 0 healthy, 10 expires within --warn-days, 11 expired or broken
   jira-psoxy-setup status --store aws-ssm --warn-days 30 >/dev/null || alert";
+
+const PUSH_EXAMPLES: &str = "\
+Examples:
+  jira-psoxy-setup push --from ~/.local/state/jira-psoxy-setup/recovery-20261128T101500.123Z.json \\
+      --store aws-ssm --aws-region us-east-1
+  # a recovery file saved for one store kind is refused for another
+  jira-psoxy-setup push --from recovery.json --store gcp-secret-manager --gcp-project acme-psoxy";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StoreKind {

@@ -54,6 +54,13 @@ fn help_documents_exit_codes_and_how_secrets_are_passed() {
     assert!(init.contains("Examples:"));
     let (_, status, _) = run(&["status", "--help"]);
     assert!(status.contains("never uses the refresh token"), "{status}");
+    for command in ["renew", "status", "push"] {
+        let (_, help, _) = run(&[command, "--help"]);
+        assert!(
+            help.contains(&format!("Examples:\n  jira-psoxy-setup {command} ")),
+            "{command} --help has examples: {help}"
+        );
+    }
 }
 
 #[test]
