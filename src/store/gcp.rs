@@ -271,8 +271,8 @@ impl SecretStore for GcpStore {
     }
 
     /// Exactly the proxy's read: the version the `latest-version` label names, falling back to
-    /// `latest` only when that version does not exist (or the label is unset, or the secret
-    /// cannot be described). A disabled or destroyed version reads as no value, as for the proxy.
+    /// `latest` only when that version does not exist or the label is unset. Without permission
+    /// to describe the secret the label is unknown: `latest` is read, with a warning. A disabled or destroyed version reads as no value, as for the proxy.
     async fn read(&self, name: &str) -> StoreResult<Option<StoredSecret>> {
         let path = self.api.secret_path(name);
         let label = match self.api.client.get_secret().set_name(&path).send().await {
@@ -282,7 +282,12 @@ impl SecretStore for GcpStore {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty()),
             Err(e) if code(&e) == Some(Code::NotFound) => return Ok(None),
-            Err(e) if code(&e) == Some(Code::PermissionDenied) => None,
+            Err(e) if code(&e) == Some(Code::PermissionDenied) => {
+                tracing::warn!(
+                    "{name}: secretmanager.secrets.get is denied, so its {LATEST_VERSION} label is unknown: reading `latest`, which may not be the version the proxy reads"
+                );
+                None
+            }
             Err(e) => {
                 let call = Call {
                     what: "read",
