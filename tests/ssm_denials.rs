@@ -38,19 +38,6 @@ async fn init_through(relay: &Relay, moto: &Moto, s: &Session) -> Output {
     .await
 }
 
-async fn value(moto: &Moto, name: &str) -> Option<String> {
-    let got = moto
-        .ssm()
-        .await
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-        .ok()?;
-    got.parameter()?.value().map(String::from)
-}
-
 /// The policy lets the operator write REFRESH_TOKEN but not CLIENT_SECRET: the preflight probes
 /// every parameter, so init stops before the browser step (no code spent) and names the
 /// permission and the parameter.
@@ -81,7 +68,7 @@ async fn a_parameter_the_policy_does_not_cover_stops_init_before_the_browser() {
         "ACCESS_TOKEN",
     ] {
         assert_eq!(
-            value(&moto, &format!("{PREFIX}{suffix}")).await.as_deref(),
+            moto.value(&format!("{PREFIX}{suffix}")).await.as_deref(),
             Some(PLACEHOLDER),
             "{suffix} untouched"
         );
@@ -105,7 +92,7 @@ async fn a_write_refused_under_the_lock_keeps_the_tokens_and_releases_the_lock()
     assert_eq!(out.code, 9, "{}", out.stderr);
     assert!(out.stderr.contains("ssm:PutParameter"), "{}", out.stderr);
     assert_eq!(
-        value(&moto, LOCK).await,
+        moto.value(LOCK).await,
         None,
         "the refresh lock was released"
     );
@@ -134,7 +121,7 @@ async fn a_write_refused_under_the_lock_keeps_the_tokens_and_releases_the_lock()
         .await;
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(
-        value(&moto, SECRET_PARAM).await.as_deref(),
+        moto.value(SECRET_PARAM).await.as_deref(),
         Some(CLIENT_SECRET)
     );
     assert!(!recovery.exists());

@@ -42,14 +42,7 @@ struct Param {
 }
 
 async fn param(ssm: &aws_sdk_ssm::Client, name: &str) -> Option<Param> {
-    let got = ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-        .ok()?;
-    let p = got.parameter()?;
+    let p = moto::get_parameter(ssm, name).await?;
     let filter = ParameterStringFilter::builder()
         .key("Name")
         .option("Equals")

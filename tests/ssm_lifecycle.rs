@@ -97,14 +97,7 @@ struct Param {
 }
 
 async fn param(ssm: &aws_sdk_ssm::Client, name: &str) -> Option<Param> {
-    let got = ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-        .ok()?;
-    let p = got.parameter()?;
+    let p = moto::get_parameter(ssm, name).await?;
     Some(Param {
         value: p.value()?.to_string(),
         version: p.version(),

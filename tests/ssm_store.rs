@@ -73,19 +73,6 @@ async fn describe(moto: &Moto, name: &str) -> (ParameterType, Option<String>) {
     (p.r#type().unwrap().clone(), p.key_id().map(str::to_string))
 }
 
-async fn raw_value(moto: &Moto, name: &str) -> Option<String> {
-    let out = moto
-        .ssm()
-        .await
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-        .ok()?;
-    out.parameter()?.value().map(str::to_string)
-}
-
 #[tokio::test]
 async fn terraform_placeholders_are_discovered_checked_and_filled() {
     let moto = Moto::start();
@@ -108,10 +95,7 @@ async fn terraform_placeholders_are_discovered_checked_and_filled() {
     assert!(report.missing.is_empty(), "{:?}", report.missing);
     // The write probe changed nothing.
     let refresh = names.name(SecretKey::RefreshToken);
-    assert_eq!(
-        raw_value(&moto, &refresh).await.as_deref(),
-        Some(PLACEHOLDER)
-    );
+    assert_eq!(moto.value(&refresh).await.as_deref(), Some(PLACEHOLDER));
 
     let before = Utc::now() - chrono::Duration::seconds(5);
     store.write_all(&values(&names)).await.unwrap();
@@ -161,15 +145,11 @@ async fn root_path_scopes_discovery_and_names() {
     assert!(store.preflight(&names).await.unwrap().missing.is_empty());
     store.write_all(&values(&names)).await.unwrap();
     assert_eq!(
-        raw_value(&moto, "/x/ACME_JIRA_CLOUD_CLIENT_ID")
-            .await
-            .as_deref(),
+        moto.value("/x/ACME_JIRA_CLOUD_CLIENT_ID").await.as_deref(),
         Some("value-of-/x/ACME_JIRA_CLOUD_CLIENT_ID")
     );
     assert_eq!(
-        raw_value(&moto, "PSOXY_JIRA_CLOUD_CLIENT_ID")
-            .await
-            .as_deref(),
+        moto.value("PSOXY_JIRA_CLOUD_CLIENT_ID").await.as_deref(),
         Some(PLACEHOLDER)
     );
 
@@ -208,9 +188,7 @@ async fn customer_kms_keys_are_kept_and_used_for_new_parameters() {
     assert_eq!(report.missing, ["PSOXY_JIRA_CLOUD_ACCESS_TOKEN"]);
     store.create_missing(&report.missing).await.unwrap();
     assert_eq!(
-        raw_value(&moto, "PSOXY_JIRA_CLOUD_ACCESS_TOKEN")
-            .await
-            .as_deref(),
+        moto.value("PSOXY_JIRA_CLOUD_ACCESS_TOKEN").await.as_deref(),
         Some(PLACEHOLDER)
     );
     assert!(store.preflight(&names).await.unwrap().missing.is_empty());
@@ -243,7 +221,7 @@ async fn the_refresh_lock_is_the_proxys_parameter() {
     );
     let (kind, _) = describe(&moto, lock).await;
     assert_eq!(kind, ParameterType::String);
-    assert_eq!(raw_value(&moto, lock).await.as_deref(), Some("locked_1000"));
+    assert_eq!(moto.value(lock).await.as_deref(), Some("locked_1000"));
     // Another writer sees it held, and since when.
     assert_eq!(
         theirs.try_lock(&names, 2_000, false).await.unwrap(),
@@ -254,11 +232,11 @@ async fn the_refresh_lock_is_the_proxys_parameter() {
         theirs.try_lock(&names, 3_000, true).await.unwrap(),
         LockAttempt::Acquired
     );
-    assert_eq!(raw_value(&moto, lock).await.as_deref(), Some("locked_3000"));
+    assert_eq!(moto.value(lock).await.as_deref(), Some("locked_3000"));
     ours.unlock(&names).await.unwrap();
-    assert_eq!(raw_value(&moto, lock).await.as_deref(), Some("locked_3000"));
+    assert_eq!(moto.value(lock).await.as_deref(), Some("locked_3000"));
     theirs.unlock(&names).await.unwrap();
-    assert_eq!(raw_value(&moto, lock).await, None);
+    assert_eq!(moto.value(lock).await, None);
     theirs.unlock(&names).await.unwrap(); // already gone: fine
 
     // A lock whose value is not `locked_<ms>` dates from its LastModifiedDate.

@@ -222,6 +222,12 @@ impl Moto {
         aws_sdk_ssm::Client::new(&self.sdk_config().await)
     }
 
+    /// A parameter's decrypted value, if it exists.
+    pub async fn value(&self, name: &str) -> Option<String> {
+        let p = get_parameter(&self.ssm().await, name).await?;
+        p.value().map(str::to_string)
+    }
+
     /// What Terraform creates: every secret of a deployment as a `fill me` SecureString.
     pub async fn seed_placeholders(&self, prefix: &str, kms_key: Option<&str>) {
         let ssm = self.ssm().await;
@@ -338,4 +344,19 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A parameter as SSM returns it, decrypted; `None` if it does not exist (or cannot be read).
+pub async fn get_parameter(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+) -> Option<aws_sdk_ssm::types::Parameter> {
+    let got = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .ok()?;
+    got.parameter().cloned()
 }
