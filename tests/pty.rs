@@ -90,6 +90,18 @@ impl Terminal {
         }
     }
 
+    /// Ctrl-C now: the run ends with 130 and says nothing was written. Returns what was shown.
+    fn interrupt_before_anything_is_written(mut self) -> String {
+        self.send("\x03");
+        let (code, seen) = self.finish();
+        assert_eq!(code, 130, "exit {code}: {seen}");
+        assert!(
+            seen.contains("interrupted") && seen.contains("nothing was written"),
+            "{seen}"
+        );
+        seen
+    }
+
     /// Reads to the end and returns the exit code.
     fn finish(mut self) -> (i32, String) {
         // A pty reports EIO once the program has exited; what was read before that is kept.
@@ -202,13 +214,7 @@ async fn ctrl_c_in_the_store_list_restores_the_cursor_and_exits_130() {
     let mut t = Terminal::start(&s, &args, &[]);
     // A select list hides the cursor while it is shown.
     t.expect("Where should the secrets go?");
-    t.send("\x03");
-    let (code, seen) = t.finish();
-    assert_eq!(code, 130, "exit {code}: {seen}");
-    assert!(
-        seen.contains("interrupted") && seen.contains("nothing was written"),
-        "{seen}"
-    );
+    let seen = t.interrupt_before_anything_is_written();
     assert!(
         seen.contains("\x1b[?25h"),
         "the cursor is made visible again"
@@ -234,13 +240,7 @@ fn ctrl_c_while_waiting_for_the_code(s: &Session, env: &[(&str, &str)], waiting_
     t.send(&format!("{CLIENT_ID}\r"));
     t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+");
     t.expect(waiting_for);
-    t.send("\x03");
-    let (code, seen) = t.finish();
-    assert_eq!(code, 130, "exit {code}: {seen}");
-    assert!(
-        seen.contains("interrupted") && seen.contains("nothing was written"),
-        "{seen}"
-    );
+    t.interrupt_before_anything_is_written();
     assert!(!s.secrets_file().exists());
     let port = url::Url::parse(&s.redirect_uri).unwrap().port().unwrap();
     assert!(
