@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A clean debug build of the suite takes about 2 GB in target/; say so up front rather than let a
+# linker die half-way on a full disk.
+free_kb=$(df -Pk . | awk 'NR==2 {print $4}')
+if [ "${free_kb:-0}" -lt 3000000 ]; then
+    echo "warning: only $((free_kb / 1024)) MB free here; a clean build of the tests needs about 2 GB" >&2
+fi
+
 scripts/install-moto.sh
 # An independent HCL2 parser, to check the tfvars editor's output (tests/tfvars_shapes.rs).
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "python-hcl2==8.1.4"
