@@ -29,12 +29,14 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+    // Dependencies speak only from -v on: at the default level the AWS SDK's own warnings (an
+    // instance-metadata probe on a laptop, say) would bury the one-line error that says what to do.
+    let (ours, theirs) = match verbose {
+        0 => ("warn", "error"),
+        1 => ("info", "warn"),
+        _ => ("debug", "warn"),
     };
-    let filter = tracing_subscriber::EnvFilter::new(format!("jira_psoxy_setup={level},warn"));
+    let filter = tracing_subscriber::EnvFilter::new(format!("jira_psoxy_setup={ours},{theirs}"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -240,6 +240,12 @@ async fn check_site(
 }
 
 pub fn print_human(r: &StatusReport) {
+    if r.prefix.is_empty() {
+        // Nothing could be read: only the verdict and why.
+        println!("Psoxy Jira Cloud secrets in {}", r.store);
+        print_verdict(r);
+        return;
+    }
     println!(
         "Psoxy Jira Cloud secrets in {} (prefix {})",
         r.store, r.prefix
@@ -279,6 +285,10 @@ pub fn print_human(r: &StatusReport) {
             }
         );
     }
+    print_verdict(r);
+}
+
+fn print_verdict(r: &StatusReport) {
     println!("  health:       {}", r.health);
     for p in &r.problems {
         println!("  - {p}");
