@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod interrupt;
+pub mod last_run;
 pub mod recovery;
 pub mod reminder;
 pub mod secret;

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 use jira_psoxy_setup::browser::{Browser, NoBrowser, SystemBrowser};
 use jira_psoxy_setup::cli::{
     Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, StatusArgs, StoreArgs,
@@ -13,11 +13,16 @@ use jira_psoxy_setup::error::{Error, Result, exit};
 use jira_psoxy_setup::secret::{SecretString, secret_from_line};
 use jira_psoxy_setup::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
 use jira_psoxy_setup::wizard::{Context, init, push, renew, report, status, target};
-use jira_psoxy_setup::{demo, http, interrupt, sim, store};
+use jira_psoxy_setup::{demo, http, interrupt, last_run, sim, store};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.verbose);
+    let last = last_run::LastRun::load(&last_run::path());
+    if let Some(note) = last_run::fill_in(&mut cli, &matches, last) {
+        Ui::new(false).info(&note);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -56,10 +61,15 @@ async fn run(cli: Cli) -> i32 {
             );
             Ok(exit::OK)
         }
-        Command::Man => clap_mangen::Man::new(Cli::command())
-            .render(&mut std::io::stdout())
-            .map(|_| exit::OK)
-            .map_err(|e| Error::Internal(e.to_string())),
+        Command::Man => {
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                // `man | head` closes the pipe early: not an error.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(Error::Internal(e.to_string()))
+                }
+                _ => Ok(exit::OK),
+            }
+        }
         Command::Simulator(args) => run_simulator(args).await,
         Command::Renew(args) => run_renew(args).await,
         Command::Status(args) => run_status(args).await,
@@ -170,7 +180,28 @@ async fn run_init(mut args: InitArgs) -> Result<i32> {
     let store = open_chosen_store(&mut ctx, &mut args.store).await?;
     let report = guarded(&ctx, init::run(&ctx, &args, store)).await?;
     report::print(&report, args.run.output);
+    if demo.is_none() {
+        remember(&ctx, &args.store, &report, &args.auth.redirect_uri);
+    }
     Ok(exit::OK)
+}
+
+/// Keeps this run's target for the next `renew` and `status` (nothing secret); a failure only
+/// costs the operator typing the options again.
+fn remember(ctx: &Context, store: &StoreArgs, report: &report::RunReport, redirect_uri: &str) {
+    let last = last_run::LastRun::new(
+        store,
+        &report.prefix,
+        redirect_uri,
+        report.tfvars.as_deref(),
+    );
+    let path = last_run::path();
+    if let Err(e) = last.save(&path) {
+        ctx.ui.warn(&format!(
+            "could not remember this target in {} ({e}): pass the store options to renew and status",
+            path.display()
+        ));
+    }
 }
 
 async fn run_renew(mut args: RenewArgs) -> Result<i32> {
@@ -178,6 +209,7 @@ async fn run_renew(mut args: RenewArgs) -> Result<i32> {
     let store = open_chosen_store(&mut ctx, &mut args.store).await?;
     let report = guarded(&ctx, renew::run(&ctx, &args, store)).await?;
     report::print(&report, args.run.output);
+    remember(&ctx, &args.store, &report, &args.auth.redirect_uri);
     Ok(exit::OK)
 }
 

@@ -203,3 +203,71 @@ async fn renew_needs_the_client_credentials_when_the_store_holds_placeholders() 
             .is_live_refresh_token(secrets["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].as_str().unwrap())
     );
 }
+
+/// A year later the operator types just `renew`: the store, prefix, callback URL and tfvars come
+/// from the last run (and it says so), and a cron `status` needs no options either. Any store
+/// option given explicitly wins over what was remembered.
+#[tokio::test]
+async fn a_year_later_renew_and_status_need_no_options() {
+    let s = Session::new(loopback_config()).await;
+    let tfvars = s.path("terraform.tfvars");
+    std::fs::write(&tfvars, "jira_cloud_id = \"fill me\"\n").unwrap();
+    let out = s
+        .run(
+            &with(s.init_args(), &["--tfvars", tfvars.to_str().unwrap()]),
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first = s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].clone();
+    std::fs::write(&tfvars, "jira_cloud_id = \"fill me\"\n").unwrap();
+
+    let base = s.sim.base_url().to_string();
+    let renew = strings(&[
+        "renew",
+        "--non-interactive",
+        "--atlassian-auth-url",
+        &base,
+        "--atlassian-api-url",
+        &base,
+        "--no-browser",
+    ]);
+    let out = s
+        .run_with(&renew, &[], &[], Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("using the target of the last run")
+            && out.stderr.contains(&s.secrets_file().display().to_string()),
+        "{}",
+        out.stderr
+    );
+    let refresh = s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].clone();
+    assert_ne!(refresh, first);
+    assert!(s.sim.is_live_refresh_token(refresh.as_str().unwrap()));
+    assert!(
+        std::fs::read_to_string(&tfvars)
+            .unwrap()
+            .contains(&SimSite::numbered(1).id),
+        "the remembered tfvars was updated"
+    );
+
+    let out = s
+        .run_with(&strings(&["status", "--json"]), &[], &[], Browser::Nothing)
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["prefix"], "PSOXY_JIRA_CLOUD_");
+
+    let elsewhere = s.path("elsewhere.json");
+    let out = s
+        .run_with(
+            &strings(&["status", "--file", elsewhere.to_str().unwrap()]),
+            &[],
+            &[],
+            Browser::Nothing,
+        )
+        .await;
+    assert_eq!(out.code, 11, "an explicit --file wins: {}", out.all());
+    assert!(!out.stderr.contains("last run"), "{}", out.stderr);
+}
