@@ -1,8 +1,9 @@
 //! The target of the last successful `init` or `renew` (store options, prefix, callback URL,
 //! tfvars path: nothing secret), so a year later `renew` and a cron `status` need no options.
 //!
-//! It applies only when the command line and the environment name no store option at all:
-//! anything given explicitly wins, and what is used is said on stderr.
+//! It applies only when the command line names no store option at all (a shell that always
+//! exports AWS_REGION or GOOGLE_CLOUD_PROJECT does not count): anything typed wins, and what is
+//! used is said on stderr.
 
 use std::path::{Path, PathBuf};
 
@@ -107,10 +108,7 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
     // `try_get_raw` first: asking `value_source` about an id the command lacks panics.
     let given = |id: &str| {
         matches!(sub.try_get_raw(id), Ok(Some(_)))
-            && matches!(
-                sub.value_source(id),
-                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-            )
+            && sub.value_source(id) == Some(ValueSource::CommandLine)
     };
     if STORE_OPTIONS.iter().any(|id| given(id)) {
         return None;

@@ -252,10 +252,17 @@ async fn a_year_later_renew_and_status_need_no_options() {
         "the remembered tfvars was updated"
     );
 
+    // A shell that exports AWS_REGION everywhere still gets the remembered target.
     let out = s
-        .run_with(&strings(&["status", "--json"]), &[], &[], Browser::Nothing)
+        .run_with(
+            &strings(&["status", "--json"]),
+            &[("AWS_REGION", "eu-west-1")],
+            &[],
+            Browser::Nothing,
+        )
         .await;
     assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stderr.contains("last run"), "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["prefix"], "PSOXY_JIRA_CLOUD_");
 
