@@ -166,7 +166,11 @@ impl StoreArgs {
             }
         };
         match self.kind() {
-            StoreKind::File => add("--file", Some(self.file.display().to_string())),
+            // Absolute: the command may be run from another directory.
+            StoreKind::File => {
+                let file = std::path::absolute(&self.file).unwrap_or_else(|_| self.file.clone());
+                add("--file", Some(file.display().to_string()))
+            }
             StoreKind::AwsSsm => {
                 add("--aws-region", self.aws_region.clone());
                 add("--aws-profile", self.aws_profile.clone());

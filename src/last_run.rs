@@ -37,18 +37,17 @@ const STORE_OPTIONS: &[&str] = &[
     "gcp_endpoint",
 ];
 
-/// `$XDG_CONFIG_HOME/jira-psoxy-setup/last-run.json`, else under `~/.config`.
-pub fn path() -> PathBuf {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(std::env::temp_dir)
-                .join(".config")
-        });
-    base.join("jira-psoxy-setup").join("last-run.json")
+/// `$XDG_CONFIG_HOME/jira-psoxy-setup/last-run.json`, else under `~/.config`; none without a
+/// home (a shared temporary directory is no place for a file that decides where tokens go).
+pub fn path() -> Option<PathBuf> {
+    let nonempty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+    };
+    let base =
+        nonempty("XDG_CONFIG_HOME").or_else(|| nonempty("HOME").map(|h| h.join(".config")))?;
+    Some(base.join("jira-psoxy-setup").join("last-run.json"))
 }
 
 impl LastRun {
@@ -58,8 +57,6 @@ impl LastRun {
         redirect_uri: &str,
         tfvars: Option<&Path>,
     ) -> LastRun {
-        let mut store = store.clone();
-        store.file = std::path::absolute(&store.file).unwrap_or(store.file);
         LastRun {
             store_flags: store.as_flags(),
             prefix: prefix.to_string(),
@@ -79,59 +76,169 @@ impl LastRun {
         Ok(())
     }
 
-    pub fn load(from: &Path) -> Option<LastRun> {
-        let text = std::fs::read_to_string(from).ok()?;
-        serde_json::from_str(&text).ok()
+    /// `Ok(None)` when there is no file; `Err` says why one could not be used.
+    pub fn load(from: &Path) -> Result<Option<LastRun>, String> {
+        let unusable = |why: String| {
+            format!(
+                "{} cannot be used ({why}): pass the store options, or run init again",
+                from.display()
+            )
+        };
+        let text = match std::fs::read_to_string(from) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(unusable(e.to_string())),
+        };
+        let last: LastRun = serde_json::from_str(&text).map_err(|e| unusable(e.to_string()))?;
+        last.store_args().map_err(unusable)?;
+        Ok(Some(last))
     }
 
-    fn store_args(&self) -> Option<StoreArgs> {
-        #[derive(Parser)]
-        struct Remembered {
-            #[command(flatten)]
-            store: StoreArgs,
-        }
-        let argv = ["remembered", "--prefix", &self.prefix]
-            .into_iter()
-            .map(String::from)
-            .chain(self.store_flags.iter().cloned());
-        Remembered::try_parse_from(argv).ok().map(|r| r.store)
+    fn store_args(&self) -> Result<StoreArgs, String> {
+        let mut flags = self.store_flags.clone();
+        flags.extend(["--prefix".to_string(), self.prefix.clone()]);
+        store_args_from(&flags)
     }
 }
 
-/// Fills in `renew` and `status` from the last run when no store option was given. Returns the
-/// line to tell the operator, if anything was filled in.
-pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Option<String> {
-    let (name, sub) = matches.subcommand()?;
-    if !matches!(name, "renew" | "status") {
-        return None;
+/// Store options as flags (`StoreArgs::as_flags`, a recovery file's) back into `StoreArgs`.
+pub fn store_args_from(flags: &[String]) -> Result<StoreArgs, String> {
+    #[derive(Parser)]
+    struct Remembered {
+        #[command(flatten)]
+        store: StoreArgs,
     }
-    // `try_get_raw` first: asking `value_source` about an id the command lacks panics.
-    let given = |id: &str| {
-        matches!(sub.try_get_raw(id), Ok(Some(_)))
-            && sub.value_source(id) == Some(ValueSource::CommandLine)
-    };
-    if STORE_OPTIONS.iter().any(|id| given(id)) {
+    let argv = std::iter::once("remembered".to_string()).chain(flags.iter().cloned());
+    Remembered::try_parse_from(argv)
+        .map(|r| r.store)
+        .map_err(|e| e.kind().to_string())
+}
+
+/// Whether the command line names any store option (`--store`, `--file`, `--aws-region`, ...).
+pub fn store_options_typed(matches: &ArgMatches) -> bool {
+    matches
+        .subcommand()
+        .is_some_and(|(_, sub)| STORE_OPTIONS.iter().any(|id| typed(sub, id)))
+}
+
+/// `try_get_raw` first: asking `value_source` about an id the command lacks panics.
+fn typed(sub: &ArgMatches, id: &str) -> bool {
+    matches!(sub.try_get_raw(id), Ok(Some(_)))
+        && sub.value_source(id) == Some(ValueSource::CommandLine)
+}
+
+/// Fills in `renew` and `status` from the last run when no store option was typed. Returns the
+/// line to tell the operator, if anything was filled in. Per-run switches (`--create-missing`,
+/// `--destroy-old-versions`) are never remembered: they stay as typed.
+pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Option<String> {
+    let (_, sub) = matches.subcommand()?;
+    if store_options_typed(matches) {
         return None;
     }
     let last = last?;
-    let store = last.store_args()?;
+    let mut remembered = last.store_args().ok()?;
+    let keep_switches = |typed: &StoreArgs, remembered: &mut StoreArgs| {
+        remembered.create_missing = typed.create_missing;
+        remembered.destroy_old_versions = typed.destroy_old_versions;
+    };
     match &mut cli.command {
         Command::Renew(args) => {
-            args.store = store;
-            if !given("redirect_uri") {
+            keep_switches(&args.store, &mut remembered);
+            args.store = remembered;
+            if !typed(sub, "redirect_uri") {
                 args.auth.redirect_uri = last.redirect_uri.clone();
             }
             if args.run.tfvars.is_none() {
                 args.run.tfvars = last.tfvars.clone().filter(|t| t.exists());
             }
         }
-        Command::Status(args) => args.store = store,
+        Command::Status(args) => {
+            keep_switches(&args.store, &mut remembered);
+            args.store = remembered;
+        }
         _ => return None,
     }
+    let mut words = last.store_flags.clone();
+    words.retain(|w| w != "--destroy-old-versions");
+    words.extend(["--prefix".to_string(), last.prefix.clone()]);
     Some(format!(
-        "using the target of the last run ({}): {} --prefix {}; pass --store to choose another",
-        path().display(),
-        last.store_flags.join(" "),
-        last.prefix
+        "using the target of the last run: {} (pass --store to choose another)",
+        crate::recovery::shell_line(&words)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches};
+
+    fn parse(argv: &[&str]) -> (Cli, ArgMatches) {
+        let matches = Cli::command().try_get_matches_from(argv).unwrap();
+        (Cli::from_arg_matches(&matches).unwrap(), matches)
+    }
+
+    fn last() -> LastRun {
+        LastRun {
+            store_flags: [
+                "--store",
+                "aws-ssm",
+                "--aws-region",
+                "eu-west-1",
+                "--destroy-old-versions",
+            ]
+            .map(String::from)
+            .to_vec(),
+            prefix: "/p/ACME_JIRA_CLOUD_".into(),
+            redirect_uri: "http://127.0.0.1:8765/callback".into(),
+            tfvars: None,
+        }
+    }
+
+    #[test]
+    fn renew_takes_the_target_but_keeps_its_own_switches() {
+        let (mut cli, m) = parse(&["x", "renew", "--create-missing"]);
+        let note = fill_in(&mut cli, &m, Some(last())).expect("filled in");
+        let Command::Renew(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.store.kind(), crate::cli::StoreKind::AwsSsm);
+        assert_eq!(args.store.aws_region.as_deref(), Some("eu-west-1"));
+        assert_eq!(args.store.prefix.as_deref(), Some("/p/ACME_JIRA_CLOUD_"));
+        assert!(args.store.create_missing, "typed, so kept");
+        assert!(!args.store.destroy_old_versions, "never remembered");
+        assert_eq!(args.auth.redirect_uri, "http://127.0.0.1:8765/callback");
+        assert!(!note.contains("--destroy-old-versions"), "{note}");
+    }
+
+    #[test]
+    fn a_typed_store_option_or_callback_wins() {
+        let (mut cli, m) = parse(&["x", "status", "--file", "other.json"]);
+        assert_eq!(fill_in(&mut cli, &m, Some(last())), None);
+        let Command::Status(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.store.kind(), crate::cli::StoreKind::File);
+
+        let (mut cli, m) = parse(&["x", "renew", "--redirect-uri", "http://127.0.0.1:9/cb"]);
+        fill_in(&mut cli, &m, Some(last())).expect("filled in");
+        let Command::Renew(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.auth.redirect_uri, "http://127.0.0.1:9/cb");
+    }
+
+    #[test]
+    fn a_remembered_target_round_trips_and_a_corrupt_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jira-psoxy-setup/last-run.json");
+        assert_eq!(LastRun::load(&path), Ok(None));
+        last().save(&path).unwrap();
+        assert_eq!(LastRun::load(&path), Ok(Some(last())));
+        std::fs::write(&path, "{").unwrap();
+        let why = LastRun::load(&path).unwrap_err();
+        assert!(
+            why.contains("cannot be used") && why.contains("pass the store options"),
+            "{why}"
+        );
+    }
 }

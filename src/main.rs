@@ -13,24 +13,48 @@ use jira_psoxy_setup::error::{Error, Result, exit};
 use jira_psoxy_setup::secret::{SecretString, secret_from_line};
 use jira_psoxy_setup::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
 use jira_psoxy_setup::wizard::{Context, init, push, renew, report, status, target};
-use jira_psoxy_setup::{demo, http, interrupt, last_run, sim, store};
+use jira_psoxy_setup::{demo, http, interrupt, last_run, recovery, sim, store};
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.verbose);
-    let last = last_run::LastRun::load(&last_run::path());
-    if let Some(note) = last_run::fill_in(&mut cli, &matches, last) {
-        Ui::new(false).info(&note);
+    let store_typed = last_run::store_options_typed(&matches);
+    if !store_typed {
+        use_last_run(&mut cli, &matches);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let code = runtime.block_on(run(cli));
+    let code = runtime.block_on(run(cli, store_typed));
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `renew` and `status` without store options take the last run's target, and say so (a cron
+/// `status` only at -v, so it does not mail the line every night).
+fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
+    let Some(path) = last_run::path() else {
+        return;
+    };
+    let ui = Ui::new(false);
+    let last = match last_run::LastRun::load(&path) {
+        Ok(last) => last,
+        Err(why) => {
+            ui.warn(&why);
+            return;
+        }
+    };
+    let quiet = matches!(cli.command, Command::Status(_))
+        && cli.verbose == 0
+        && !std::io::stderr().is_terminal();
+    if let Some(note) = last_run::fill_in(cli, matches, last)
+        && !quiet
+    {
+        ui.info(&note);
+    }
 }
 
 fn init_logging(verbose: u8) {
@@ -49,16 +73,14 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-async fn run(cli: Cli) -> i32 {
+async fn run(cli: Cli, store_typed: bool) -> i32 {
     let result = match cli.command {
         Command::Init(args) => run_init(args).await,
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "jira-psoxy-setup",
-                &mut std::io::stdout(),
-            );
+            // Into a buffer first: writing straight to a closed pipe (`| head`) would panic.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "jira-psoxy-setup", &mut script);
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
             Ok(exit::OK)
         }
         Command::Man => {
@@ -73,7 +95,7 @@ async fn run(cli: Cli) -> i32 {
         Command::Simulator(args) => run_simulator(args).await,
         Command::Renew(args) => run_renew(args).await,
         Command::Status(args) => run_status(args).await,
-        Command::Push(args) => run_push(args).await,
+        Command::Push(args) => run_push(args, store_typed).await,
     };
     match result {
         Ok(code) => code,
@@ -91,9 +113,13 @@ async fn open_chosen_store(
     ctx: &mut Context,
     args: &mut StoreArgs,
 ) -> Result<Arc<dyn store::SecretStore>> {
-    guarded(ctx, async { target::choose_store(ctx, args) }).await?;
+    let store = guarded(ctx, async {
+        target::choose_store(ctx, args)?;
+        store::open(args).await
+    })
+    .await?;
     ctx.store_flags = args.as_flags();
-    store::open(args).await
+    Ok(store)
 }
 
 fn context(
@@ -195,7 +221,9 @@ fn remember(ctx: &Context, store: &StoreArgs, report: &report::RunReport, redire
         redirect_uri,
         report.tfvars.as_deref(),
     );
-    let path = last_run::path();
+    let Some(path) = last_run::path() else {
+        return;
+    };
     if let Err(e) = last.save(&path) {
         ctx.ui.warn(&format!(
             "could not remember this target in {} ({e}): pass the store options to renew and status",
@@ -234,8 +262,24 @@ async fn run_status(args: StatusArgs) -> Result<i32> {
     Ok(report.exit_code)
 }
 
-async fn run_push(args: PushArgs) -> Result<i32> {
+async fn run_push(mut args: PushArgs, store_typed: bool) -> Result<i32> {
     let mut ctx = context(false, true, None);
+    if !store_typed {
+        // No store option typed: the store the failed run was writing to, as the file records.
+        let flags = recovery::load(&args.from)?.store_flags;
+        if !flags.is_empty() {
+            args.store = last_run::store_args_from(&flags).map_err(|why| {
+                Error::Input(format!(
+                    "{} records store options that do not parse ({why}): pass them yourself",
+                    args.from.display()
+                ))
+            })?;
+            ctx.ui.info(&format!(
+                "writing to the store the failed run used: {}",
+                recovery::shell_line(&flags)
+            ));
+        }
+    }
     ctx.store_flags = args.store.as_flags();
     let store = store::open(&args.store).await?;
     let written = guarded(&ctx, push::run(&ctx, &args.from, &args.store, store)).await?;

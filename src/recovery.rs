@@ -43,6 +43,11 @@ pub fn push_command(path: &Path, store_flags: &[String]) -> String {
         path.display().to_string(),
     ];
     words.extend(store_flags.iter().cloned());
+    shell_line(&words)
+}
+
+/// Words as one line a POSIX shell splits back into the same words.
+pub fn shell_line(words: &[String]) -> String {
     words
         .iter()
         .map(|w| shell_quote(w))

@@ -89,17 +89,23 @@ async fn ssm_lost_after_the_exchange_gets_a_recovery_file_and_push_finishes() {
     back.seed_placeholders(PREFIX, None).await;
     let env = back.env();
 
-    // The operator types `push --from FILE` without the store options: the tokens are SSM's,
-    // so push refuses to write them to the default file store and names the whole command.
-    let bare = strings(&["push", "--from", recovery.to_str().unwrap()]);
-    let out_bare = s
-        .run_with(&bare, &borrowed(&env), &[], Browser::Nothing)
+    // A push aimed at another kind of store is refused: these tokens are SSM's, and the error
+    // names the whole command.
+    let elsewhere = strings(&[
+        "push",
+        "--from",
+        recovery.to_str().unwrap(),
+        "--store",
+        "file",
+    ]);
+    let refused = s
+        .run_with(&elsewhere, &borrowed(&env), &[], Browser::Nothing)
         .await;
-    assert_eq!(out_bare.code, 3, "{}", out_bare.all());
+    assert_eq!(refused.code, 3, "{}", refused.all());
     assert!(
-        out_bare.stderr.contains("--store aws-ssm"),
+        refused.stderr.contains("--store aws-ssm"),
         "{}",
-        out_bare.stderr
+        refused.stderr
     );
     assert!(recovery.exists(), "a refused push keeps the recovery file");
     assert!(
@@ -107,7 +113,8 @@ async fn ssm_lost_after_the_exchange_gets_a_recovery_file_and_push_finishes() {
         "nothing went to the default file store"
     );
 
-    // The command the failed run printed, as the operator would paste it.
+    // The failed run printed the whole command; `push --from FILE` alone does the same, since
+    // the recovery file records the store options.
     let printed = out
         .stderr
         .split('`')
@@ -117,17 +124,19 @@ async fn ssm_lost_after_the_exchange_gets_a_recovery_file_and_push_finishes() {
         printed.contains("--store aws-ssm --aws-region us-east-1"),
         "{printed}"
     );
-    let push: Vec<String> = printed
-        .split_whitespace()
-        .skip(1)
-        .map(String::from)
-        .collect();
+    let push = strings(&["push", "--from", recovery.to_str().unwrap()]);
     let clock = Instant::now();
     let out = s
         .run_with(&push, &borrowed(&env), &[], Browser::Nothing)
         .await;
     eprintln!("push took {:?}", clock.elapsed());
     assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("the store the failed run used: --store aws-ssm"),
+        "{}",
+        out.stderr
+    );
     assert!(
         !recovery.exists(),
         "the recovery file is deleted after a successful push"

@@ -240,8 +240,11 @@ impl SecretStore for FileStore {
         {
             Ok(mut f) => {
                 let value = format!("locked_{now_ms}");
-                f.write_all(value.as_bytes())
-                    .map_err(|e| io_error(&path, "write", e))?;
+                if let Err(e) = f.write_all(value.as_bytes()) {
+                    // An empty lock would read as ancient and be offered for take-over.
+                    let _ = std::fs::remove_file(&path);
+                    return Err(io_error(&path, "write", e));
+                }
                 self.held
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

@@ -118,7 +118,17 @@ pub async fn confirm_replacing_live_family(
     store: &dyn SecretStore,
     names: &SecretNames,
 ) -> Result<bool> {
-    let meta = store.read_metadata(names).await?;
+    // Metadata is a convenience (tags, labels): not being able to read it must not stop init.
+    let meta = match store.read_metadata(names).await {
+        Ok(meta) => meta,
+        Err(e) => {
+            ctx.ui.warn(&format!(
+                "could not tell whether {} holds a live token family ({e}): init replaces whatever is there",
+                names.prefix
+            ));
+            return Ok(false);
+        }
+    };
     let Some(issued) = meta.issued_at else {
         return Ok(false);
     };

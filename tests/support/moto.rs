@@ -174,9 +174,10 @@ impl Moto {
         );
     }
 
-    /// Environment for a child process (the real binary) to use this server with test keys.
+    /// Environment for a child process (the real binary) to use this server with test keys. The
+    /// secret key is a distinctive word, since runs are checked for it in their output.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        self.env_with_keys("testing", "testing")
+        self.env_with_keys("testing", "moto-sentinel-secret-access-key")
     }
 
     pub fn env_with_keys(&self, key_id: &str, secret: &str) -> Vec<(&'static str, String)> {

@@ -3,7 +3,7 @@
 //! Asking the OS for port 0 and closing it is racy: the OS hands the same ephemeral port to the
 //! next socket that asks, such as another test's HTTP client, before our server binds it. So a
 //! port comes from below the ephemeral range (32768+ on Linux), walking forward from a random
-//! start, never twice in one test process; each user gets its own block, so two blocks included
+//! start, never twice in one test process (and its bind is tried first); each user gets its own block, so two blocks included
 //! in one test binary cannot hand out the same port either.
 
 use std::net::TcpListener;
@@ -27,7 +27,14 @@ pub fn free_port(block: Block) -> u16 {
     };
     let mut next = NEXT.lock().unwrap();
     let span = end - start;
-    let mut port = next[index].unwrap_or_else(|| start + (std::process::id() as u16) % span);
+    // A random start, so test processes running side by side (nextest) walk different stretches.
+    let seed = {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.finish()
+    };
+    let mut port = next[index].unwrap_or_else(|| start + (seed % u64::from(span)) as u16);
     for _ in 0..span {
         let candidate = port;
         port = if port + 1 >= end { start } else { port + 1 };
