@@ -81,26 +81,38 @@ struct RecoveryFile {
     store_flags: Vec<String>,
 }
 
-/// `$XDG_STATE_HOME/jira-psoxy-setup`, else `~/.local/state/jira-psoxy-setup`.
-pub fn directory() -> PathBuf {
-    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("jira-psoxy-setup");
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    home.join(".local/state/jira-psoxy-setup")
+/// `$XDG_STATE_HOME/jira-psoxy-setup`, else `~/.local/state/jira-psoxy-setup`; none without a
+/// home.
+pub fn directory() -> Option<PathBuf> {
+    let nonempty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+    };
+    let base =
+        nonempty("XDG_STATE_HOME").or_else(|| nonempty("HOME").map(|h| h.join(".local/state")))?;
+    Some(base.join("jira-psoxy-setup"))
 }
 
 pub fn save(pending: &Pending) -> Result<PathBuf> {
-    let dir = directory();
-    let fail = |e: std::io::Error| {
+    let fail = |dir: &Path, e: std::io::Error| {
         Error::Internal(format!(
             "could not save the recovery file in {}: {e}",
             dir.display()
         ))
     };
-    create_private_dir(&dir).map_err(fail)?;
+    let dir = match directory() {
+        Some(dir) => {
+            create_private_dir(&dir).map_err(|e| fail(&dir, e))?;
+            dir
+        }
+        // No home: a fresh directory of our own (0700, unpredictable name) in the temp dir,
+        // never a fixed path there that somebody else could have made first.
+        None => private_temp_dir()
+            .map_err(|e| fail(&std::env::temp_dir(), e))?
+            .keep(),
+    };
+    let fail = |e: std::io::Error| fail(&dir, e);
     let file = RecoveryFile {
         version: 1,
         created_at: Utc::now(),
@@ -129,6 +141,14 @@ pub fn save(pending: &Pending) -> Result<PathBuf> {
         .and_then(|_| f.sync_all())
         .map_err(fail)?;
     Ok(path)
+}
+
+fn private_temp_dir() -> std::io::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("jira-psoxy-setup-recovery-");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    builder.tempdir()
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {

@@ -168,3 +168,64 @@ async fn ctrl_c_while_waiting_for_the_lock_keeps_the_new_tokens() {
     );
     assert!(!s.secrets_file().exists());
 }
+
+/// A service account with no home: the recovery file goes to a fresh private directory of its own
+/// in $TMPDIR (never a fixed path there), and `push --from FILE` alone finishes the job, since
+/// the file records where the secrets were going.
+#[tokio::test]
+async fn without_a_home_the_recovery_file_gets_a_private_directory_and_push_needs_no_options() {
+    let s = Session::new(loopback_config()).await;
+    let tmp = s.path("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let sub = s.path("mounted");
+    std::fs::create_dir(&sub).unwrap();
+    let file = sub.join("secrets.json");
+    let mut args: Vec<String> = s.init_args();
+    let i = args.iter().position(|a| a == "--file").unwrap();
+    args[i + 1] = file.display().to_string();
+    args.push("--paste".into());
+    let gone = sub.clone();
+    let unmount = Browser::PasteWith(Box::new(move |u: &url::Url| {
+        std::fs::remove_dir_all(&gone).unwrap();
+        u.to_string()
+    }));
+    let homeless = [("HOME", ""), ("TMPDIR", tmp.to_str().unwrap())];
+    let env = [
+        homeless.as_slice(),
+        &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
+    ]
+    .concat();
+    let out = s.run_full(&args, &env, &[], unmount, |_, _| {}).await;
+    assert_eq!(out.code, 9, "{}", out.stderr);
+    let dirs: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let dir = &dirs[0];
+    assert!(
+        dir.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("jira-psoxy-setup-recovery-"),
+        "{dir:?}"
+    );
+    assert_eq!(file_mode(dir), 0o700);
+    let recovery: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(file_mode(&recovery[0]), 0o600);
+
+    std::fs::create_dir(&sub).unwrap();
+    let push = strings(&["push", "--from", recovery[0].to_str().unwrap()]);
+    let out = s.run_with(&push, &homeless, &[], Browser::Nothing).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(
+        s.sim
+            .is_live_refresh_token(stored["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].as_str().unwrap())
+    );
+    assert!(!recovery[0].exists());
+}
