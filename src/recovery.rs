@@ -94,25 +94,10 @@ pub fn directory() -> Option<PathBuf> {
     Some(base.join("jira-psoxy-setup"))
 }
 
+/// Saves the values where only this user can read them: the state directory, else (no home, or
+/// it cannot be written) a fresh private directory in the temp dir. Only if both fail are the
+/// tokens lost, and the error says so.
 pub fn save(pending: &Pending) -> Result<PathBuf> {
-    let fail = |dir: &Path, e: std::io::Error| {
-        Error::Internal(format!(
-            "could not save the recovery file in {}: {e}",
-            dir.display()
-        ))
-    };
-    let dir = match directory() {
-        Some(dir) => {
-            create_private_dir(&dir).map_err(|e| fail(&dir, e))?;
-            dir
-        }
-        // No home: a fresh directory of our own (0700, unpredictable name) in the temp dir,
-        // never a fixed path there that somebody else could have made first.
-        None => private_temp_dir()
-            .map_err(|e| fail(&std::env::temp_dir(), e))?
-            .keep(),
-    };
-    let fail = |e: std::io::Error| fail(&dir, e);
     let file = RecoveryFile {
         version: 1,
         created_at: Utc::now(),
@@ -127,6 +112,28 @@ pub fn save(pending: &Pending) -> Result<PathBuf> {
             .map(|(k, v)| (k.clone(), v.expose_secret().to_string()))
             .collect(),
     };
+    let text = serde_json::to_string_pretty(&file).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut failures = Vec::new();
+    if let Some(dir) = directory() {
+        match create_private_dir(&dir).and_then(|_| write_new(&dir, &text)) {
+            Ok(path) => return Ok(path),
+            Err(e) => failures.push(format!("{}: {e}", dir.display())),
+        }
+    }
+    // Never a fixed path in the temp dir, which somebody else could have made first.
+    match private_temp_dir().and_then(|d| write_new(&d.keep(), &text)) {
+        Ok(path) => Ok(path),
+        Err(e) => {
+            failures.push(format!("{}: {e}", std::env::temp_dir().display()));
+            Err(Error::Internal(format!(
+                "could not save the recovery file ({}): the new tokens could not be kept; fix the store, then run again",
+                failures.join("; ")
+            )))
+        }
+    }
+}
+
+fn write_new(dir: &Path, text: &str) -> std::io::Result<PathBuf> {
     let path = dir.join(format!(
         "recovery-{}.json",
         Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
@@ -135,11 +142,8 @@ pub fn save(pending: &Pending) -> Result<PathBuf> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(&path).map_err(fail)?;
-    let text = serde_json::to_string_pretty(&file).map_err(|e| Error::Internal(e.to_string()))?;
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(fail)?;
+    let mut f = options.open(&path)?;
+    f.write_all(text.as_bytes()).and_then(|_| f.sync_all())?;
     Ok(path)
 }
 

@@ -175,6 +175,23 @@ async fn ctrl_c_while_waiting_for_the_lock_keeps_the_new_tokens() {
 #[tokio::test]
 async fn without_a_home_the_recovery_file_gets_a_private_directory_and_push_needs_no_options() {
     let s = Session::new(loopback_config()).await;
+    recovery_in_a_private_temp_dir(&s, &[("HOME", "")]).await;
+}
+
+/// The state directory cannot be made (a file is in the way): the tokens still go to a private
+/// directory in $TMPDIR rather than being lost.
+#[tokio::test]
+async fn an_unwritable_state_directory_falls_back_to_a_private_temp_directory() {
+    let s = Session::new(loopback_config()).await;
+    let blocked = s.path("not-a-directory");
+    std::fs::write(&blocked, "").unwrap();
+    recovery_in_a_private_temp_dir(&s, &[("XDG_STATE_HOME", blocked.to_str().unwrap())]).await;
+}
+
+/// init whose file store vanishes after the exchange, with `env` steering the state directory
+/// away; the recovery file must land in `<session>/tmp/jira-psoxy-setup-recovery-*/`, and a bare
+/// `push --from FILE` must finish.
+async fn recovery_in_a_private_temp_dir(s: &Session, env: &[(&str, &str)]) {
     let tmp = s.path("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let sub = s.path("mounted");
@@ -189,13 +206,9 @@ async fn without_a_home_the_recovery_file_gets_a_private_directory_and_push_need
         std::fs::remove_dir_all(&gone).unwrap();
         u.to_string()
     }));
-    let homeless = [("HOME", ""), ("TMPDIR", tmp.to_str().unwrap())];
-    let env = [
-        homeless.as_slice(),
-        &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
-    ]
-    .concat();
-    let out = s.run_full(&args, &env, &[], unmount, |_, _| {}).await;
+    let env = [env, &[("TMPDIR", tmp.to_str().unwrap())]].concat();
+    let init_env = [env.as_slice(), &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)]].concat();
+    let out = s.run_full(&args, &init_env, &[], unmount, |_, _| {}).await;
     assert_eq!(out.code, 9, "{}", out.stderr);
     let dirs: Vec<_> = std::fs::read_dir(&tmp)
         .unwrap()
@@ -220,7 +233,7 @@ async fn without_a_home_the_recovery_file_gets_a_private_directory_and_push_need
 
     std::fs::create_dir(&sub).unwrap();
     let push = strings(&["push", "--from", recovery[0].to_str().unwrap()]);
-    let out = s.run_with(&push, &homeless, &[], Browser::Nothing).await;
+    let out = s.run_with(&push, &env, &[], Browser::Nothing).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert!(
