@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::secret::{ExposeSecret, SecretString};
 use crate::store::FamilyMetadata;
+use secrecy::zeroize::{Zeroize, Zeroizing};
 
 /// What a run was about to write.
 pub struct Pending {
@@ -98,7 +99,7 @@ pub fn directory() -> Option<PathBuf> {
 /// it cannot be written) a fresh private directory in the temp dir. Only if both fail are the
 /// tokens lost, and the error says so.
 pub fn save(pending: &Pending) -> Result<PathBuf> {
-    let file = RecoveryFile {
+    let mut file = RecoveryFile {
         version: 1,
         created_at: Utc::now(),
         prefix: pending.prefix.clone(),
@@ -112,7 +113,11 @@ pub fn save(pending: &Pending) -> Result<PathBuf> {
             .map(|(k, v)| (k.clone(), v.expose_secret().to_string()))
             .collect(),
     };
-    let text = serde_json::to_string_pretty(&file).map_err(|e| Error::Internal(e.to_string()))?;
+    // Both copies of the values are wiped once written (secrecy's zeroize).
+    let text = Zeroizing::new(
+        serde_json::to_string_pretty(&file).map_err(|e| Error::Internal(e.to_string()))?,
+    );
+    file.secrets.values_mut().for_each(Zeroize::zeroize);
     let mut failures = Vec::new();
     if let Some(dir) = directory() {
         match create_private_dir(&dir).and_then(|_| write_new(&dir, &text)) {
@@ -164,12 +169,12 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 pub fn load(path: &Path) -> Result<Pending> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
         Error::Input(format!(
             "cannot read the recovery file {}: {e}: check --from",
             path.display()
         ))
-    })?;
+    })?);
     let file: RecoveryFile = serde_json::from_str(&text).map_err(|_| {
         Error::Input(format!(
             "{} is not a jira-psoxy-setup recovery file: check --from",
