@@ -36,7 +36,9 @@ fn main() -> ExitCode {
 /// `renew` and `status` without store options take the last run's target, and say so (a cron
 /// `status` only at -v, so it does not mail the line every night).
 fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
-    let Some(path) = last_run::path() else {
+    let Some(path) =
+        last_run::path().filter(|_| matches!(cli.command, Command::Renew(_) | Command::Status(_)))
+    else {
         return;
     };
     let ui = Ui::new(false);
