@@ -37,17 +37,9 @@ const STORE_OPTIONS: &[&str] = &[
     "gcp_endpoint",
 ];
 
-/// `$XDG_CONFIG_HOME/jira-psoxy-setup/last-run.json`, else under `~/.config`; none without a
-/// home (a shared temporary directory is no place for a file that decides where tokens go).
+/// `$XDG_CONFIG_HOME/jira-psoxy-setup/last-run.json`, else under `~/.config`; none without a home.
 pub fn path() -> Option<PathBuf> {
-    let nonempty = |k: &str| {
-        std::env::var_os(k)
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-    };
-    let base =
-        nonempty("XDG_CONFIG_HOME").or_else(|| nonempty("HOME").map(|h| h.join(".config")))?;
-    Some(base.join("jira-psoxy-setup").join("last-run.json"))
+    crate::user_dirs::app_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("last-run.json"))
 }
 
 impl LastRun {

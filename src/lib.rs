@@ -19,4 +19,5 @@ pub mod sim;
 pub mod store;
 pub mod tfvars;
 pub mod ui;
+pub mod user_dirs;
 pub mod wizard;

@@ -85,14 +85,7 @@ struct RecoveryFile {
 /// `$XDG_STATE_HOME/jira-psoxy-setup`, else `~/.local/state/jira-psoxy-setup`; none without a
 /// home.
 pub fn directory() -> Option<PathBuf> {
-    let nonempty = |k: &str| {
-        std::env::var_os(k)
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-    };
-    let base =
-        nonempty("XDG_STATE_HOME").or_else(|| nonempty("HOME").map(|h| h.join(".local/state")))?;
-    Some(base.join("jira-psoxy-setup"))
+    crate::user_dirs::app_dir("XDG_STATE_HOME", ".local/state")
 }
 
 /// Saves the values where only this user can read them: the state directory, else (no home, or

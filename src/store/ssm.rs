@@ -121,28 +121,29 @@ impl SsmStore {
         }
     }
 
-    /// A write-permission probe that changes nothing: PutParameter with Overwrite=false on a
-    /// parameter that exists. IAM authorizes the call before SSM checks for the name, so
-    /// `ParameterAlreadyExists` means ssm:PutParameter is granted on it, and a denial means not.
-    async fn probe_put(&self, name: &str) -> StoreResult<()> {
-        let key = self.known(name).and_then(|k| k.key_id);
+    /// Terraform's placeholder (SecureString `fill me`) with Overwrite=false, so an existing
+    /// parameter is never changed: `ParameterAlreadyExists` counts as done. That makes it both
+    /// the creation of a missing parameter and a write-permission probe that changes nothing:
+    /// IAM authorizes the call before SSM checks for the name, so a denial means
+    /// ssm:PutParameter (or kms:Encrypt on `key_id`) is not granted.
+    async fn put_placeholder(&self, name: &str, key_id: Option<String>) -> StoreResult<()> {
         let result = self
             .client
             .put_parameter()
             .name(name)
             .value(PLACEHOLDER)
             .r#type(ParameterType::SecureString)
-            .set_key_id(key.clone())
+            .set_key_id(key_id.clone())
+            .description("Psoxy Jira Cloud secret (created by jira-psoxy-setup)")
             .overwrite(false)
             .send()
             .await;
         match result {
-            // Ok: it vanished since DescribeParameters and is now what Terraform would have made.
             Ok(_) => Ok(()),
             Err(e) if code(&e) == Some("ParameterAlreadyExists") => Ok(()),
             Err(e) => Err(classify(
                 e,
-                Op::new("ssm:PutParameter", name).kms("kms:Encrypt", key.as_deref()),
+                Op::new("ssm:PutParameter", name).kms("kms:Encrypt", key_id.as_deref()),
             )),
         }
     }
@@ -290,7 +291,12 @@ impl SecretStore for SsmStore {
             wanted.into_iter().partition(|n| self.known(n).is_some());
         if !existing.is_empty() {
             self.read_all(&existing).await?;
-            try_join_all(existing.iter().map(|n| self.probe_put(n))).await?;
+            try_join_all(
+                existing
+                    .iter()
+                    .map(|n| self.put_placeholder(n, self.known(n).and_then(|k| k.key_id))),
+            )
+            .await?;
         }
         Ok(Preflight { missing })
     }
@@ -300,26 +306,7 @@ impl SecretStore for SsmStore {
     async fn create_missing(&self, names: &[String]) -> StoreResult<()> {
         for name in names {
             check_prefix(name)?;
-            let result = self
-                .client
-                .put_parameter()
-                .name(name)
-                .value(PLACEHOLDER)
-                .r#type(ParameterType::SecureString)
-                .set_key_id(self.kms_key_id.clone())
-                .description("Psoxy Jira Cloud secret (created by jira-psoxy-setup)")
-                .overwrite(false)
-                .send()
-                .await;
-            match result {
-                Ok(_) => {}
-                Err(e) if code(&e) == Some("ParameterAlreadyExists") => {}
-                Err(e) => {
-                    let op = Op::new("ssm:PutParameter", name)
-                        .kms("kms:Encrypt", self.kms_key_id.as_deref());
-                    return Err(classify(e, op));
-                }
-            }
+            self.put_placeholder(name, self.kms_key_id.clone()).await?;
         }
         self.describe_matching("Equals", names.to_vec())
             .await
