@@ -16,19 +16,12 @@ const PREFIX: &str = "psoxy_JIRA_CLOUD_";
 
 /// The session's usual init flags with the file store swapped for the fake.
 fn gcp_args(s: &Session, fake: &GcpFake, extra: &[&str]) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut it = s.init_args().into_iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--store" | "--file" => {
-                it.next();
-            }
-            _ => args.push(a),
-        }
-    }
-    args.extend(gcp_flags(fake));
-    args.extend(extra.iter().map(|e| e.to_string()));
-    args
+    with(on_store(s.init_args(), gcp_flags(fake)), extra)
+}
+
+/// The session's usual renew flags against the fake.
+fn gcp_renew_args(s: &Session, fake: &GcpFake, extra: &[&str]) -> Vec<String> {
+    with(on_store(s.renew_args(), gcp_flags(fake)), extra)
 }
 
 fn gcp_flags(fake: &GcpFake) -> Vec<String> {
@@ -149,9 +142,7 @@ async fn renew_adds_versions_and_retires_the_old_ones_then_status_reads_them() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let first = value(&fake, "REFRESH_TOKEN");
 
-    let mut renew = gcp_args(&s, &fake, &["--destroy-old-versions"]);
-    renew[0] = "renew".into();
-    renew.retain(|a| a != "--client-id" && a != CLIENT_ID);
+    let renew = gcp_renew_args(&s, &fake, &["--destroy-old-versions"]);
     let out = s
         .run_with(&renew, &[], &[], Browser::Follow { accept: true })
         .await;
@@ -364,9 +355,7 @@ async fn renew_for_another_site_is_refused_without_confirmation_in_gcp() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let first = value(&fake, "REFRESH_TOKEN");
 
-    let mut renew = gcp_args(&s, &fake, &["--site", "Acme 2"]);
-    renew[0] = "renew".into();
-    renew.retain(|a| a != "--client-id" && a != CLIENT_ID);
+    let renew = gcp_renew_args(&s, &fake, &["--site", "Acme 2"]);
     let out = s
         .run_with(&renew, &[], &[], Browser::Follow { accept: true })
         .await;

@@ -5,28 +5,6 @@ mod support;
 use jira_psoxy_setup::sim::{SimConfig, SimSite};
 use support::*;
 
-fn renew_args(s: &Session) -> Vec<String> {
-    let base = s.sim.base_url().to_string();
-    with(
-        vec![],
-        &[
-            "renew",
-            "--non-interactive",
-            "--redirect-uri",
-            &s.redirect_uri,
-            "--atlassian-auth-url",
-            &base,
-            "--atlassian-api-url",
-            &base,
-            "--file",
-            s.secrets_file().to_str().unwrap(),
-            "--no-browser",
-            "--callback-timeout",
-            "20",
-        ],
-    )
-}
-
 #[tokio::test]
 async fn renew_reads_the_client_credentials_back_and_replaces_the_token_family() {
     let s = initialized(loopback_config(), &[]).await;
@@ -35,7 +13,7 @@ async fn renew_reads_the_client_credentials_back_and_replaces_the_token_family()
         .unwrap()
         .to_string();
     let out = s
-        .run_with(&renew_args(&s), &[], &[], Browser::Follow { accept: true })
+        .run_with(&s.renew_args(), &[], &[], Browser::Follow { accept: true })
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("read from the store"), "{}", out.stderr);
@@ -71,7 +49,7 @@ async fn renew_for_a_different_site_needs_an_explicit_yes() {
     .await;
     let out = s
         .run_with(
-            &with(renew_args(&s), &["--site", "Acme 2"]),
+            &with(s.renew_args(), &["--site", "Acme 2"]),
             &[],
             &[],
             Browser::Follow { accept: true },
@@ -89,7 +67,7 @@ async fn renew_for_a_different_site_needs_an_explicit_yes() {
 
     let out = s
         .run_with(
-            &with(renew_args(&s), &["--site", "Acme 2", "--allow-site-change"]),
+            &with(s.renew_args(), &["--site", "Acme 2", "--allow-site-change"]),
             &[],
             &[],
             Browser::Follow { accept: true },
@@ -112,7 +90,7 @@ async fn renew_keeps_the_configured_site_among_several_without_asking() {
     )
     .await;
     let out = s
-        .run_with(&renew_args(&s), &[], &[], Browser::Follow { accept: true })
+        .run_with(&s.renew_args(), &[], &[], Browser::Follow { accept: true })
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains(&SimSite::numbered(3).id));
@@ -137,7 +115,7 @@ async fn renew_holds_the_new_family_to_the_site_in_tfvars() {
     let out = s
         .run_with(
             &with(
-                renew_args(&s),
+                s.renew_args(),
                 &["--tfvars", tfvars.to_str().unwrap(), "--output", "json"],
             ),
             &[],
@@ -180,7 +158,7 @@ async fn renew_needs_the_client_credentials_when_the_store_holds_placeholders() 
     )
     .unwrap();
     let out = s
-        .run_with(&renew_args(&s), &[], &[], Browser::Follow { accept: true })
+        .run_with(&s.renew_args(), &[], &[], Browser::Follow { accept: true })
         .await;
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("--client-id"), "{}", out.stderr);
@@ -188,7 +166,7 @@ async fn renew_needs_the_client_credentials_when_the_store_holds_placeholders() 
 
     let out = s
         .run_with(
-            &with(renew_args(&s), &["--client-id", CLIENT_ID]),
+            &with(s.renew_args(), &["--client-id", CLIENT_ID]),
             &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
             &[],
             Browser::Follow { accept: true },

@@ -129,25 +129,7 @@ async fn success_paths_leak_nothing() {
     .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
 
-    let base = s.sim.base_url().to_string();
-    let renew: Vec<String> = [
-        "renew",
-        "--non-interactive",
-        "--redirect-uri",
-        &s.redirect_uri,
-        "--atlassian-auth-url",
-        &base,
-        "--atlassian-api-url",
-        &base,
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .chain([
-        "--file".to_string(),
-        s.secrets_file().display().to_string(),
-        "--no-browser".into(),
-    ])
-    .collect();
+    let renew = s.renew_args();
     let out = run_and_check(
         &s,
         renew,
@@ -166,7 +148,7 @@ async fn success_paths_leak_nothing() {
         "--file".into(),
         s.secrets_file().display().to_string(),
         "--atlassian-api-url".into(),
-        base,
+        s.sim.base_url().to_string(),
     ];
     let out = run_and_check(&s, status, &[], &[], Browser::Nothing, &store).await;
     assert_eq!(out.code, 0, "{}", out.all());

@@ -22,9 +22,7 @@ fn is_put_of(request: &str, name: &str) -> bool {
 
 /// init against SSM through `relay`, everything else as an operator would run it.
 async fn init_through(relay: &Relay, moto: &Moto, s: &Session) -> Output {
-    let mut args = s.init_args();
-    let at = args.iter().position(|a| a == "--store").unwrap();
-    args.splice(at..at + 4, strings(&["--store", "aws-ssm"]));
+    let args = on_store(s.init_args(), strings(&["--store", "aws-ssm"]));
     let mut env = moto.env();
     env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
     env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));

@@ -18,11 +18,10 @@ const LOCK: &str = "PSOXY_JIRA_CLOUD_OAUTH_REFRESH_TOKEN_lock";
 
 /// The usual non-interactive init flags, with the SSM store instead of the file store.
 fn ssm_args(s: &Session, extra: &[&str]) -> Vec<String> {
-    let mut args = s.init_args();
-    let at = args.iter().position(|a| a == "--store").unwrap();
-    args.splice(at..at + 4, ["--store".to_string(), "aws-ssm".to_string()]);
-    args.extend(extra.iter().map(|a| a.to_string()));
-    args
+    with(
+        on_store(s.init_args(), strings(&["--store", "aws-ssm"])),
+        extra,
+    )
 }
 
 fn env(moto: &Moto, keys: Option<&(String, String)>) -> Vec<(&'static str, String)> {

@@ -20,22 +20,7 @@ use support::*;
 
 /// `renew` with what an operator types a year later: no client id, no secret.
 fn renew_args(s: &Session) -> Vec<String> {
-    let base = s.sim.base_url().to_string();
-    strings(&[
-        "renew",
-        "--non-interactive",
-        "--store",
-        "aws-ssm",
-        "--redirect-uri",
-        &s.redirect_uri,
-        "--atlassian-auth-url",
-        &base,
-        "--atlassian-api-url",
-        &base,
-        "--no-browser",
-        "--callback-timeout",
-        "20",
-    ])
+    on_store(s.renew_args(), strings(&["--store", "aws-ssm"]))
 }
 
 fn status_args(extra: &[&str]) -> Vec<String> {

@@ -129,27 +129,38 @@ impl Session {
     }
 
     /// The usual non-interactive `init` flags against this session's simulator and file store.
-    pub fn init_args(&self) -> Vec<String> {
+    /// `command` as the stories run it: no prompts, the registered callback, the simulated
+    /// Atlassian, this session's file store, no browser, a short callback wait.
+    pub fn command_args(&self, command: &str) -> Vec<String> {
         let base = self.sim.base_url().to_string();
-        vec![
-            "init".into(),
-            "--non-interactive".into(),
-            "--client-id".into(),
-            CLIENT_ID.into(),
-            "--redirect-uri".into(),
-            self.redirect_uri.clone(),
-            "--atlassian-auth-url".into(),
-            base.clone(),
-            "--atlassian-api-url".into(),
-            base,
-            "--store".into(),
-            "file".into(),
-            "--file".into(),
-            self.secrets_file().display().to_string(),
-            "--no-browser".into(),
-            "--callback-timeout".into(),
-            "20".into(),
-        ]
+        let file = self.secrets_file().display().to_string();
+        strings(&[
+            command,
+            "--non-interactive",
+            "--redirect-uri",
+            &self.redirect_uri,
+            "--atlassian-auth-url",
+            &base,
+            "--atlassian-api-url",
+            &base,
+            "--store",
+            "file",
+            "--file",
+            &file,
+            "--no-browser",
+            "--callback-timeout",
+            "20",
+        ])
+    }
+
+    /// `init`, with the app's client id (the secret comes from the environment).
+    pub fn init_args(&self) -> Vec<String> {
+        with(self.command_args("init"), &["--client-id", CLIENT_ID])
+    }
+
+    /// `renew`, with nothing but what the store gives back.
+    pub fn renew_args(&self) -> Vec<String> {
+        self.command_args("renew")
     }
 
     /// Runs the binary with `args`, the secret in JIRA_CLIENT_SECRET, and `browser` acting.
@@ -407,4 +418,12 @@ pub fn recovery_file(s: &Session, stderr: &str) -> std::path::PathBuf {
         "the message names the file: {stderr}"
     );
     files[0].clone()
+}
+
+/// `args` aimed at another store: `--store file --file PATH` replaced by `store` (e.g.
+/// `--store aws-ssm`).
+pub fn on_store(mut args: Vec<String>, store: Vec<String>) -> Vec<String> {
+    let at = args.iter().position(|a| a == "--store").unwrap();
+    args.splice(at..at + 4, store);
+    args
 }

@@ -23,10 +23,7 @@ pub const NAMES: [&str; 4] = [
 
 /// The usual non-interactive init flags, with the SSM store instead of the file store.
 pub fn init_args(s: &Session) -> Vec<String> {
-    let mut args = s.init_args();
-    let at = args.iter().position(|a| a == "--store").unwrap();
-    args.splice(at..at + 4, strings(&["--store", "aws-ssm"]));
-    args
+    on_store(s.init_args(), strings(&["--store", "aws-ssm"]))
 }
 
 /// moto's environment plus the client secret, as `init` gets it.
