@@ -11,18 +11,7 @@ use support::*;
 #[tokio::test]
 async fn a_store_that_fails_after_the_exchange_gets_a_recovery_file_and_push_finishes() {
     let s = Session::new(loopback_config()).await;
-    let sub = s.path("mounted");
-    std::fs::create_dir(&sub).unwrap();
-    let file = sub.join("secrets.json");
-    let mut args: Vec<String> = s.init_args();
-    let i = args.iter().position(|a| a == "--file").unwrap();
-    args[i + 1] = file.display().to_string();
-    args.push("--paste".into());
-    let gone = sub.clone();
-    let unmount = Browser::PasteWith(Box::new(move |u: &url::Url| {
-        std::fs::remove_dir_all(&gone).unwrap();
-        u.to_string()
-    }));
+    let (args, sub, file, unmount) = s.init_with_vanishing_store("mounted");
     let out = s.run(&args, unmount).await;
     assert_eq!(out.code, 9, "{}", out.stderr);
     assert!(out.stderr.contains("push --from"), "{}", out.stderr);
@@ -194,18 +183,7 @@ async fn an_unwritable_state_directory_falls_back_to_a_private_temp_directory() 
 async fn recovery_in_a_private_temp_dir(s: &Session, env: &[(&str, &str)]) {
     let tmp = s.path("tmp");
     std::fs::create_dir(&tmp).unwrap();
-    let sub = s.path("mounted");
-    std::fs::create_dir(&sub).unwrap();
-    let file = sub.join("secrets.json");
-    let mut args: Vec<String> = s.init_args();
-    let i = args.iter().position(|a| a == "--file").unwrap();
-    args[i + 1] = file.display().to_string();
-    args.push("--paste".into());
-    let gone = sub.clone();
-    let unmount = Browser::PasteWith(Box::new(move |u: &url::Url| {
-        std::fs::remove_dir_all(&gone).unwrap();
-        u.to_string()
-    }));
+    let (args, sub, file, unmount) = s.init_with_vanishing_store("mounted");
     let env = [env, &[("TMPDIR", tmp.to_str().unwrap())]].concat();
     let init_env = [env.as_slice(), &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)]].concat();
     let out = s.run_full(&args, &init_env, &[], unmount, |_, _| {}).await;

@@ -222,18 +222,7 @@ async fn tokens_minted_but_refused_for_missing_scopes_or_sites_leak_nothing() {
 #[tokio::test]
 async fn the_recovery_path_keeps_secrets_only_in_the_recovery_file() {
     let s = Session::new(loopback_config()).await;
-    let sub = s.path("gone");
-    std::fs::create_dir(&sub).unwrap();
-    let file = sub.join("secrets.json");
-    let mut args = s.init_args();
-    let i = args.iter().position(|a| a == "--file").unwrap();
-    args[i + 1] = file.display().to_string();
-    args.push("--paste".into());
-    let dir = sub.clone();
-    let unmount = Browser::PasteWith(Box::new(move |u: &url::Url| {
-        std::fs::remove_dir_all(&dir).unwrap();
-        u.to_string()
-    }));
+    let (args, sub, file, unmount) = s.init_with_vanishing_store("gone");
     let out = run_and_check(&s, args, &secret_env(), &[], unmount, &[]).await;
     assert_eq!(out.code, 9, "{}", out.stderr);
     let saved: Vec<PathBuf> = std::fs::read_dir(recovery_dir(&s))

@@ -158,6 +158,28 @@ impl Session {
         with(self.command_args("init"), &["--client-id", CLIENT_ID])
     }
 
+    /// An init (paste-back) whose file store sits in its own directory `dir_name`, which vanishes
+    /// while the operator consents: the write fails after the code exchange. Returns the args,
+    /// that directory (recreate it to let `push` finish), the store file, and the browser.
+    pub fn init_with_vanishing_store(
+        &self,
+        dir_name: &str,
+    ) -> (Vec<String>, PathBuf, PathBuf, Browser) {
+        let dir = self.path(dir_name);
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join("secrets.json");
+        let mut args = self.init_args();
+        let i = args.iter().position(|a| a == "--file").unwrap();
+        args[i + 1] = file.display().to_string();
+        args.push("--paste".into());
+        let gone = dir.clone();
+        let unmount = Browser::PasteWith(Box::new(move |u: &Url| {
+            std::fs::remove_dir_all(&gone).unwrap();
+            u.to_string()
+        }));
+        (args, dir, file, unmount)
+    }
+
     /// `renew`, with nothing but what the store gives back.
     pub fn renew_args(&self) -> Vec<String> {
         self.command_args("renew")
