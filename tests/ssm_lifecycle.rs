@@ -184,13 +184,7 @@ async fn status_reads_dates_from_ssm_and_its_exit_codes_follow_the_family_age() 
         no_secrets(&out.all(), &leaks);
         out
     };
-    let token_posts = || {
-        s.sim
-            .requests()
-            .iter()
-            .filter(|r| r.starts_with("POST") && r.contains("/oauth/token"))
-            .count()
-    };
+    let token_posts = || s.token_posts();
     let posts = token_posts();
 
     let out = status(&["--json"]).await;

@@ -30,13 +30,7 @@ fn age_family(s: &Session, days: i64) {
 #[tokio::test]
 async fn status_of_a_fresh_setup_is_healthy_and_never_uses_the_refresh_token() {
     let s = initialized(loopback_config(), &[]).await;
-    let token_posts = || {
-        s.sim
-            .requests()
-            .iter()
-            .filter(|r| r.starts_with("POST") && r.contains("/oauth/token"))
-            .count()
-    };
+    let token_posts = || s.token_posts();
     let before = token_posts();
     let out = s
         .run_with(

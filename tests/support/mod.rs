@@ -180,6 +180,15 @@ impl Session {
         (args, dir, file, unmount)
     }
 
+    /// How many times the token endpoint was called (codes exchanged, tokens refreshed).
+    pub fn token_posts(&self) -> usize {
+        self.sim
+            .requests()
+            .iter()
+            .filter(|r| r.starts_with("POST") && r.contains("/oauth/token"))
+            .count()
+    }
+
     /// `renew`, with nothing but what the store gives back.
     pub fn renew_args(&self) -> Vec<String> {
         self.command_args("renew")
