@@ -49,12 +49,8 @@ async fn init_writes_every_secret_where_the_proxy_reads_it_and_releases_the_lock
     let s = Session::new(loopback_config()).await;
     let fake = GcpFake::start("acme-prod").await;
     fake.terraform(PREFIX);
-    // -vv: the debug log must not carry a secret either.
     let out = s
-        .run(
-            &gcp_args(&s, &fake, &["-vv"]),
-            Browser::Follow { accept: true },
-        )
+        .run(&gcp_args(&s, &fake, &[]), Browser::Follow { accept: true })
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(

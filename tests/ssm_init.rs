@@ -87,7 +87,7 @@ async fn init_fills_terraform_placeholders_keeping_keys_and_tagging_the_family()
     let env = env(&moto, None);
     let out = s
         .run_with(
-            &ssm_args(&s, &["-vv"]),
+            &ssm_args(&s, &[]),
             &borrowed(&env),
             &[],
             Browser::Follow { accept: true },
