@@ -3,7 +3,7 @@
 //! consent, then either follows the redirect to the tool's loopback listener or pastes it).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -45,8 +45,13 @@ impl Output {
     }
 }
 
+mod args;
+mod checks;
 #[path = "ports.rs"]
 mod ports;
+
+pub use args::*;
+pub use checks::*;
 
 /// A loopback port for the binary's callback server; see `ports`.
 pub fn free_port() -> u16 {
@@ -362,34 +367,6 @@ impl Session {
     }
 }
 
-/// The authorization codes carried by redirect URLs.
-pub fn codes(redirects: &[Url]) -> Vec<String> {
-    redirects
-        .iter()
-        .filter_map(|u| {
-            u.query_pairs()
-                .find(|(k, _)| k == "code")
-                .map(|(_, v)| v.into_owned())
-        })
-        .collect()
-}
-
-/// Owned arguments from string literals.
-pub fn strings(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-/// An owned environment, borrowed the way `run_with` takes it.
-pub fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
-/// `args` followed by `more`.
-pub fn with(mut args: Vec<String>, more: &[&str]) -> Vec<String> {
-    args.extend(more.iter().map(|s| s.to_string()));
-    args
-}
-
 /// A session where `init` (with `extra` flags) has already succeeded.
 pub async fn initialized(config: SimConfig, extra: &[&str]) -> Session {
     let s = Session::new(config).await;
@@ -401,60 +378,4 @@ pub async fn initialized(config: SimConfig, extra: &[&str]) -> Session {
         .await;
     assert_eq!(out.code, 0, "init: {}", out.stderr);
     s
-}
-
-/// Asserts that none of the secret values appears in the output.
-pub fn assert_no_secrets(text: &str, secrets: &[&str]) {
-    for s in secrets {
-        assert!(!s.is_empty());
-        assert!(
-            !text.contains(s),
-            "a secret value leaked into the output: {s}\n---\n{text}"
-        );
-    }
-}
-
-/// Every secret the file store holds (values of keys ending in a secret name), plus the client secret.
-pub fn secret_values(secrets: &serde_json::Value) -> Vec<String> {
-    let mut out = vec![CLIENT_SECRET.to_string()];
-    for (k, v) in secrets.as_object().unwrap() {
-        if k.ends_with("REFRESH_TOKEN") || k.ends_with("CLIENT_SECRET") {
-            out.push(v.as_str().unwrap().to_string());
-        }
-        if k.ends_with("ACCESS_TOKEN") {
-            let parsed: serde_json::Value = serde_json::from_str(v.as_str().unwrap()).unwrap();
-            out.push(parsed["token"].as_str().unwrap().to_string());
-        }
-    }
-    out
-}
-
-pub fn file_mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-/// The one recovery file under $HOME/.local/state/jira-psoxy-setup, checked for its modes.
-pub fn recovery_file(s: &Session, stderr: &str) -> std::path::PathBuf {
-    let dir = s.path("home/.local/state/jira-psoxy-setup");
-    let files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}\n{stderr}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    assert_eq!(file_mode(&files[0]), 0o600);
-    assert_eq!(file_mode(&dir), 0o700);
-    assert!(
-        stderr.contains(&files[0].display().to_string()),
-        "the message names the file: {stderr}"
-    );
-    files[0].clone()
-}
-
-/// `args` aimed at another store: `--store file --file PATH` replaced by `store` (e.g.
-/// `--store aws-ssm`).
-pub fn on_store(mut args: Vec<String>, store: Vec<String>) -> Vec<String> {
-    let at = args.iter().position(|a| a == "--store").unwrap();
-    args.splice(at..at + 4, store);
-    args
 }
