@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The manual procedure that jira-psoxy-setup replaces (REFERENCE §1, steps 5-8), scripted with
+# The manual procedure that jira-psoxy-setup replaces (psoxy-contract §1, steps 5-8), scripted with
 # curl and the aws CLI as fast as a shell allows: no prompts, no jq, no pauses. Used by
 # scripts/bench.py as the baseline; not part of the test suite.
 #

@@ -29,7 +29,7 @@ impl TokenSet {
     }
 
     /// The access token the way the proxy stores it: `{"token":..,"expirationDate":<epoch ms>}`;
-    /// a raw token would be ignored by the proxy (REFERENCE §3).
+    /// a raw token would be ignored by the proxy (psoxy-contract §3).
     pub fn proxy_access_token(&self) -> SecretString {
         let json = serde_json::json!({
             "token": self.access_token.expose_secret(),
@@ -62,7 +62,7 @@ struct OAuthErrorBody {
 }
 
 impl AtlassianClient {
-    /// The URL the operator opens to grant access (REFERENCE §1 step 5).
+    /// The URL the operator opens to grant access (psoxy-contract §1 step 5).
     pub fn authorize_url(
         &self,
         client_id: &str,

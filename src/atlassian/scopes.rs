@@ -1,4 +1,4 @@
-//! The scopes Psoxy needs (REFERENCE §1), and what to do when the app lacks one.
+//! The scopes Psoxy needs (psoxy-contract §1), and what to do when the app lacks one.
 
 /// `offline_access` first: without it Atlassian issues no refresh token.
 pub const DEFAULT_SCOPES: [&str; 7] = [

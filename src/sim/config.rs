@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// The scopes of REFERENCE §1 step 5, in the order Psoxy's docs list them.
+/// The scopes of psoxy-contract §1 step 5, in the order Psoxy's docs list them.
 pub const DEFAULT_SCOPES: [&str; 7] = [
     "offline_access",
     "read:group:jira",

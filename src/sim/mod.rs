@@ -5,7 +5,7 @@
 //! (`/authorize`, `/oauth/token`) and the API endpoints
 //! (`/oauth/token/accessible-resources`, `/ex/jira/{cloudid}/rest/api/3/myself`).
 //! It is used by `init --demo` and by the integration tests. Behaviour follows
-//! REFERENCE §2: exact redirect URI matching, single-use codes, rotating
+//! psoxy-contract §2: exact redirect URI matching, single-use codes, rotating
 //! refresh tokens with a reuse leeway and family invalidation.
 
 mod authorize;

@@ -12,7 +12,7 @@ pub(super) fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// The authorize URL of REFERENCE §1 step 5 against the simulator.
+/// The authorize URL of psoxy-contract §1 step 5 against the simulator.
 pub(super) fn authorize_url(sim: &Simulator, scopes: &str, redirect_uri: &str, state: &str) -> Url {
     let mut url = sim.base_url().join("authorize").unwrap();
     url.query_pairs_mut()

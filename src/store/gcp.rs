@@ -1,4 +1,4 @@
-//! Google Cloud Secret Manager, written the way Psoxy reads it (REFERENCE §3): the proxy reads the
+//! Google Cloud Secret Manager, written the way Psoxy reads it (psoxy-contract §3): the proxy reads the
 //! version named by the secret's `latest-version` label, so a write adds a version, points that
 //! label at it (keeping every other label, guarded by the secret's etag), then disables, or with
 //! `--destroy-old-versions` destroys, the older enabled versions, as the proxy does when it

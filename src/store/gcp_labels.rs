@@ -1,5 +1,5 @@
 //! Labels on Secret Manager secrets: the proxy's refresh lock (`locked=<epoch ms>` on
-//! `<prefix>OAUTH_REFRESH_TOKEN`, REFERENCE §3) and the token family's metadata on the
+//! `<prefix>OAUTH_REFRESH_TOKEN`, psoxy-contract §3) and the token family's metadata on the
 //! REFRESH_TOKEN secret. Every change is a read-modify-write guarded by the secret's etag.
 
 use std::collections::HashMap;
@@ -10,7 +10,7 @@ use chrono::DateTime;
 use super::ops::Api;
 use crate::store::{FamilyMetadata, LockAttempt, SecretKey, SecretNames, StoreError, StoreResult};
 
-/// The proxy's lock label (REFERENCE §3).
+/// The proxy's lock label (psoxy-contract §3).
 pub const LOCK_LABEL: &str = "locked";
 /// Epoch seconds at which the current token family was first issued.
 pub const ISSUED_LABEL: &str = "jira-family-issued-at";

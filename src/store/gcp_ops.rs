@@ -22,7 +22,7 @@ pub const VERSION_LIST: &str = "secretmanager.versions.list";
 pub const DISABLE: &str = "secretmanager.versions.disable";
 pub const DESTROY: &str = "secretmanager.versions.destroy";
 
-/// The label the proxy reads to pick a version (REFERENCE §3).
+/// The label the proxy reads to pick a version (psoxy-contract §3).
 pub const LATEST_VERSION: &str = "latest-version";
 
 /// One call, for error messages: what was done to which resource, needing which permission.

@@ -1,4 +1,4 @@
-//! Holding the proxy's own refresh lock while we replace its refresh token (REFERENCE §3), so a
+//! Holding the proxy's own refresh lock while we replace its refresh token (psoxy-contract §3), so a
 //! running proxy cannot rotate the old token over our new one. The store only knows how to try
 //! and release; waiting, the countdown and stale take-over live here, once for every store.
 

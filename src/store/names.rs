@@ -1,4 +1,4 @@
-//! How Psoxy names its Jira Cloud secrets (REFERENCE §3): `<prefix><NAME>`.
+//! How Psoxy names its Jira Cloud secrets (psoxy-contract §3): `<prefix><NAME>`.
 
 /// The prefix of a default deployment.
 pub const DEFAULT_PREFIX: &str = "PSOXY_JIRA_CLOUD_";
@@ -52,7 +52,7 @@ impl SecretNames {
         SecretKey::ALL.iter().map(|k| self.name(*k)).collect()
     }
 
-    /// The proxy's lock holder name (REFERENCE §3): never a value anyone fills.
+    /// The proxy's lock holder name (psoxy-contract §3): never a value anyone fills.
     pub fn lock_name(&self) -> String {
         format!("{}OAUTH_REFRESH_TOKEN", self.prefix)
     }

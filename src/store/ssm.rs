@@ -1,5 +1,5 @@
 //! AWS Systems Manager Parameter Store, where Psoxy's AWS deployments read their secrets
-//! (REFERENCE §3): SecureString parameters `<root path><ENV>_JIRA_CLOUD_<NAME>`, pre-created by
+//! (psoxy-contract §3): SecureString parameters `<root path><ENV>_JIRA_CLOUD_<NAME>`, pre-created by
 //! Terraform as `fill me`. Credentials and region come from the standard AWS chain (environment,
 //! profiles including IAM Identity Center, web identity, instance roles), and AWS_ENDPOINT_URL /
 //! AWS_ENDPOINT_URL_SSM are honoured. An overwritten parameter keeps its KMS key; the token

@@ -93,7 +93,7 @@ pub fn auth_plan(ctx: &Context, auth: &AuthArgs) -> Result<AuthPlan> {
     })
 }
 
-/// REFERENCE §1 steps 1-4, with the exact callback URL and scopes this run uses.
+/// psoxy-contract §1 steps 1-4, with the exact callback URL and scopes this run uses.
 fn show_console_checklist(ctx: &Context, plan: &AuthPlan) -> Result<()> {
     ctx.ui.step("In Atlassian's developer console");
     let mut steps = vec![

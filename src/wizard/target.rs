@@ -150,7 +150,7 @@ pub async fn confirm_replacing_live_family(
 }
 
 /// After a live family was replaced: the proxy caches its configuration for up to 20 minutes
-/// (REFERENCE §3), and an instance that refreshes from its cached old token in that window
+/// (psoxy-contract §3), and an instance that refreshes from its cached old token in that window
 /// writes the old family back over the new one.
 pub fn note_proxy_cache(ctx: &Context) {
     ctx.ui.info(

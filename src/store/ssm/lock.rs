@@ -1,4 +1,4 @@
-//! The proxy's refresh lock in SSM (REFERENCE §3): a String parameter
+//! The proxy's refresh lock in SSM (psoxy-contract §3): a String parameter
 //! `<prefix>OAUTH_REFRESH_TOKEN_lock` = `locked_<epoch ms>`, created with Overwrite=false and
 //! deleted on release.
 
