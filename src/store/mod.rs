@@ -6,12 +6,14 @@ pub mod gcp;
 pub mod lock;
 pub mod names;
 pub mod ssm;
+pub mod target;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::secret::SecretString;
 pub use names::{SecretKey, SecretNames};
+pub use target::StoreTarget;
 
 /// The value Terraform gives every parameter/secret it pre-creates.
 pub const PLACEHOLDER: &str = "fill me";
@@ -154,17 +156,5 @@ where
             }
             other => return other,
         }
-    }
-}
-
-/// Builds the store the flags name.
-pub async fn open(
-    args: &crate::cli::StoreArgs,
-) -> crate::error::Result<std::sync::Arc<dyn SecretStore>> {
-    use crate::cli::StoreKind;
-    match args.kind() {
-        StoreKind::File => Ok(std::sync::Arc::new(file::FileStore::new(args.file.clone()))),
-        StoreKind::AwsSsm => Ok(std::sync::Arc::new(ssm::SsmStore::connect(args).await?)),
-        StoreKind::GcpSecretManager => Ok(std::sync::Arc::new(gcp::GcpStore::open(args).await?)),
     }
 }

@@ -12,33 +12,29 @@ use aws_sdk_ssm::config::{ProvideCredentials, Region};
 
 use super::SsmStore;
 use super::error::{chain, credentials_fix};
-use crate::cli::StoreArgs;
 use crate::error::{Error, Result};
 use crate::store::StoreError;
-
-fn non_empty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
+use crate::store::target::AwsTarget;
 
 impl SsmStore {
     /// Loads the standard AWS chain, honouring --aws-region and --aws-profile.
-    pub async fn connect(args: &StoreArgs) -> Result<Self> {
-        check_root_path(&args.ssm_root_path)?;
+    pub async fn connect(target: &AwsTarget) -> Result<Self> {
+        check_root_path(&target.ssm_root_path)?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = non_empty(&args.aws_region) {
-            loader = loader.region(Region::new(region.to_string()));
+        if let Some(region) = &target.region {
+            loader = loader.region(Region::new(region.clone()));
         }
-        if let Some(profile) = non_empty(&args.aws_profile) {
+        if let Some(profile) = &target.profile {
             loader = loader.profile_name(profile);
         }
-        Self::with_config(&loader.load().await, args).await
+        Self::with_config(&loader.load().await, target).await
     }
 
     /// Builds the store from a loaded SDK configuration, after checking that it names a region
     /// and that its credentials resolve: both fail here, before anything else happens.
-    pub async fn with_config(config: &SdkConfig, args: &StoreArgs) -> Result<Self> {
-        check_root_path(&args.ssm_root_path)?;
-        let profile = non_empty(&args.aws_profile);
+    pub async fn with_config(config: &SdkConfig, target: &AwsTarget) -> Result<Self> {
+        check_root_path(&target.ssm_root_path)?;
+        let profile = target.profile.as_deref();
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
             StoreError::Credentials(
                 "no AWS region is set: set AWS_REGION or pass --aws-region (or set `region` in your AWS profile)".into(),
@@ -69,8 +65,8 @@ impl SsmStore {
             endpoint: config.endpoint_url().map(str::to_string),
             client: Client::from_conf(conf),
             region,
-            root_path: args.ssm_root_path.clone(),
-            kms_key_id: non_empty(&args.kms_key_id).map(str::to_string),
+            root_path: target.ssm_root_path.clone(),
+            kms_key_id: target.kms_key_id.clone(),
             known: Mutex::new(HashMap::new()),
             described_all: Default::default(),
             held: Mutex::new(HashMap::new()),
