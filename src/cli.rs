@@ -96,6 +96,8 @@ pub enum StoreKind {
     File,
     /// AWS Systems Manager Parameter Store.
     AwsSsm,
+    /// AWS Secrets Manager (`secrets_store_implementation = "aws_secrets_manager"`).
+    AwsSecretsManager,
     /// Google Cloud Secret Manager.
     GcpSecretManager,
 }
@@ -106,6 +108,7 @@ impl StoreKind {
         match self {
             StoreKind::File => "file",
             StoreKind::AwsSsm => "aws-ssm",
+            StoreKind::AwsSecretsManager => "aws-secrets-manager",
             StoreKind::GcpSecretManager => "gcp-secret-manager",
         }
     }
@@ -115,6 +118,9 @@ impl StoreKind {
         match self {
             StoreKind::File => "a local file (to try the tool, or for a proxy run locally)",
             StoreKind::AwsSsm => "AWS SSM Parameter Store (Psoxy deployed on AWS)",
+            StoreKind::AwsSecretsManager => {
+                "AWS Secrets Manager (Psoxy on AWS with secrets_store_implementation = \"aws_secrets_manager\")"
+            }
             StoreKind::GcpSecretManager => "GCP Secret Manager (Psoxy deployed on GCP)",
         }
     }
@@ -145,7 +151,7 @@ pub struct StoreArgs {
     /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/`); must start with `/` when set.
     #[arg(long, default_value = "")]
     pub ssm_root_path: String,
-    /// KMS key for parameters this tool creates (existing parameters keep theirs).
+    /// KMS key for parameters or secrets this tool creates (existing ones keep theirs).
     #[arg(long)]
     pub kms_key_id: Option<String>,
     #[arg(long, env = "GOOGLE_CLOUD_PROJECT")]

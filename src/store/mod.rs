@@ -1,10 +1,12 @@
-//! Where the proxy's secrets live. `SecretStore` is the seam: the file, AWS SSM and GCP Secret
-//! Manager stores each implement it in their own file; the wizard only sees this trait.
+//! Where the proxy's secrets live. `SecretStore` is the seam: the file, AWS SSM, AWS Secrets
+//! Manager and GCP Secret Manager stores each implement it in their own file; the wizard only
+//! sees this trait, and `StoreTarget` names which one to open.
 
 pub mod file;
 pub mod gcp;
 pub mod lock;
 pub mod names;
+pub mod secrets_manager;
 pub mod ssm;
 pub mod target;
 
@@ -48,6 +50,8 @@ pub enum LockAttempt {
 pub struct Preflight {
     /// Secret names that do not exist yet in the store.
     pub missing: Vec<String>,
+    /// Permissions that could not be checked without changing the store, for the operator.
+    pub unchecked: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -19,6 +19,7 @@ pub enum StoreTarget {
         path: PathBuf,
     },
     AwsSsm(AwsTarget),
+    AwsSecretsManager(AwsTarget),
     GcpSecretManager(GcpTarget),
 }
 
@@ -71,6 +72,7 @@ impl StoreTarget {
                 path: std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone()),
             },
             StoreKind::AwsSsm => StoreTarget::AwsSsm(aws()),
+            StoreKind::AwsSecretsManager => StoreTarget::AwsSecretsManager(aws()),
             StoreKind::GcpSecretManager => StoreTarget::GcpSecretManager(GcpTarget {
                 project: given(&args.gcp_project),
                 endpoint: given(&args.gcp_endpoint),
@@ -83,6 +85,7 @@ impl StoreTarget {
         match self {
             StoreTarget::File { .. } => StoreKind::File,
             StoreTarget::AwsSsm(_) => StoreKind::AwsSsm,
+            StoreTarget::AwsSecretsManager(_) => StoreKind::AwsSecretsManager,
             StoreTarget::GcpSecretManager(_) => StoreKind::GcpSecretManager,
         }
     }
@@ -92,6 +95,9 @@ impl StoreTarget {
         Ok(match self {
             StoreTarget::File { path } => Arc::new(super::file::FileStore::new(path.clone())),
             StoreTarget::AwsSsm(aws) => Arc::new(super::ssm::SsmStore::connect(aws).await?),
+            StoreTarget::AwsSecretsManager(aws) => {
+                Arc::new(super::secrets_manager::SecretsManagerStore::connect(aws).await?)
+            }
             StoreTarget::GcpSecretManager(gcp) => Arc::new(super::gcp::GcpStore::open(gcp).await?),
         })
     }
@@ -99,7 +105,9 @@ impl StoreTarget {
     /// The prefix `--environment-name` names (psoxy-contract §3, §4).
     pub fn derived_prefix(&self, environment_name: &str) -> String {
         match self {
-            StoreTarget::AwsSsm(aws) => names::aws_prefix(&aws.ssm_root_path, environment_name),
+            StoreTarget::AwsSsm(aws) | StoreTarget::AwsSecretsManager(aws) => {
+                names::aws_prefix(&aws.ssm_root_path, environment_name)
+            }
             StoreTarget::GcpSecretManager(_) => names::gcp_prefix(environment_name),
             StoreTarget::File { .. } => names::aws_prefix("", environment_name),
         }
@@ -108,7 +116,9 @@ impl StoreTarget {
     /// The prefix of a default deployment, proposed when discovery finds none.
     pub fn default_prefix(&self) -> String {
         match self {
-            StoreTarget::AwsSsm(_) => self.derived_prefix("psoxy"),
+            StoreTarget::AwsSsm(_) | StoreTarget::AwsSecretsManager(_) => {
+                self.derived_prefix("psoxy")
+            }
             StoreTarget::GcpSecretManager(_) => names::gcp_prefix(""),
             StoreTarget::File { .. } => names::DEFAULT_PREFIX.to_string(),
         }
@@ -141,7 +151,7 @@ impl StoreTarget {
         };
         match self {
             StoreTarget::File { path } => add("--file", path.to_str()),
-            StoreTarget::AwsSsm(aws) => {
+            StoreTarget::AwsSsm(aws) | StoreTarget::AwsSecretsManager(aws) => {
                 add("--aws-region", aws.region.as_deref());
                 add("--aws-profile", aws.profile.as_deref());
                 add("--ssm-root-path", Some(&aws.ssm_root_path));
@@ -183,18 +193,18 @@ mod tests {
 
     #[test]
     fn targets_serialize_as_tagged_data_and_print_as_flags() {
-        let target = StoreTarget::AwsSsm(AwsTarget {
+        let target = StoreTarget::AwsSecretsManager(AwsTarget {
             region: Some("eu-west-1".into()),
             kms_key_id: Some("alias/psoxy".into()),
             ..Default::default()
         });
         let json = serde_json::to_value(&target).unwrap();
-        assert_eq!(json["kind"], "aws-ssm");
+        assert_eq!(json["kind"], "aws-secrets-manager");
         assert_eq!(json["region"], "eu-west-1");
         assert_eq!(serde_json::from_value::<StoreTarget>(json).unwrap(), target);
         assert_eq!(
             target.flags(),
-            words("--store aws-ssm --aws-region eu-west-1 --kms-key-id alias/psoxy")
+            words("--store aws-secrets-manager --aws-region eu-west-1 --kms-key-id alias/psoxy")
         );
     }
 
@@ -221,7 +231,10 @@ mod tests {
             ssm_root_path: "/psoxy/".into(),
             ..Default::default()
         };
-        for target in [StoreTarget::AwsSsm(aws.clone())] {
+        for target in [
+            StoreTarget::AwsSsm(aws.clone()),
+            StoreTarget::AwsSecretsManager(aws.clone()),
+        ] {
             assert_eq!(target.default_prefix(), "/psoxy/PSOXY_JIRA_CLOUD_");
             assert_eq!(target.derived_prefix("acme"), "/psoxy/ACME_JIRA_CLOUD_");
         }

@@ -139,6 +139,12 @@ pub async fn preflight(
     let spinner = ctx.ui.spinner(&format!("Checking {}", store.describe()));
     let report = store.preflight(names).await?;
     drop(spinner);
+    if !report.unchecked.is_empty() {
+        ctx.ui.info(&format!(
+            "not checked before authorizing (a check would change the store): {}",
+            report.unchecked.join("; ")
+        ));
+    }
     if report.missing.is_empty() {
         ctx.ui.ok(&format!(
             "{} is ready for prefix {}",

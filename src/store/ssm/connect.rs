@@ -16,50 +16,65 @@ use crate::error::{Error, Result};
 use crate::store::StoreError;
 use crate::store::target::AwsTarget;
 
+/// Loads the standard AWS chain, honouring --aws-region and --aws-profile. Every AWS store
+/// starts here; each service client then honours its own `AWS_ENDPOINT_URL_<SERVICE>`.
+pub(crate) async fn load_config(target: &AwsTarget) -> Result<SdkConfig> {
+    check_root_path(&target.ssm_root_path)?;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &target.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &target.profile {
+        loader = loader.profile_name(profile);
+    }
+    Ok(loader.load().await)
+}
+
+/// The configuration's region, once its credentials are known to resolve: both fail here,
+/// before anything else happens.
+pub(crate) async fn checked_region(config: &SdkConfig, target: &AwsTarget) -> Result<String> {
+    check_root_path(&target.ssm_root_path)?;
+    let profile = target.profile.as_deref();
+    let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+        StoreError::Credentials(
+            "no AWS region is set: set AWS_REGION or pass --aws-region (or set `region` in your AWS profile)".into(),
+        )
+    })?;
+    let provider = config.credentials_provider().ok_or_else(|| {
+        StoreError::Credentials(format!(
+            "no AWS credentials provider: {}",
+            credentials_fix(profile)
+        ))
+    })?;
+    provider.provide_credentials().await.map_err(|e| {
+        StoreError::Credentials(format!(
+            "no usable AWS credentials ({}): {}",
+            chain(&e).split_whitespace().collect::<Vec<_>>().join(" "),
+            credentials_fix(profile)
+        ))
+    })?;
+    Ok(region)
+}
+
+/// Short timeouts: an unreachable endpoint fails in seconds, not minutes.
+pub(crate) fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(20))
+        .operation_timeout(Duration::from_secs(60))
+        .build()
+}
+
 impl SsmStore {
-    /// Loads the standard AWS chain, honouring --aws-region and --aws-profile.
     pub async fn connect(target: &AwsTarget) -> Result<Self> {
-        check_root_path(&target.ssm_root_path)?;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = &target.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(profile) = &target.profile {
-            loader = loader.profile_name(profile);
-        }
-        Self::with_config(&loader.load().await, target).await
+        Self::with_config(&load_config(target).await?, target).await
     }
 
-    /// Builds the store from a loaded SDK configuration, after checking that it names a region
-    /// and that its credentials resolve: both fail here, before anything else happens.
+    /// Builds the store from a loaded SDK configuration (region and credentials checked).
     pub async fn with_config(config: &SdkConfig, target: &AwsTarget) -> Result<Self> {
-        check_root_path(&target.ssm_root_path)?;
-        let profile = target.profile.as_deref();
-        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
-            StoreError::Credentials(
-                "no AWS region is set: set AWS_REGION or pass --aws-region (or set `region` in your AWS profile)".into(),
-            )
-        })?;
-        let provider = config.credentials_provider().ok_or_else(|| {
-            StoreError::Credentials(format!(
-                "no AWS credentials provider: {}",
-                credentials_fix(profile)
-            ))
-        })?;
-        provider.provide_credentials().await.map_err(|e| {
-            StoreError::Credentials(format!(
-                "no usable AWS credentials ({}): {}",
-                chain(&e).split_whitespace().collect::<Vec<_>>().join(" "),
-                credentials_fix(profile)
-            ))
-        })?;
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(20))
-            .operation_timeout(Duration::from_secs(60))
-            .build();
+        let region = checked_region(config, target).await?;
         let conf = aws_sdk_ssm::config::Builder::from(config)
-            .timeout_config(timeouts)
+            .timeout_config(timeouts())
             .build();
         Ok(SsmStore {
             endpoint: config.endpoint_url().map(str::to_string),
