@@ -130,7 +130,8 @@ impl SecretsManagerStore {
 
     /// ListSecrets, with a name filter (a prefix match) on --ssm-root-path when one is given;
     /// each Jira secret found is remembered. Without a root path nothing narrows the names: the
-    /// `all` filter matches words, and misses names that mix `/` and `_` (`/psoxy/ACME_...`).
+    /// `all` filter matches words and (in moto at least) misses names that mix `/` and `_`
+    /// (`/psoxy/ACME_JIRA_CLOUD_...`).
     async fn list(&self) -> StoreResult<Vec<String>> {
         let by_root = (!self.root_path.is_empty()).then(|| {
             Filter::builder()
