@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs what the tests need (moto, the AWS SSM
+# The whole test suite, on a fresh machine: installs what the tests need (moto, the AWS SSM and Secrets Manager
 # emulator, into a project-local virtualenv), then runs every test. Nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."

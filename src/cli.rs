@@ -96,6 +96,8 @@ pub enum StoreKind {
     File,
     /// AWS Systems Manager Parameter Store.
     AwsSsm,
+    /// AWS Secrets Manager (`secrets_store_implementation = "aws_secrets_manager"`).
+    AwsSecretsManager,
     /// Google Cloud Secret Manager.
     GcpSecretManager,
 }
@@ -106,7 +108,20 @@ impl StoreKind {
         match self {
             StoreKind::File => "file",
             StoreKind::AwsSsm => "aws-ssm",
+            StoreKind::AwsSecretsManager => "aws-secrets-manager",
             StoreKind::GcpSecretManager => "gcp-secret-manager",
+        }
+    }
+
+    /// The store as step 1 of a terminal run offers it.
+    pub fn label(self) -> &'static str {
+        match self {
+            StoreKind::File => "a local file (to try the tool, or for a proxy run locally)",
+            StoreKind::AwsSsm => "AWS SSM Parameter Store (Psoxy deployed on AWS)",
+            StoreKind::AwsSecretsManager => {
+                "AWS Secrets Manager (Psoxy on AWS with secrets_store_implementation = \"aws_secrets_manager\")"
+            }
+            StoreKind::GcpSecretManager => "GCP Secret Manager (Psoxy deployed on GCP)",
         }
     }
 }
@@ -136,7 +151,7 @@ pub struct StoreArgs {
     /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/`); must start with `/` when set.
     #[arg(long, default_value = "")]
     pub ssm_root_path: String,
-    /// KMS key for parameters this tool creates (existing parameters keep theirs).
+    /// KMS key for parameters or secrets this tool creates (existing ones keep theirs).
     #[arg(long)]
     pub kms_key_id: Option<String>,
     #[arg(long, env = "GOOGLE_CLOUD_PROJECT")]
@@ -147,45 +162,27 @@ pub struct StoreArgs {
     /// Destroy, rather than disable, older secret versions after a new one is labelled.
     #[arg(long)]
     pub destroy_old_versions: bool,
+    /// A target remembered by the last run (`renew`, `status`) or a recovery file (`push`),
+    /// used when no store option was typed.
+    #[arg(skip)]
+    pub remembered: Option<crate::store::StoreTarget>,
 }
 
 impl StoreArgs {
-    /// The chosen store: `--store`, else the file store.
+    /// The chosen store: a remembered target's, else `--store`, else the file store.
     pub fn kind(&self) -> StoreKind {
-        self.store.unwrap_or(StoreKind::File)
+        match &self.remembered {
+            Some(target) => target.kind(),
+            None => self.store.unwrap_or(StoreKind::File),
+        }
     }
 
-    /// The options that choose this store, as command-line flags (no secrets live here), so a
-    /// printed follow-up command (`push --from FILE`) targets the same store.
-    pub fn as_flags(&self) -> Vec<String> {
-        let mut flags = vec!["--store".to_string(), self.kind().name().to_string()];
-        let mut add = |flag: &str, value: Option<String>| {
-            if let Some(v) = value.filter(|v| !v.is_empty()) {
-                flags.push(flag.to_string());
-                flags.push(v);
-            }
-        };
-        match self.kind() {
-            // Absolute: the command may be run from another directory.
-            StoreKind::File => {
-                let file = std::path::absolute(&self.file).unwrap_or_else(|_| self.file.clone());
-                add("--file", Some(file.display().to_string()))
-            }
-            StoreKind::AwsSsm => {
-                add("--aws-region", self.aws_region.clone());
-                add("--aws-profile", self.aws_profile.clone());
-                add("--ssm-root-path", Some(self.ssm_root_path.clone()));
-                add("--kms-key-id", self.kms_key_id.clone());
-            }
-            StoreKind::GcpSecretManager => {
-                add("--gcp-project", self.gcp_project.clone());
-                add("--gcp-endpoint", self.gcp_endpoint.clone());
-                if self.destroy_old_versions {
-                    flags.push("--destroy-old-versions".into());
-                }
-            }
+    /// The target these options name, or the one remembered from an earlier run.
+    pub fn target(&self) -> crate::store::StoreTarget {
+        match &self.remembered {
+            Some(target) => target.clone(),
+            None => crate::store::StoreTarget::from_args(self),
         }
-        flags
     }
 }
 

@@ -61,7 +61,7 @@ impl Guard {
                 Ok(path) => message.push_str(&format!(
                     "; the new tokens may not all be stored: they were saved to {} — finish with `{}`",
                     path.display(),
-                    recovery::push_command(&path, &pending.store_flags)
+                    recovery::push_command(&path, pending.target.as_ref())
                 )),
                 Err(e) => message.push_str(&format!("; the new tokens could not be saved ({e}): run init again")),
             }

@@ -8,34 +8,53 @@
 use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Parser};
+use clap::{ArgMatches, Args, CommandFactory};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{Cli, Command, StoreArgs};
+use crate::store::StoreTarget;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SavedLastRun")]
 pub struct LastRun {
-    /// `--store ...` and that store's options, with an absolute `--file`.
-    pub store_flags: Vec<String>,
+    /// The store and its options, without per-run switches.
+    pub store: StoreTarget,
     pub prefix: String,
     pub redirect_uri: String,
     #[serde(default)]
     pub tfvars: Option<PathBuf>,
 }
 
-/// The store options' argument ids (clap names them after the fields of `StoreArgs`).
-const STORE_OPTIONS: &[&str] = &[
-    "store",
-    "file",
-    "prefix",
-    "environment_name",
-    "aws_region",
-    "aws_profile",
-    "ssm_root_path",
-    "kms_key_id",
-    "gcp_project",
-    "gcp_endpoint",
-];
+/// The file as any version wrote it: earlier ones kept the store as `store_flags`
+/// (`--store aws-ssm --aws-region ...`).
+#[derive(Deserialize)]
+struct SavedLastRun {
+    #[serde(default)]
+    store: Option<StoreTarget>,
+    #[serde(default)]
+    store_flags: Vec<String>,
+    prefix: String,
+    redirect_uri: String,
+    #[serde(default)]
+    tfvars: Option<PathBuf>,
+}
+
+impl TryFrom<SavedLastRun> for LastRun {
+    type Error = String;
+
+    fn try_from(saved: SavedLastRun) -> Result<LastRun, String> {
+        let store = match saved.store {
+            Some(store) => store,
+            None => StoreTarget::from_legacy_flags(&saved.store_flags)?,
+        };
+        Ok(LastRun {
+            store: store.remembered(),
+            prefix: saved.prefix,
+            redirect_uri: saved.redirect_uri,
+            tfvars: saved.tfvars,
+        })
+    }
+}
 
 /// `$XDG_CONFIG_HOME/jira-psoxy-setup/last-run.json`, else under `~/.config`; none without a home.
 pub fn path() -> Option<PathBuf> {
@@ -44,13 +63,13 @@ pub fn path() -> Option<PathBuf> {
 
 impl LastRun {
     pub fn new(
-        store: &StoreArgs,
+        store: &StoreTarget,
         prefix: &str,
         redirect_uri: &str,
         tfvars: Option<&Path>,
     ) -> LastRun {
         LastRun {
-            store_flags: store.as_flags(),
+            store: store.remembered(),
             prefix: prefix.to_string(),
             redirect_uri: redirect_uri.to_string(),
             tfvars: tfvars.map(|t| std::path::absolute(t).unwrap_or_else(|_| t.to_path_buf())),
@@ -81,36 +100,31 @@ impl LastRun {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(unusable(e.to_string())),
         };
-        let last: LastRun = serde_json::from_str(&text).map_err(|e| unusable(e.to_string()))?;
-        last.store_args().map_err(unusable)?;
-        Ok(Some(last))
-    }
-
-    fn store_args(&self) -> Result<StoreArgs, String> {
-        let mut flags = self.store_flags.clone();
-        flags.extend(["--prefix".to_string(), self.prefix.clone()]);
-        store_args_from(&flags)
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| unusable(e.to_string()))
     }
 }
 
-/// Store options as flags (`StoreArgs::as_flags`, a recovery file's) back into `StoreArgs`.
-pub fn store_args_from(flags: &[String]) -> Result<StoreArgs, String> {
-    #[derive(Parser)]
-    struct Remembered {
-        #[command(flatten)]
-        store: StoreArgs,
-    }
-    let argv = std::iter::once("remembered".to_string()).chain(flags.iter().cloned());
-    Remembered::try_parse_from(argv)
-        .map(|r| r.store)
-        .map_err(|e| e.kind().to_string())
-}
-
-/// Whether the command line names any store option (`--store`, `--file`, `--aws-region`, ...).
+/// Whether the command line names any store option (`--store`, `--file`, `--aws-region`, ...):
+/// every argument of `StoreArgs` that takes a value, as clap lists them, typed on the command
+/// line. Switches (`--create-missing`) choose no target.
 pub fn store_options_typed(matches: &ArgMatches) -> bool {
-    matches
-        .subcommand()
-        .is_some_and(|(_, sub)| STORE_OPTIONS.iter().any(|id| typed(sub, id)))
+    let Some((name, sub)) = matches.subcommand() else {
+        return false;
+    };
+    let cli = Cli::command();
+    let (Some(command), Some(group)) = (cli.find_subcommand(name), StoreArgs::group_id()) else {
+        return false;
+    };
+    let Some(store_group) = command.get_groups().find(|g| g.get_id() == &group) else {
+        return false;
+    };
+    let ids: Vec<&clap::Id> = store_group.get_args().collect();
+    command
+        .get_arguments()
+        .filter(|arg| ids.contains(&arg.get_id()) && arg.get_action().takes_values())
+        .any(|arg| typed(sub, arg.get_id().as_str()))
 }
 
 /// `try_get_raw` first: asking `value_source` about an id the command lacks panics.
@@ -128,30 +142,22 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
         return None;
     }
     let last = last?;
-    let mut remembered = last.store_args().ok()?;
-    let keep_switches = |typed: &StoreArgs, remembered: &mut StoreArgs| {
-        remembered.create_missing = typed.create_missing;
-        remembered.destroy_old_versions = typed.destroy_old_versions;
-    };
-    match &mut cli.command {
-        Command::Renew(args) => {
-            keep_switches(&args.store, &mut remembered);
-            args.store = remembered;
-            if !typed(sub, "redirect_uri") {
-                args.auth.redirect_uri = last.redirect_uri.clone();
-            }
-            if args.run.tfvars.is_none() {
-                args.run.tfvars = last.tfvars.clone().filter(|t| t.exists());
-            }
-        }
-        Command::Status(args) => {
-            keep_switches(&args.store, &mut remembered);
-            args.store = remembered;
-        }
+    let store = match &mut cli.command {
+        Command::Renew(args) => &mut args.store,
+        Command::Status(args) => &mut args.store,
         _ => return None,
+    };
+    store.remembered = Some(last.store.clone().with_switches_of(store));
+    store.prefix = Some(last.prefix.clone());
+    if let Command::Renew(args) = &mut cli.command {
+        if !typed(sub, "redirect_uri") {
+            args.auth.redirect_uri = last.redirect_uri.clone();
+        }
+        if args.run.tfvars.is_none() {
+            args.run.tfvars = last.tfvars.clone().filter(|t| t.exists());
+        }
     }
-    let mut words = last.store_flags.clone();
-    words.retain(|w| w != "--destroy-old-versions");
+    let mut words = last.store.flags();
     words.extend(["--prefix".to_string(), last.prefix.clone()]);
     Some(format!(
         "using the target of the last run: {} (pass --store to choose another)",
@@ -162,7 +168,8 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::{CommandFactory, FromArgMatches};
+    use crate::store::target::{AwsTarget, GcpTarget};
+    use clap::FromArgMatches;
 
     fn parse(argv: &[&str]) -> (Cli, ArgMatches) {
         let matches = Cli::command().try_get_matches_from(argv).unwrap();
@@ -171,15 +178,10 @@ mod tests {
 
     fn last() -> LastRun {
         LastRun {
-            store_flags: [
-                "--store",
-                "aws-ssm",
-                "--aws-region",
-                "eu-west-1",
-                "--destroy-old-versions",
-            ]
-            .map(String::from)
-            .to_vec(),
+            store: StoreTarget::AwsSsm(AwsTarget {
+                region: Some("eu-west-1".into()),
+                ..Default::default()
+            }),
             prefix: "/p/ACME_JIRA_CLOUD_".into(),
             redirect_uri: "http://127.0.0.1:8765/callback".into(),
             tfvars: None,
@@ -194,12 +196,46 @@ mod tests {
             panic!()
         };
         assert_eq!(args.store.kind(), crate::cli::StoreKind::AwsSsm);
-        assert_eq!(args.store.aws_region.as_deref(), Some("eu-west-1"));
+        assert_eq!(args.store.target(), last().store);
         assert_eq!(args.store.prefix.as_deref(), Some("/p/ACME_JIRA_CLOUD_"));
         assert!(args.store.create_missing, "typed, so kept");
-        assert!(!args.store.destroy_old_versions, "never remembered");
         assert_eq!(args.auth.redirect_uri, "http://127.0.0.1:8765/callback");
-        assert!(!note.contains("--destroy-old-versions"), "{note}");
+        assert!(note.contains("--aws-region eu-west-1"), "{note}");
+    }
+
+    #[test]
+    fn a_typed_destroy_switch_applies_to_a_remembered_gcp_target() {
+        let mut gcp = last();
+        gcp.store = StoreTarget::GcpSecretManager(GcpTarget {
+            project: Some("acme".into()),
+            ..Default::default()
+        });
+        let (mut cli, m) = parse(&["x", "status", "--destroy-old-versions"]);
+        fill_in(&mut cli, &m, Some(gcp)).expect("filled in");
+        let Command::Status(args) = cli.command else {
+            panic!()
+        };
+        let StoreTarget::GcpSecretManager(target) = args.store.target() else {
+            panic!()
+        };
+        assert!(target.destroy_old_versions);
+    }
+
+    #[test]
+    fn every_store_option_counts_as_typed_and_switches_do_not() {
+        for typed in [
+            &["--file", "other.json"][..],
+            &["--kms-key-id", "k"],
+            &["--ssm-root-path", "/x/"],
+            &["--environment-name", "acme"],
+            &["--gcp-endpoint", "http://127.0.0.1:1"],
+        ] {
+            let argv: Vec<&str> = ["x", "status"].iter().chain(typed).copied().collect();
+            assert!(store_options_typed(&parse(&argv).1), "{typed:?}");
+        }
+        for switch in ["--create-missing", "--destroy-old-versions"] {
+            assert!(!store_options_typed(&parse(&["x", "renew", switch]).1));
+        }
     }
 
     #[test]
@@ -232,5 +268,40 @@ mod tests {
             why.contains("cannot be used") && why.contains("pass the store options"),
             "{why}"
         );
+    }
+
+    /// A file exactly as the version with `store_flags` wrote it.
+    #[test]
+    fn a_last_run_file_in_the_flags_format_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("last-run.json");
+        let old = r#"{
+  "store_flags": [
+    "--store",
+    "aws-ssm",
+    "--aws-region",
+    "eu-west-1",
+    "--ssm-root-path",
+    "/p/"
+  ],
+  "prefix": "/p/ACME_JIRA_CLOUD_",
+  "redirect_uri": "http://127.0.0.1:8765/callback",
+  "tfvars": "/work/psoxy/terraform.tfvars"
+}"#;
+        std::fs::write(&path, old).unwrap();
+        let loaded = LastRun::load(&path).unwrap().expect("loaded");
+        let expected = StoreTarget::AwsSsm(AwsTarget {
+            region: Some("eu-west-1".into()),
+            ssm_root_path: "/p/".into(),
+            ..Default::default()
+        });
+        assert_eq!(loaded.store, expected);
+        assert_eq!(loaded.prefix, "/p/ACME_JIRA_CLOUD_");
+        assert_eq!(
+            loaded.tfvars.as_deref(),
+            Some(Path::new("/work/psoxy/terraform.tfvars"))
+        );
+        std::fs::write(&path, old.replace("aws-ssm", "nowhere")).unwrap();
+        assert!(LastRun::load(&path).unwrap_err().contains("cannot be used"));
     }
 }

@@ -115,13 +115,13 @@ async fn open_chosen_store(
     ctx: &mut Context,
     args: &mut StoreArgs,
 ) -> Result<Arc<dyn store::SecretStore>> {
-    let store = guarded(ctx, async {
+    let chosen = guarded(ctx, async {
         target::choose_store(ctx, args)?;
-        store::open(args).await
+        Ok(args.target())
     })
     .await?;
-    ctx.store_flags = args.as_flags();
-    Ok(store)
+    ctx.store_target = Some(chosen.clone());
+    guarded(ctx, chosen.open()).await
 }
 
 fn context(
@@ -152,7 +152,7 @@ fn context(
         stdin,
         interactive,
         env_client_secret,
-        store_flags: Vec::new(),
+        store_target: None,
         guard: Default::default(),
     }
 }
@@ -209,16 +209,19 @@ async fn run_init(mut args: InitArgs) -> Result<i32> {
     let report = guarded(&ctx, init::run(&ctx, &args, store)).await?;
     report::print(&report, args.run.output);
     if demo.is_none() {
-        remember(&ctx, &args.store, &report, &args.auth.redirect_uri);
+        remember(&ctx, &report, &args.auth.redirect_uri);
     }
     Ok(exit::OK)
 }
 
 /// Keeps this run's target for the next `renew` and `status` (nothing secret); a failure only
 /// costs the operator typing the options again.
-fn remember(ctx: &Context, store: &StoreArgs, report: &report::RunReport, redirect_uri: &str) {
+fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
+    let Some(target) = &ctx.store_target else {
+        return;
+    };
     let last = last_run::LastRun::new(
-        store,
+        target,
         &report.prefix,
         redirect_uri,
         report.tfvars.as_deref(),
@@ -239,13 +242,13 @@ async fn run_renew(mut args: RenewArgs) -> Result<i32> {
     let store = open_chosen_store(&mut ctx, &mut args.store).await?;
     let report = guarded(&ctx, renew::run(&ctx, &args, store)).await?;
     report::print(&report, args.run.output);
-    remember(&ctx, &args.store, &report, &args.auth.redirect_uri);
+    remember(&ctx, &report, &args.auth.redirect_uri);
     Ok(exit::OK)
 }
 
 async fn run_status(args: StatusArgs) -> Result<i32> {
     let ctx = context(true, true, None);
-    let report = match store::open(&args.store).await {
+    let report = match args.store.target().open().await {
         Ok(store) => status::run(&ctx, &args, store).await,
         Err(e) => Err(e),
     };
@@ -268,22 +271,17 @@ async fn run_push(mut args: PushArgs, store_typed: bool) -> Result<i32> {
     let mut ctx = context(false, true, None);
     if !store_typed {
         // No store option typed: the store the failed run was writing to, as the file records.
-        let flags = recovery::load(&args.from)?.store_flags;
-        if !flags.is_empty() {
-            args.store = last_run::store_args_from(&flags).map_err(|why| {
-                Error::Input(format!(
-                    "{} records store options that do not parse ({why}): pass them yourself",
-                    args.from.display()
-                ))
-            })?;
+        if let Some(target) = recovery::load(&args.from)?.target {
             ctx.ui.info(&format!(
                 "writing to the store the failed run used: {}",
-                recovery::shell_line(&flags)
+                recovery::shell_line(&target.flags())
             ));
+            args.store.remembered = Some(target);
         }
     }
-    ctx.store_flags = args.store.as_flags();
-    let store = store::open(&args.store).await?;
+    let target = args.store.target();
+    ctx.store_target = Some(target.clone());
+    let store = target.open().await?;
     let written = guarded(&ctx, push::run(&ctx, &args.from, &args.store, store)).await?;
     for name in written {
         println!("wrote {name}");

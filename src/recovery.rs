@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::secret::{ExposeSecret, SecretString};
-use crate::store::FamilyMetadata;
+use crate::store::{FamilyMetadata, StoreTarget};
 use secrecy::zeroize::{Zeroize, Zeroizing};
 
 /// What a run was about to write.
@@ -21,29 +21,19 @@ pub struct Pending {
     pub meta: FamilyMetadata,
     /// A refresh lock this run took and could not release (its `locked_<ms>` time).
     pub own_lock_ms: Option<i64>,
-    /// The store options of the run that saved it (`--store aws-ssm --aws-region ...`).
-    pub store_flags: Vec<String>,
-}
-
-impl Pending {
-    /// The store kind the tokens were meant for, if the file recorded it.
-    pub fn store_kind(&self) -> Option<&str> {
-        match self.store_flags.as_slice() {
-            [flag, kind, ..] if flag == "--store" => Some(kind),
-            _ => None,
-        }
-    }
+    /// The store the run was writing to, if known.
+    pub target: Option<StoreTarget>,
 }
 
 /// The command that finishes the job from a recovery file, with the store options it needs.
-pub fn push_command(path: &Path, store_flags: &[String]) -> String {
+pub fn push_command(path: &Path, target: Option<&StoreTarget>) -> String {
     let mut words = vec![
         "jira-psoxy-setup".to_string(),
         "push".into(),
         "--from".into(),
         path.display().to_string(),
     ];
-    words.extend(store_flags.iter().cloned());
+    words.extend(target.map(StoreTarget::flags).unwrap_or_default());
     shell_line(&words)
 }
 
@@ -78,7 +68,10 @@ struct RecoveryFile {
     secrets: BTreeMap<String, String>,
     #[serde(default)]
     own_lock_ms: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    store: Option<StoreTarget>,
+    /// How earlier versions recorded the store (`--store aws-ssm --aws-region ...`): read only.
+    #[serde(default, skip_serializing)]
     store_flags: Vec<String>,
 }
 
@@ -99,7 +92,8 @@ pub fn save(pending: &Pending) -> Result<PathBuf> {
         family_issued_at: pending.meta.issued_at,
         cloud_id: pending.meta.cloud_id.clone(),
         own_lock_ms: pending.own_lock_ms,
-        store_flags: pending.store_flags.clone(),
+        store: pending.target.clone(),
+        store_flags: Vec::new(),
         secrets: pending
             .values
             .iter()
@@ -186,8 +180,27 @@ pub fn load(path: &Path) -> Result<Pending> {
             cloud_id: file.cloud_id,
         },
         own_lock_ms: file.own_lock_ms,
-        store_flags: file.store_flags,
+        target: stored_target(path, file.store, &file.store_flags)?,
     })
+}
+
+/// The file's store: recorded as data, or as flags by earlier versions.
+fn stored_target(
+    path: &Path,
+    store: Option<StoreTarget>,
+    legacy_flags: &[String],
+) -> Result<Option<StoreTarget>> {
+    if store.is_some() || legacy_flags.is_empty() {
+        return Ok(store);
+    }
+    StoreTarget::from_legacy_flags(legacy_flags)
+        .map(Some)
+        .map_err(|why| {
+            Error::Input(format!(
+                "{} records store options that do not parse ({why}): edit its store_flags to valid options",
+                path.display()
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -196,8 +209,10 @@ mod tests {
 
     #[test]
     fn the_push_command_survives_a_shell() {
-        let flags = ["--store", "file", "--file", "my secrets/it's.json"].map(String::from);
-        let line = push_command(Path::new("/state/recovery-1.json"), &flags);
+        let target = StoreTarget::File {
+            path: "my secrets/it's.json".into(),
+        };
+        let line = push_command(Path::new("/state/recovery-1.json"), Some(&target));
         assert_eq!(
             line,
             r#"jira-psoxy-setup push --from /state/recovery-1.json --store file --file 'my secrets/it'\''s.json'"#
@@ -211,5 +226,47 @@ mod tests {
             .lines()
             .collect();
         assert_eq!(words[words.len() - 1], "my secrets/it's.json");
+    }
+
+    /// A file exactly as the version with `store_flags` wrote it.
+    #[test]
+    fn a_recovery_file_in_the_flags_format_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("recovery-20261128T101500.123Z.json");
+        let old = r#"{
+  "version": 1,
+  "created_at": "2026-11-28T10:15:00.123Z",
+  "prefix": "/p/ACME_JIRA_CLOUD_",
+  "family_issued_at": "2026-11-28T10:14:58.001Z",
+  "cloud_id": "a1b2c3d4-0000-1111-2222-333344445555",
+  "secrets": {
+    "/p/ACME_JIRA_CLOUD_REFRESH_TOKEN": "rt-1"
+  },
+  "own_lock_ms": 1795860898001,
+  "store_flags": [
+    "--store",
+    "aws-ssm",
+    "--aws-region",
+    "eu-west-1",
+    "--kms-key-id",
+    "alias/psoxy"
+  ]
+}"#;
+        std::fs::write(&path, old).unwrap();
+        let pending = load(&path).unwrap();
+        let expected = StoreTarget::AwsSsm(crate::store::target::AwsTarget {
+            region: Some("eu-west-1".into()),
+            kms_key_id: Some("alias/psoxy".into()),
+            ..Default::default()
+        });
+        assert_eq!(pending.target, Some(expected));
+        assert_eq!(pending.prefix, "/p/ACME_JIRA_CLOUD_");
+        assert_eq!(pending.own_lock_ms, Some(1_795_860_898_001));
+        assert_eq!(pending.values.len(), 1);
+        assert_eq!(pending.values[0].1.expose_secret(), "rt-1");
+
+        let without_store = old.replace(r#""store_flags""#, r#""ignored""#);
+        std::fs::write(&path, without_store).unwrap();
+        assert_eq!(load(&path).unwrap().target, None);
     }
 }

@@ -8,7 +8,6 @@ mod moto;
 
 use clap::Parser;
 use jira_psoxy_setup::cli::StoreArgs;
-use jira_psoxy_setup::store;
 use moto::{Moto, UNSET_ENV};
 
 #[derive(Parser)]
@@ -21,7 +20,7 @@ fn open(runtime: &tokio::runtime::Runtime, extra: &[&str]) -> Result<Vec<String>
     let argv = ["test", "--store", "aws-ssm"].iter().chain(extra);
     let args = Flags::parse_from(argv).store;
     runtime.block_on(async {
-        let store = store::open(&args).await.map_err(|e| e.to_string())?;
+        let store = args.target().open().await.map_err(|e| e.to_string())?;
         store.discover_prefixes().await.map_err(|e| e.to_string())
     })
 }

@@ -10,8 +10,9 @@ use clap::Parser;
 use jira_psoxy_setup::cli::StoreArgs;
 use jira_psoxy_setup::secret::{ExposeSecret, SecretString};
 use jira_psoxy_setup::store::ssm::{SsmStore, TAG_CLOUD_ID, TAG_ISSUED_AT};
+use jira_psoxy_setup::store::target::AwsTarget;
 use jira_psoxy_setup::store::{
-    FamilyMetadata, LockAttempt, SecretKey, SecretNames, SecretStore, StoreError,
+    FamilyMetadata, LockAttempt, SecretKey, SecretNames, SecretStore, StoreError, StoreTarget,
 };
 use moto::{Moto, PLACEHOLDER};
 
@@ -21,9 +22,12 @@ struct Flags {
     store: StoreArgs,
 }
 
-fn args(extra: &[&str]) -> StoreArgs {
+fn args(extra: &[&str]) -> AwsTarget {
     let argv = ["test", "--store", "aws-ssm"].iter().chain(extra);
-    Flags::parse_from(argv).store
+    match Flags::parse_from(argv).store.target() {
+        StoreTarget::AwsSsm(aws) => aws,
+        other => panic!("{other:?}"),
+    }
 }
 
 async fn store(moto: &Moto, extra: &[&str]) -> SsmStore {

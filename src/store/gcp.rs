@@ -41,12 +41,12 @@ pub struct GcpStore {
 
 impl GcpStore {
     /// From the command line: project and endpoint resolved, credentials loaded (not yet used).
-    pub async fn open(args: &crate::cli::StoreArgs) -> StoreResult<GcpStore> {
-        let endpoint = parse_endpoint(args.gcp_endpoint.as_deref())?;
-        let project = resolve_project(args.gcp_project.as_deref(), &|k| std::env::var(k).ok())?;
+    pub async fn open(target: &super::target::GcpTarget) -> StoreResult<GcpStore> {
+        let endpoint = parse_endpoint(target.endpoint.as_deref())?;
+        let project = resolve_project(target.project.as_deref(), &|k| std::env::var(k).ok())?;
         tracing::info!(project = %project.id, source = project.source, "Google Cloud project");
         let mut config = GcpConfig::new(project.id, endpoint);
-        config.destroy_old_versions = args.destroy_old_versions;
+        config.destroy_old_versions = target.destroy_old_versions;
         Self::connect(config).await
     }
 

@@ -1,17 +1,21 @@
-//! Where the proxy's secrets live. `SecretStore` is the seam: the file, AWS SSM and GCP Secret
-//! Manager stores each implement it in their own file; the wizard only sees this trait.
+//! Where the proxy's secrets live. `SecretStore` is the seam: the file, AWS SSM, AWS Secrets
+//! Manager and GCP Secret Manager stores each implement it in their own file; the wizard only
+//! sees this trait, and `StoreTarget` names which one to open.
 
 pub mod file;
 pub mod gcp;
 pub mod lock;
 pub mod names;
+pub mod secrets_manager;
 pub mod ssm;
+pub mod target;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::secret::SecretString;
 pub use names::{SecretKey, SecretNames};
+pub use target::StoreTarget;
 
 /// The value Terraform gives every parameter/secret it pre-creates.
 pub const PLACEHOLDER: &str = "fill me";
@@ -46,6 +50,8 @@ pub enum LockAttempt {
 pub struct Preflight {
     /// Secret names that do not exist yet in the store.
     pub missing: Vec<String>,
+    /// Permissions that could not be checked without changing the store, for the operator.
+    pub unchecked: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,17 +160,5 @@ where
             }
             other => return other,
         }
-    }
-}
-
-/// Builds the store the flags name.
-pub async fn open(
-    args: &crate::cli::StoreArgs,
-) -> crate::error::Result<std::sync::Arc<dyn SecretStore>> {
-    use crate::cli::StoreKind;
-    match args.kind() {
-        StoreKind::File => Ok(std::sync::Arc::new(file::FileStore::new(args.file.clone()))),
-        StoreKind::AwsSsm => Ok(std::sync::Arc::new(ssm::SsmStore::connect(args).await?)),
-        StoreKind::GcpSecretManager => Ok(std::sync::Arc::new(gcp::GcpStore::open(args).await?)),
     }
 }

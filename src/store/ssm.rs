@@ -6,8 +6,8 @@
 //! family's metadata are tags on the REFRESH_TOKEN parameter; the refresh lock is the proxy's own
 //! `<prefix>OAUTH_REFRESH_TOKEN_lock` String parameter.
 
-mod connect;
-mod error;
+pub(crate) mod connect;
+pub(crate) mod error;
 mod lock;
 mod tags;
 
@@ -126,7 +126,11 @@ impl SsmStore {
     /// the creation of a missing parameter and a write-permission probe that changes nothing:
     /// IAM authorizes the call before SSM checks for the name, so a denial means
     /// ssm:PutParameter (or kms:Encrypt on `key_id`) is not granted.
-    async fn put_placeholder(&self, name: &str, key_id: Option<String>) -> StoreResult<()> {
+    pub(crate) async fn put_placeholder(
+        &self,
+        name: &str,
+        key_id: Option<String>,
+    ) -> StoreResult<()> {
         let result = self
             .client
             .put_parameter()
@@ -188,12 +192,12 @@ async fn put(
         })
 }
 
-fn to_chrono(t: &AwsDateTime) -> Option<DateTime<Utc>> {
+pub(crate) fn to_chrono(t: &AwsDateTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(t.to_millis().ok()?)
 }
 
 /// SSM names: letters, digits, `_.-/`, and fully qualified when they contain a `/`.
-fn check_prefix(prefix: &str) -> StoreResult<()> {
+pub(crate) fn check_prefix(prefix: &str) -> StoreResult<()> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-/".contains(c);
     if !prefix.chars().all(allowed) {
         return Err(StoreError::Other(format!(
@@ -298,7 +302,10 @@ impl SecretStore for SsmStore {
             )
             .await?;
         }
-        Ok(Preflight { missing })
+        Ok(Preflight {
+            missing,
+            ..Default::default()
+        })
     }
 
     /// Creates placeholders as Terraform does: SecureString `fill me`, with --kms-key-id or

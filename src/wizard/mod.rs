@@ -30,7 +30,7 @@ pub struct Context {
     pub interactive: bool,
     /// The client secret from `JIRA_CLIENT_SECRET` (or the demo), read once by `main`.
     pub env_client_secret: Option<SecretString>,
-    /// This run's store options as flags, for the `push --from FILE` command a failure prints.
-    pub store_flags: Vec<String>,
+    /// This run's store, recorded in a recovery file and named by the `push` command it prints.
+    pub store_target: Option<crate::store::StoreTarget>,
     pub guard: Guard,
 }

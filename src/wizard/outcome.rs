@@ -65,7 +65,7 @@ pub async fn store_grant(
     };
     let pending = Pending {
         own_lock_ms: None,
-        store_flags: ctx.store_flags.clone(),
+        target: ctx.store_target.clone(),
         prefix: names.prefix.clone(),
         values,
         meta,

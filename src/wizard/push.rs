@@ -56,13 +56,13 @@ fn refuse_another_store_kind(
     pending: &recovery::Pending,
     args: &StoreArgs,
 ) -> Result<()> {
-    let ours = args.as_flags();
-    match pending.store_kind() {
-        Some(kind) if Some(kind) != ours.get(1).map(String::as_str) => Err(Error::Input(format!(
-            "{} holds secrets for {kind}, not {}: run `{}`",
+    match &pending.target {
+        Some(theirs) if theirs.kind() != args.kind() => Err(Error::Input(format!(
+            "{} holds secrets for {}, not {}: run `{}`",
             from.display(),
-            ours[1],
-            recovery::push_command(from, &pending.store_flags)
+            theirs.kind().name(),
+            args.kind().name(),
+            recovery::push_command(from, Some(theirs))
         ))),
         _ => Ok(()),
     }

@@ -132,7 +132,7 @@ pub async fn save_secrets(
                     "writing to {} failed ({e}); the secrets were saved to {} (readable only by you): fix the store, then run `{}`",
                     store.describe(),
                     path.display(),
-                    recovery::push_command(&path, &pending.store_flags)
+                    recovery::push_command(&path, pending.target.as_ref())
                 )))
             }
             None => Err(e),

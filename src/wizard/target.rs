@@ -3,33 +3,23 @@
 
 use crate::cli::StoreArgs;
 use crate::error::{Error, Result};
-use crate::store::{SecretNames, SecretStore, names};
+use crate::store::{SecretNames, SecretStore};
 
 use super::Context;
 use super::report::renew_by;
 
 /// Step 1, in a terminal without `--store`: where the secrets go. Scripts get the file store.
 pub fn choose_store(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
-    use crate::cli::StoreKind::*;
-    if args.store.is_some() || !ctx.interactive {
+    use clap::ValueEnum;
+    if args.store.is_some() || args.remembered.is_some() || !ctx.interactive {
         return Ok(());
     }
-    let choices = [
-        (
-            File,
-            "a local file (to try the tool, or for a proxy run locally)",
-        ),
-        (AwsSsm, "AWS SSM Parameter Store (Psoxy deployed on AWS)"),
-        (
-            GcpSecretManager,
-            "GCP Secret Manager (Psoxy deployed on GCP)",
-        ),
-    ];
-    let items: Vec<String> = choices.iter().map(|(_, d)| d.to_string()).collect();
+    let kinds = crate::cli::StoreKind::value_variants();
+    let items: Vec<String> = kinds.iter().map(|k| k.label().to_string()).collect();
     let i = ctx
         .prompter
         .select("Where should the secrets go?", &items, "--store")?;
-    args.store = Some(choices[i].0);
+    args.store = Some(kinds[i]);
     Ok(())
 }
 
@@ -43,15 +33,16 @@ pub async fn choose_prefix(
     if let Some(p) = &args.prefix {
         return Ok(SecretNames::new(p.clone()));
     }
-    if let Some(derived) = derived_prefix(args) {
-        return Ok(SecretNames::new(derived));
+    let target = args.target();
+    if let Some(env) = &args.environment_name {
+        return Ok(SecretNames::new(target.derived_prefix(env)));
     }
     let spinner = ctx.ui.spinner("Looking for existing Psoxy Jira secrets");
     let mut found = store.discover_prefixes().await?;
     drop(spinner);
     found.sort();
     found.dedup();
-    let default = default_prefix(args);
+    let default = target.default_prefix();
     match found.len() {
         0 if ctx.interactive => ask_prefix(ctx, &default),
         0 => Ok(SecretNames::new(default)),
@@ -88,26 +79,6 @@ fn ask_prefix(ctx: &Context, default: &str) -> Result<SecretNames> {
         ));
     }
     Ok(SecretNames::new(typed.to_string()))
-}
-
-/// The prefix named by `--environment-name` (and `--ssm-root-path`), if given.
-pub fn derived_prefix(args: &StoreArgs) -> Option<String> {
-    use crate::cli::StoreKind::*;
-    let env = args.environment_name.as_deref()?;
-    Some(match args.kind() {
-        AwsSsm => names::aws_prefix(&args.ssm_root_path, env),
-        GcpSecretManager => names::gcp_prefix(env),
-        File => names::aws_prefix("", env),
-    })
-}
-
-fn default_prefix(args: &StoreArgs) -> String {
-    use crate::cli::StoreKind::*;
-    match args.kind() {
-        AwsSsm => names::aws_prefix(&args.ssm_root_path, "psoxy"),
-        GcpSecretManager => names::gcp_prefix(""),
-        File => names::DEFAULT_PREFIX.to_string(),
-    }
 }
 
 /// init over a deployment whose token family (recorded by this tool) is still alive replaces it
@@ -168,6 +139,12 @@ pub async fn preflight(
     let spinner = ctx.ui.spinner(&format!("Checking {}", store.describe()));
     let report = store.preflight(names).await?;
     drop(spinner);
+    if !report.unchecked.is_empty() {
+        ctx.ui.info(&format!(
+            "not checked before authorizing (a check would change the store): {}",
+            report.unchecked.join("; ")
+        ));
+    }
     if report.missing.is_empty() {
         ctx.ui.ok(&format!(
             "{} is ready for prefix {}",

@@ -7,7 +7,7 @@ use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use crate::store::StoreError;
 
 /// The fix for missing or rejected credentials, shared by every credentials message.
-pub(super) fn credentials_fix(profile: Option<&str>) -> String {
+pub(crate) fn credentials_fix(profile: Option<&str>) -> String {
     match profile {
         Some(p) => format!(
             "run `aws sso login --profile {p}` if the profile uses IAM Identity Center, or check profile {p} in ~/.aws/config"
@@ -18,7 +18,7 @@ pub(super) fn credentials_fix(profile: Option<&str>) -> String {
 
 /// What was being attempted, for the message: the IAM action, the parameter and, for SecureString
 /// reads and writes, the KMS action and key involved.
-pub(super) struct Op<'a> {
+pub(crate) struct Op<'a> {
     pub action: &'static str,
     pub name: &'a str,
     pub kms: Option<(&'static str, String)>,
@@ -37,8 +37,39 @@ impl<'a> Op<'a> {
     }
 
     pub fn kms(mut self, action: &'static str, key: Option<&str>) -> Self {
-        self.kms = Some((action, key.unwrap_or("alias/aws/ssm").to_string()));
+        self.kms = Some((action, key.unwrap_or(self.default_key()).to_string()));
         self
+    }
+
+    /// The service the action belongs to: SSM, or Secrets Manager (whose stores reuse this).
+    fn secrets_manager(&self) -> bool {
+        self.action.starts_with("secretsmanager:")
+    }
+
+    fn service(&self) -> &'static str {
+        if self.secrets_manager() {
+            "AWS Secrets Manager"
+        } else {
+            "AWS SSM"
+        }
+    }
+
+    /// What the service calls the thing named.
+    fn resource(&self) -> &'static str {
+        if self.secrets_manager() {
+            "secret"
+        } else {
+            "parameter"
+        }
+    }
+
+    /// The AWS managed key the service uses when none is named.
+    fn default_key(&self) -> &'static str {
+        if self.secrets_manager() {
+            "alias/aws/secretsmanager"
+        } else {
+            "alias/aws/ssm"
+        }
     }
 
     pub fn secret(mut self, value: &'a str) -> Self {
@@ -74,11 +105,11 @@ const TRANSIENT: &[&str] = &[
 ];
 
 /// The error code AWS returned, if any.
-pub(super) fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+pub(crate) fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     err.code()
 }
 
-pub(super) fn classify<E>(err: SdkError<E, HttpResponse>, op: Op<'_>) -> StoreError
+pub(crate) fn classify<E>(err: SdkError<E, HttpResponse>, op: Op<'_>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -104,13 +135,17 @@ where
     };
     match &err {
         SdkError::TimeoutError(_) => {
-            return StoreError::Unavailable(format!("AWS SSM timed out ({what}): try again"));
+            return StoreError::Unavailable(format!(
+                "{} timed out ({what}): try again",
+                op.service()
+            ));
         }
         SdkError::DispatchFailure(d) => {
             let detail = redact(&chain(&err), op.secret);
             if d.is_io() || d.is_timeout() {
                 return StoreError::Unavailable(format!(
-                    "could not reach AWS SSM ({what}): {detail}: check the network, the region and AWS_ENDPOINT_URL"
+                    "could not reach {} ({what}): {detail}: check the network, the region and AWS_ENDPOINT_URL",
+                    op.service()
                 ));
             }
             if detail.to_ascii_lowercase().contains("credential") {
@@ -119,12 +154,16 @@ where
                     credentials_fix(None)
                 ));
             }
-            return StoreError::Other(format!("AWS SSM request failed ({what}): {detail}"));
+            return StoreError::Other(format!(
+                "{} request failed ({what}): {detail}",
+                op.service()
+            ));
         }
         SdkError::ConstructionFailure(_) => {
             let detail = redact(&chain(&err), op.secret);
             return StoreError::Other(format!(
-                "could not build the AWS SSM request ({what}): {detail}"
+                "could not build the {} request ({what}): {detail}",
+                op.service()
             ));
         }
         _ => {}
@@ -145,7 +184,8 @@ where
     }
     if code_is(TRANSIENT) || status.is_some_and(|s| s == 429 || s >= 500) {
         return StoreError::Unavailable(format!(
-            "AWS SSM is busy or failing ({what}, {}){said}: try again",
+            "{} is busy or failing ({what}, {}){said}: try again",
+            op.service(),
             code.or(status.map(|s| format!("HTTP {s}")))
                 .unwrap_or_default()
         ));
@@ -171,6 +211,7 @@ where
 fn denied(op: &Op<'_>, message: Option<&str>, said: &str) -> StoreError {
     let m = message.unwrap_or_default().to_ascii_lowercase();
     let kms_blamed = !m.contains("ssm:")
+        && !m.contains("secretsmanager:")
         && ["kms", "ciphertext", "master key"]
             .iter()
             .any(|w| m.contains(w));
@@ -182,19 +223,21 @@ fn denied(op: &Op<'_>, message: Option<&str>, said: &str) -> StoreError {
     }
     if op.name == "*" {
         return StoreError::PermissionDenied(format!(
-            "AWS denied {action}{said}: grant the caller {action} (on Resource \"*\": it is not per parameter)",
+            "AWS denied {action}{said}: grant the caller {action} (on Resource \"*\": it is not per {})",
+            op.resource(),
             action = op.action
         ));
     }
     let also = match &op.kms {
-        Some((action, key)) if key != "alias/aws/ssm" => {
+        Some((action, key)) if key != op.default_key() => {
             format!(" (and {action} on KMS key {key})")
         }
         _ => String::new(),
     };
     StoreError::PermissionDenied(format!(
-        "AWS denied {action} on {}{said}: grant the caller {action} on that parameter{also}",
+        "AWS denied {action} on {}{said}: grant the caller {action} on that {}{also}",
         op.name,
+        op.resource(),
         action = op.action
     ))
 }
@@ -207,7 +250,7 @@ fn xml_field(xml: &str, tag: &str) -> Option<String> {
 }
 
 /// Removes a secret from a message, should AWS (or a mock) echo it back.
-pub(super) fn redact(text: &str, secret: Option<&str>) -> String {
+pub(crate) fn redact(text: &str, secret: Option<&str>) -> String {
     match secret {
         Some(s) if s.len() >= 4 && text.contains(s) => text.replace(s, "[REDACTED]"),
         _ => text.to_string(),
@@ -216,7 +259,7 @@ pub(super) fn redact(text: &str, secret: Option<&str>) -> String {
 
 /// An error and its sources on one line ("dispatch failure: io error: ... refused"), without
 /// the Debug dump that `DisplayErrorContext` appends.
-pub(super) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(e) = source {
@@ -265,6 +308,20 @@ mod tests {
         );
         assert!(!m.contains("kms"), "{m}");
         let m = text(denied(&Op::new("ssm:DescribeParameters", "*"), None, ""));
+        assert!(m.contains("Resource \"*\""), "{m}");
+        let sm =
+            Op::new("secretsmanager:PutSecretValue", "P_REFRESH_TOKEN").kms("kms:Encrypt", None);
+        let m = text(denied(&sm, None, ""));
+        assert!(
+            m.contains("grant the caller secretsmanager:PutSecretValue on that secret"),
+            "{m}"
+        );
+        assert!(!m.contains("kms"), "{m}");
+        let m = text(denied(
+            &Op::new("secretsmanager:ListSecrets", "*"),
+            None,
+            "",
+        ));
         assert!(m.contains("Resource \"*\""), "{m}");
     }
 

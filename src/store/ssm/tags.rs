@@ -73,16 +73,30 @@ impl SsmStore {
     }
 
     pub(super) async fn metadata(&self, names: &SecretNames) -> StoreResult<FamilyMetadata> {
-        let tags = self.list_tags(&names.name(SecretKey::RefreshToken)).await?;
+        self.metadata_of(&names.name(SecretKey::RefreshToken)).await
+    }
+
+    pub(super) async fn set_metadata(
+        &self,
+        names: &SecretNames,
+        meta: &FamilyMetadata,
+    ) -> StoreResult<()> {
+        self.set_metadata_of(&names.name(SecretKey::RefreshToken), meta)
+            .await
+    }
+
+    /// The family's metadata from the tags of one parameter (none when it does not exist).
+    pub(crate) async fn metadata_of(&self, param: &str) -> StoreResult<FamilyMetadata> {
+        let tags = self.list_tags(param).await?;
         Ok(FamilyMetadata {
             issued_at: tags.get(TAG_ISSUED_AT).and_then(|v| parse_issued_at(v)),
             cloud_id: tags.get(TAG_CLOUD_ID).cloned(),
         })
     }
 
-    pub(super) async fn set_metadata(
+    pub(crate) async fn set_metadata_of(
         &self,
-        names: &SecretNames,
+        param: &str,
         meta: &FamilyMetadata,
     ) -> StoreResult<()> {
         let mut tags = Vec::new();
@@ -96,8 +110,7 @@ impl SsmStore {
         if tags.is_empty() {
             return Ok(());
         }
-        self.add_tags(&names.name(SecretKey::RefreshToken), tags)
-            .await
+        self.add_tags(param, tags).await
     }
 }
 
