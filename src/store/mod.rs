@@ -2,6 +2,7 @@
 //! Manager stores each implement it in their own file; the wizard only sees this trait.
 
 pub mod file;
+mod file_doc;
 pub mod gcp;
 pub mod lock;
 pub mod names;
