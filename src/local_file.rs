@@ -64,7 +64,11 @@ fn kind(m: &Metadata) -> &'static str {
             return "a device";
         }
     }
-    if m.is_dir() { "a directory" } else { "a special file" }
+    if m.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
 }
 
 /// The text of a regular file, `None` when it does not exist yet.
@@ -72,12 +76,9 @@ pub fn read(path: &Path) -> Result<Option<String>, Refusal> {
     if existing(path)?.is_none() {
         return Ok(None);
     }
-    std::fs::read_to_string(path).map(Some).map_err(|e| {
-        format!(
-            "cannot read {}: {e}: check its permissions",
-            path.display()
-        )
-    })
+    std::fs::read_to_string(path)
+        .map(Some)
+        .map_err(|e| format!("cannot read {}: {e}: check its permissions", path.display()))
 }
 
 fn dir_of(path: &Path) -> &Path {

@@ -5,11 +5,14 @@
 //! What remains cannot clear the screen, fake a line of our output or plant a hidden link.
 
 /// The longest remote text kept, in characters.
-pub const MAX_CHARS: usize = 200;
+pub const MAX_CHARS: usize = 500;
 
 /// `s` without control or invisible formatting characters, at most `MAX_CHARS` characters.
 pub fn remote_text(s: &str) -> String {
-    s.chars().filter(|c| !is_hidden(*c)).take(MAX_CHARS).collect()
+    s.chars()
+        .filter(|c| !is_hidden(*c))
+        .take(MAX_CHARS)
+        .collect()
 }
 
 /// C0/C1 controls (which include ESC and the 8-bit CSI/OSC), and the formatting characters that
@@ -36,7 +39,10 @@ mod tests {
 
     #[test]
     fn ordinary_text_is_kept_and_long_text_is_bounded() {
-        assert_eq!(remote_text("Zoë Müller <zoe@acme.example>"), "Zoë Müller <zoe@acme.example>");
+        assert_eq!(
+            remote_text("Zoë Müller <zoe@acme.example>"),
+            "Zoë Müller <zoe@acme.example>"
+        );
         assert_eq!(remote_text(&"x".repeat(5000)).chars().count(), MAX_CHARS);
     }
 }

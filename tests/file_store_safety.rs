@@ -21,7 +21,10 @@ fn init_on(s: &Session, file: &Path) -> Vec<String> {
 fn refused_before_authorizing(s: &Session, out: &Output, code: i32, says: &str) {
     assert_eq!(out.code, code, "{}", out.stderr);
     assert!(out.stderr.contains(says), "{}", out.stderr);
-    assert!(out.authorize_urls.is_empty(), "refused only after authorizing");
+    assert!(
+        out.authorize_urls.is_empty(),
+        "refused only after authorizing"
+    );
     assert_eq!(s.token_posts(), 0);
     let locks: Vec<_> = std::fs::read_dir(s.dir.path())
         .unwrap()
@@ -40,7 +43,9 @@ async fn a_foreign_metadata_key_or_a_repeated_key_is_refused_before_authorizing(
     ] {
         let s = Session::new(loopback_config()).await;
         std::fs::write(s.secrets_file(), text).unwrap();
-        let out = s.run(&s.init_args(), Browser::Follow { accept: true }).await;
+        let out = s
+            .run(&s.init_args(), Browser::Follow { accept: true })
+            .await;
         refused_before_authorizing(&s, &out, 6, "is not a file of secrets this tool can update");
         assert_eq!(std::fs::read_to_string(s.secrets_file()).unwrap(), text);
     }
@@ -49,9 +54,12 @@ async fn a_foreign_metadata_key_or_a_repeated_key_is_refused_before_authorizing(
 #[tokio::test]
 async fn other_keys_keep_their_exact_bytes() {
     let s = Session::new(loopback_config()).await;
-    let before = r#"{"BIG": 123456789012345678901234567890, "PRICE": 1.50, "NESTED": {"b": 2, "a": 1}}"#;
+    let before =
+        r#"{"BIG": 123456789012345678901234567890, "PRICE": 1.50, "NESTED": {"b": 2, "a": 1}}"#;
     std::fs::write(s.secrets_file(), before).unwrap();
-    let out = s.run(&s.init_args(), Browser::Follow { accept: true }).await;
+    let out = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let after = std::fs::read_to_string(s.secrets_file()).unwrap();
     for kept in [
@@ -83,7 +91,12 @@ async fn concurrent_inits_on_one_file_keep_every_run_s_secrets() {
     let secrets: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&shared).unwrap()).unwrap();
     for prefix in prefixes {
-        for key in ["CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "ACCESS_TOKEN"] {
+        for key in [
+            "CLIENT_ID",
+            "CLIENT_SECRET",
+            "REFRESH_TOKEN",
+            "ACCESS_TOKEN",
+        ] {
             assert!(
                 secrets[format!("{prefix}{key}")].is_string(),
                 "{prefix}{key} was lost: {secrets:#}"
@@ -117,7 +130,11 @@ async fn symlinked_file_and_tfvars_update_their_targets_keeping_owner_and_mode()
     assert_eq!(out.code, 0, "{}", out.stderr);
     for link in [s.secrets_file(), tfvars] {
         let m = std::fs::symlink_metadata(&link).unwrap();
-        assert!(m.file_type().is_symlink(), "{} was replaced", link.display());
+        assert!(
+            m.file_type().is_symlink(),
+            "{} was replaced",
+            link.display()
+        );
     }
     let secrets: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&real).unwrap()).unwrap();
@@ -132,11 +149,16 @@ async fn symlinked_file_and_tfvars_update_their_targets_keeping_owner_and_mode()
 async fn a_fifo_as_file_or_tfvars_is_refused_at_once() {
     let s = Session::new(loopback_config()).await;
     let fifo = s.path("pipe");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     // Before the fix, reading the FIFO blocked until the harness gave up after 60s.
     let started = std::time::Instant::now();
-    let out = s.run(&init_on(&s, &fifo), Browser::Follow { accept: true }).await;
+    let out = s
+        .run(&init_on(&s, &fifo), Browser::Follow { accept: true })
+        .await;
     refused_before_authorizing(&s, &out, 6, "is a named pipe (FIFO), not a regular file");
     let args = with(s.init_args(), &["--tfvars", fifo.to_str().unwrap()]);
     let out = s.run(&args, Browser::Follow { accept: true }).await;
@@ -164,7 +186,9 @@ async fn a_read_only_directory_fails_before_authorizing_even_for_root() {
         "--bounding-set=-dac_override,-dac_read_search",
         "--",
     ]);
-    let out = s.run(&init_on(&s, &file), Browser::Follow { accept: true }).await;
+    let out = s
+        .run(&init_on(&s, &file), Browser::Follow { accept: true })
+        .await;
     refused_before_authorizing(&s, &out, 6, "cannot create files in");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "{}");
 }

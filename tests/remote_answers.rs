@@ -21,7 +21,9 @@ async fn recording(status: u16, location: String) -> (String, Seen) {
         let (log, location) = (log.clone(), location.clone());
         async move {
             let line = format!("{} {}", req.method(), req.uri().path());
-            let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap();
+            let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+                .await
+                .unwrap();
             log.lock()
                 .unwrap()
                 .push((line, String::from_utf8_lossy(&body).into_owned()));
@@ -42,10 +44,12 @@ async fn a_redirect_from_the_token_endpoint_is_an_error_and_the_secret_is_not_re
     for status in [307, 308] {
         let s = Session::new(loopback_config()).await;
         let (elsewhere, elsewhere_seen) = recording(200, String::new()).await;
-        let (token_endpoint, seen) =
-            recording(status, format!("{elsewhere}/oauth/token")).await;
+        let (token_endpoint, seen) = recording(status, format!("{elsewhere}/oauth/token")).await;
         let mut args = s.init_args();
-        let i = args.iter().position(|a| a == "--atlassian-auth-url").unwrap();
+        let i = args
+            .iter()
+            .position(|a| a == "--atlassian-auth-url")
+            .unwrap();
         args[i + 1] = token_endpoint.clone();
         let out = s.run(&args, Browser::Follow { accept: true }).await;
 
@@ -54,7 +58,10 @@ async fn a_redirect_from_the_token_endpoint_is_an_error_and_the_secret_is_not_re
         assert!(out.stderr.contains(&named), "{}", out.stderr);
         let posts = seen.lock().unwrap().clone();
         assert_eq!(posts.len(), 1, "{posts:?}");
-        assert!(posts[0].1.contains(CLIENT_SECRET), "the exchange did reach the endpoint");
+        assert!(
+            posts[0].1.contains(CLIENT_SECRET),
+            "the exchange did reach the endpoint"
+        );
         assert!(
             elsewhere_seen.lock().unwrap().is_empty(),
             "the redirect was followed: {:?}",
@@ -62,6 +69,35 @@ async fn a_redirect_from_the_token_endpoint_is_an_error_and_the_secret_is_not_re
         );
         assert!(!s.secrets_file().exists());
     }
+}
+
+#[tokio::test]
+async fn a_redirect_from_secret_manager_is_not_followed() {
+    let s = Session::new(loopback_config()).await;
+    let (elsewhere, elsewhere_seen) = recording(200, String::new()).await;
+    let (endpoint, seen) = recording(307, format!("{elsewhere}/v1/projects/p/secrets")).await;
+    let store = strings(&[
+        "--store",
+        "gcp-secret-manager",
+        "--gcp-project",
+        "p",
+        "--gcp-endpoint",
+        &endpoint,
+    ]);
+    let out = s
+        .run(
+            &on_store(s.init_args(), store),
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    assert!(out.authorize_urls.is_empty(), "{}", out.stderr);
+    assert!(!seen.lock().unwrap().is_empty(), "the store was asked");
+    assert!(
+        elsewhere_seen.lock().unwrap().is_empty(),
+        "the redirect was followed: {:?}",
+        elsewhere_seen.lock().unwrap()
+    );
 }
 
 /// Text an attacker controlling a site's name or a user's profile could plant: clear the screen,
@@ -87,14 +123,20 @@ async fn escape_sequences_in_site_and_user_names_never_reach_the_output() {
     let args = with(s.init_args(), &["--output", "json"]);
     let out = s.run(&args, Browser::Follow { accept: true }).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("Mallory"), "the name is still shown: {}", out.stderr);
+    assert!(
+        out.stderr.contains("Mallory"),
+        "the name is still shown: {}",
+        out.stderr
+    );
     for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
         assert!(
             !text.chars().any(|c| c.is_control() && c != '\n'),
             "a control character reached {stream}: {text:?}"
         );
         assert!(
-            !text.lines().any(|l| l.starts_with("[ok] all secrets deleted")),
+            !text
+                .lines()
+                .any(|l| l.starts_with("[ok] all secrets deleted")),
             "a fake line reached {stream}: {text}"
         );
     }
@@ -118,7 +160,11 @@ async fn debug_logs_on_a_pipe_carry_no_colour_codes() {
         .run_with(&s.init_args(), &env, &[], Browser::Follow { accept: true })
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("DEBUG"), "the run logged at -vv: {}", out.stderr);
+    assert!(
+        out.stderr.contains("DEBUG"),
+        "the run logged at -vv: {}",
+        out.stderr
+    );
     assert!(!out.stderr.contains('\x1b'), "{:?}", out.stderr);
 }
 

@@ -236,10 +236,24 @@ mod tests {
                 .await
                 .unwrap_err()
                 .to_string();
-            assert_eq!(api_hits.load(Ordering::SeqCst), 1, "asked once, not retried");
-            assert_eq!(elsewhere_hits.load(Ordering::SeqCst), 0, "the redirect was followed");
-            assert!(err.contains(&format!("{api}oauth/token/accessible-resources")), "{err}");
-            assert!(err.contains(&format!("HTTP {status}")) && err.contains("--atlassian-api-url"), "{err}");
+            assert_eq!(
+                api_hits.load(Ordering::SeqCst),
+                1,
+                "asked once, not retried"
+            );
+            assert_eq!(
+                elsewhere_hits.load(Ordering::SeqCst),
+                0,
+                "the redirect was followed"
+            );
+            assert!(
+                err.contains(&format!("{api}oauth/token/accessible-resources")),
+                "{err}"
+            );
+            assert!(
+                err.contains(&format!("HTTP {status}")) && err.contains("--atlassian-api-url"),
+                "{err}"
+            );
         }
     }
 }

@@ -15,13 +15,21 @@ fn a_symlink_leads_to_its_target_which_is_updated_while_the_link_stays() {
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let to = target(&link).unwrap();
     replace(&to, b"new").unwrap();
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
 
     let dangling = dir.path().join("dangling.json");
     std::os::unix::fs::symlink(dir.path().join("missing"), &dangling).unwrap();
     let err = target(&dangling).unwrap_err();
-    assert!(err.contains("symlink whose target cannot be reached"), "{err}");
+    assert!(
+        err.contains("symlink whose target cannot be reached"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -46,11 +54,17 @@ fn a_replaced_file_keeps_owner_group_and_mode_and_a_new_one_is_private() {
 fn a_fifo_or_a_directory_is_refused_without_being_opened() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     // Reading a FIFO with no writer would block this test forever.
     let err = read(&fifo).unwrap_err();
-    assert!(err.contains("named pipe (FIFO), not a regular file"), "{err}");
+    assert!(
+        err.contains("named pipe (FIFO), not a regular file"),
+        "{err}"
+    );
     assert!(check_replaceable(&fifo).is_err());
     let err = read(dir.path()).unwrap_err();
     assert!(err.contains("a directory"), "{err}");
@@ -67,7 +81,10 @@ fn an_update_waits_for_the_lock_another_holds_and_gives_up_with_a_message() {
 
     let waiter = std::thread::spawn(move || UpdateLock::acquire(&file, LOCK_WAIT).is_ok());
     std::thread::sleep(Duration::from_millis(200));
-    assert!(!waiter.is_finished(), "the second update waits while the first holds the lock");
+    assert!(
+        !waiter.is_finished(),
+        "the second update waits while the first holds the lock"
+    );
     drop(held);
     assert!(waiter.join().unwrap());
 }

@@ -132,16 +132,24 @@ mod tests {
 
     #[test]
     fn values_we_do_not_own_are_kept_byte_for_byte_in_their_order() {
-        let text = "{\"Z_BIG\": 123456789012345678901234567890, \"A\": {\"x\": 1.50}, \"S\": \"v\"}";
+        let text =
+            "{\"Z_BIG\": 123456789012345678901234567890, \"A\": {\"x\": 1.50}, \"S\": \"v\"}";
         let mut doc = Document::parse(text).unwrap();
         doc.set_string("S", "w").unwrap();
         doc.set_string("NEW", "n").unwrap();
         let out = doc.to_text().unwrap();
         assert!(out.contains("123456789012345678901234567890"), "{out}");
         assert!(out.contains("1.50"), "{out}");
-        let order: Vec<_> = Document::parse(&out).unwrap().keys().map(str::to_string).collect();
+        let order: Vec<_> = Document::parse(&out)
+            .unwrap()
+            .keys()
+            .map(str::to_string)
+            .collect();
         assert_eq!(order, ["Z_BIG", "A", "S", "NEW"]);
-        assert_eq!(Document::parse(&out).unwrap().string("S").as_deref(), Some("w"));
+        assert_eq!(
+            Document::parse(&out).unwrap().string("S").as_deref(),
+            Some("w")
+        );
     }
 
     #[test]
@@ -157,7 +165,10 @@ mod tests {
             "{\"written_at\": {\"A\": 1}}",
         ] {
             let err = Document::parse(&format!("{{\"{META_KEY}\": {meta}}}")).unwrap_err();
-            assert!(err.contains("not what jira-psoxy-setup writes"), "{meta}: {err}");
+            assert!(
+                err.contains("not what jira-psoxy-setup writes"),
+                "{meta}: {err}"
+            );
         }
     }
 }
