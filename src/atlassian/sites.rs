@@ -18,12 +18,14 @@ pub struct Site {
 }
 
 impl Site {
-    /// The site with its name and URL cleaned for the terminal (they are the site admin's text).
+    /// The site with its printed fields cleaned for the terminal (the name and URL are the site
+    /// admin's text; the id's shape is checked where it is used).
     fn sanitized(self) -> Site {
         Site {
+            id: remote_text(&self.id),
             name: remote_text(&self.name),
             url: remote_text(&self.url),
-            ..self
+            scopes: self.scopes.iter().map(|s| remote_text(s)).collect(),
         }
     }
 
