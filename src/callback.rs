@@ -27,9 +27,9 @@ fn states_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-/// Printable text from the provider, without control characters, bounded in length.
+/// Text from the provider, through the one sanitizer for remote text.
 fn clean(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(200).collect()
+    crate::sanitize::remote_text(s)
 }
 
 /// Checks a callback's query: errors from the consent page, then `state`, then `code`.
@@ -149,6 +149,9 @@ pub fn listen_addrs(redirect: &Url) -> std::result::Result<Vec<SocketAddr>, Stri
 pub struct LoopbackListener {
     listeners: Vec<TcpListener>,
     path: String,
+    /// `/start/<random>`: the short link's path, printed only in this terminal, so another local
+    /// process cannot fetch the authorize URL (and its `state`) from the listener.
+    start_path: String,
     port: u16,
 }
 
@@ -182,13 +185,14 @@ impl LoopbackListener {
         Ok(LoopbackListener {
             listeners,
             path: redirect.path().to_string(),
+            start_path: format!("/start/{}", crate::secret::random_hex(16)),
             port,
         })
     }
 
     /// A short URL that redirects to the long authorize URL, for copying without wrapping.
     pub fn short_url(&self) -> String {
-        format!("http://127.0.0.1:{}/start", self.port)
+        format!("http://127.0.0.1:{}{}", self.port, self.start_path)
     }
 
     /// Waits for the browser's callback; wrong-state and unrelated requests are answered and ignored.
@@ -207,8 +211,8 @@ impl LoopbackListener {
         let mut router = axum::Router::new()
             .route(&self.path, axum::routing::get(on_callback))
             .fallback(|| async { (StatusCode::NOT_FOUND, "not found") });
-        if self.path != "/start" {
-            router = router.route("/start", axum::routing::get(on_start));
+        if self.path != self.start_path {
+            router = router.route(&self.start_path, axum::routing::get(on_start));
         }
         let router = router.with_state(shared);
         let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);

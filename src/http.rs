@@ -12,8 +12,12 @@ use crate::error::{Error, Result};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The client for every Atlassian call. It never follows a redirect: each request carries a
+/// credential (the client secret and code, or a bearer token), and a redirect could carry it to
+/// another host or to plain http, around the https-only rule of `endpoint`.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("jira-psoxy-setup/", env!("CARGO_PKG_VERSION")))
@@ -124,6 +128,17 @@ pub async fn send_idempotent(
             Err(e) => return Err(network_error(what, e)),
         }
     }
+}
+
+/// A redirect answered to a request that carried a credential: an error naming the endpoint,
+/// since following it would hand the credential to whatever the `Location` names.
+pub fn redirect_refused(what: &str, endpoint: &Url, status: StatusCode, flag: &str) -> Error {
+    let mut shown = endpoint.clone();
+    shown.set_query(None);
+    Error::Network(format!(
+        "{what} at {shown} answered HTTP {}, a redirect, which is not followed so that no credential goes elsewhere: check {flag} and any proxy in between, then run again",
+        status.as_u16()
+    ))
 }
 
 pub fn network_error(what: &str, e: reqwest::Error) -> Error {

@@ -71,6 +71,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(jira_psoxy_setup::ui::stderr_color())
         .with_target(false)
         .init();
 }

@@ -10,6 +10,7 @@ use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::Body;
 
 use crate::error::{Error, Result};
+use crate::local_file;
 
 pub const KEY: &str = "jira_cloud_id";
 
@@ -114,12 +115,7 @@ fn find_key(expr: &Expression) -> Option<std::ops::Range<usize>> {
 
 /// The cloud id a tfvars file sets (in `connector_settings` or at top level), if any.
 pub fn read_cloud_id(path: &Path) -> Result<Option<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Tfvars(format!(
-            "cannot read {}: {e}: check --tfvars and the file's permissions",
-            path.display()
-        ))
-    })?;
+    let text = read_text(path)?;
     let body = parse(&text).map_err(|e| {
         Error::Tfvars(format!(
             "{} does not parse as HCL: {}",
@@ -140,30 +136,36 @@ pub fn read_cloud_id(path: &Path) -> Result<Option<String>> {
 /// tfvars never surfaces after tokens were minted.
 pub fn preflight(path: &Path) -> Result<()> {
     read_cloud_id(path)?;
-    let metadata = std::fs::metadata(path)
+    let target = local_file::target(path).map_err(Error::Tfvars)?;
+    let metadata = std::fs::metadata(&target)
         .map_err(|e| Error::Tfvars(format!("cannot read {}: {e}", path.display())))?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let writable = !metadata.permissions().readonly() && tempfile::tempfile_in(dir).is_ok();
-    if !writable {
+    if metadata.permissions().readonly() {
         return Err(Error::Tfvars(format!(
-            "cannot write {} (or create files beside it): check its permissions, or leave out --tfvars",
+            "cannot write {}: it is read-only: check its permissions, or leave out --tfvars",
             path.display()
         )));
     }
-    Ok(())
+    local_file::check_replaceable(&target)
+        .map_err(|why| Error::Tfvars(format!("{why}, or leave out --tfvars")))
 }
 
-/// Reads, edits and atomically replaces the file (keeping its permissions).
+/// The text of an existing tfvars file; a symlink is read through, a special file refused.
+fn read_text(path: &Path) -> Result<String> {
+    let target = local_file::target(path).map_err(Error::Tfvars)?;
+    local_file::read(&target)
+        .map_err(Error::Tfvars)?
+        .ok_or_else(|| {
+            Error::Tfvars(format!(
+                "cannot read {}: it does not exist: check --tfvars",
+                path.display()
+            ))
+        })
+}
+
+/// Reads, edits and atomically replaces the file (the target of a symlink), keeping its owner,
+/// group and mode.
 pub fn update_file(path: &Path, cloud_id: &str) -> Result<Edit> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Tfvars(format!(
-            "cannot read {}: {e}: check --tfvars and the file's permissions",
-            path.display()
-        ))
-    })?;
+    let text = read_text(path)?;
     let (new_text, edit) = set_cloud_id(&text, cloud_id).map_err(|e| {
         Error::Tfvars(format!(
             "{} does not parse as HCL, so it was left alone: {}",
@@ -174,29 +176,14 @@ pub fn update_file(path: &Path, cloud_id: &str) -> Result<Edit> {
     if edit == Edit::Unchanged {
         return Ok(edit);
     }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let write_err = |e: std::io::Error| {
-        Error::Tfvars(format!(
-            "cannot write {}: {e}: check the file's and directory's permissions",
+    let target = local_file::target(path).map_err(Error::Tfvars)?;
+    if std::fs::metadata(&target).is_ok_and(|m| m.permissions().readonly()) {
+        return Err(Error::Tfvars(format!(
+            "cannot write {}: it is read-only: check its permissions",
             path.display()
-        ))
-    };
-    let metadata = std::fs::metadata(path).map_err(write_err)?;
-    if metadata.permissions().readonly() {
-        return Err(write_err(std::io::Error::from(
-            std::io::ErrorKind::PermissionDenied,
         )));
     }
-    let tmp = tempfile::Builder::new()
-        .prefix(".tfvars")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
-    std::fs::write(tmp.path(), new_text).map_err(write_err)?;
-    std::fs::set_permissions(tmp.path(), metadata.permissions()).map_err(write_err)?;
-    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    local_file::replace(&target, new_text.as_bytes()).map_err(Error::Tfvars)?;
     Ok(edit)
 }
 

@@ -34,20 +34,27 @@ impl StdinLines {
     }
 }
 
-/// Progress output on stderr: coloured symbols in a terminal, plain text elsewhere or with NO_COLOR.
+/// Progress output on stderr: coloured symbols in a terminal, plain text elsewhere (see `stderr_color`).
 pub struct Ui {
     color: bool,
     terminal: bool,
     quiet: bool,
 }
 
+/// Whether stderr may carry colour (ours and the logs'): only a terminal that is not `TERM=dumb`,
+/// and only without `NO_COLOR` (https://no-color.org).
+pub fn stderr_color() -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    std::io::stderr().is_terminal()
+        && !set("NO_COLOR")
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
 impl Ui {
     pub fn new(quiet: bool) -> Self {
-        let terminal = std::io::stderr().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Ui {
-            color: terminal && !no_color,
-            terminal,
+            color: stderr_color(),
+            terminal: std::io::stderr().is_terminal(),
             quiet,
         }
     }

@@ -407,3 +407,35 @@ async fn a_rejected_code_offers_a_new_authorization_in_the_same_run() {
         )
     );
 }
+
+/// `-vv` logs in a terminal follow the rule the progress lines follow: coloured only without
+/// `NO_COLOR` and with a terminal that is not `TERM=dumb` (issue #13).
+#[tokio::test(flavor = "multi_thread")]
+async fn debug_logs_are_coloured_only_in_a_colour_terminal() {
+    const COLOURED_DEBUG: &str = "\x1b[34mDEBUG";
+    for (term, no_color, coloured) in [
+        ("xterm-256color", "", true),
+        ("dumb", "", false),
+        ("xterm-256color", "1", false),
+    ] {
+        let s = Session::new(loopback_config()).await;
+        let file = s.secrets_file();
+        let args = [
+            "-vv",
+            "init",
+            "--demo",
+            "--non-interactive",
+            "--file",
+            file.to_str().unwrap(),
+        ];
+        let t = Terminal::start(&s, &args, &[("TERM", term), ("NO_COLOR", no_color)]);
+        let (code, seen) = t.finish();
+        assert_eq!(code, 0, "TERM={term} NO_COLOR={no_color}: {seen}");
+        assert!(seen.contains("DEBUG"), "{seen}");
+        assert_eq!(
+            seen.contains(COLOURED_DEBUG),
+            coloured,
+            "TERM={term} NO_COLOR={no_color}: {seen:?}"
+        );
+    }
+}

@@ -6,7 +6,8 @@ use url::Url;
 
 use super::AtlassianClient;
 use crate::error::{Error, Result};
-use crate::http::network_error;
+use crate::http::{network_error, redirect_refused};
+use crate::sanitize::remote_text;
 use crate::secret::{ExposeSecret, SecretString};
 
 pub struct ClientCredentials {
@@ -120,6 +121,14 @@ impl AtlassianClient {
         };
         let status = resp.status();
         tracing::debug!(%status, path = url.path(), attempt, "token exchange answered");
+        if status.is_redirection() {
+            return Err(redirect_refused(
+                "the token endpoint",
+                &url,
+                status,
+                "--atlassian-auth-url",
+            ));
+        }
         let text = resp
             .text()
             .await
@@ -145,9 +154,11 @@ impl AtlassianClient {
 pub fn classify_token_error(status: u16, body: &str) -> Error {
     let parsed: Option<OAuthErrorBody> = serde_json::from_str(body).ok();
     let code = parsed.as_ref().map(|p| p.error.as_str()).unwrap_or("");
+    let code = remote_text(code);
     let desc = parsed
         .as_ref()
-        .and_then(|p| p.error_description.clone())
+        .and_then(|p| p.error_description.as_deref())
+        .map(remote_text)
         .unwrap_or_default();
     let lower =
         format!("{code} {desc} {}", if parsed.is_none() { body } else { "" }).to_lowercase();

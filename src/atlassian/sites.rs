@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::AtlassianClient;
 use crate::error::{Error, Result};
-use crate::http::{network_error, send_idempotent};
+use crate::http::{network_error, redirect_refused, send_idempotent};
+use crate::sanitize::remote_text;
 use crate::secret::{ExposeSecret, SecretString};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -17,6 +18,17 @@ pub struct Site {
 }
 
 impl Site {
+    /// The site with its printed fields cleaned for the terminal (the name and URL are the site
+    /// admin's text; the id's shape is checked where it is used).
+    fn sanitized(self) -> Site {
+        Site {
+            id: remote_text(&self.id),
+            name: remote_text(&self.name),
+            url: remote_text(&self.url),
+            scopes: self.scopes.iter().map(|s| remote_text(s)).collect(),
+        }
+    }
+
     pub fn label(&self) -> String {
         format!("{} ({}) {}", self.name, self.url, self.id)
     }
@@ -31,22 +43,37 @@ pub struct JiraUser {
     pub email_address: Option<String>,
 }
 
+impl JiraUser {
+    /// The user with every printed field cleaned for the terminal (a user picks their own name).
+    fn sanitized(self) -> JiraUser {
+        JiraUser {
+            account_id: remote_text(&self.account_id),
+            display_name: remote_text(&self.display_name),
+            email_address: self.email_address.as_deref().map(remote_text),
+        }
+    }
+}
+
 impl AtlassianClient {
     pub async fn accessible_resources(&self, access_token: &SecretString) -> Result<Vec<Site>> {
         let url = Self::join(&self.api_base, "oauth/token/accessible-resources");
-        self.get_json(url, access_token, "accessible-resources")
-            .await
+        let sites: Vec<Site> = self
+            .get_json(url, access_token, "accessible-resources")
+            .await?;
+        Ok(sites.into_iter().map(Site::sanitized).collect())
     }
 
     /// Verifies the token against the chosen site and says who authorized.
     pub async fn myself(&self, access_token: &SecretString, cloud_id: &str) -> Result<JiraUser> {
         let path = format!("ex/jira/{cloud_id}/rest/api/3/myself");
-        self.get_json(
-            Self::join(&self.api_base, &path),
-            access_token,
-            "Jira /myself",
-        )
-        .await
+        let user: JiraUser = self
+            .get_json(
+                Self::join(&self.api_base, &path),
+                access_token,
+                "Jira /myself",
+            )
+            .await?;
+        Ok(user.sanitized())
     }
 
     /// An authenticated GET, retried when safe, whose JSON answer is parsed into `T`.
@@ -63,6 +90,9 @@ impl AtlassianClient {
         })
         .await?;
         let status = resp.status();
+        if status.is_redirection() {
+            return Err(redirect_refused(what, &url, status, "--atlassian-api-url"));
+        }
         if !status.is_success() {
             return Err(api_error(what, status.as_u16()));
         }
@@ -167,5 +197,65 @@ mod tests {
                 .to_string()
                 .contains("several")
         );
+    }
+
+    /// A server that counts its requests and answers each with `status`, sending the client to
+    /// `location`.
+    async fn answering(
+        status: u16,
+        location: &str,
+    ) -> (url::Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hits = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let location = location.to_string();
+        let app = axum::Router::new().fallback(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let location = location.clone();
+            async move {
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [("location", location)],
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (base, hits)
+    }
+
+    #[tokio::test]
+    async fn a_bearer_call_answered_with_a_redirect_is_an_error_and_the_token_goes_nowhere_else() {
+        use std::sync::atomic::Ordering;
+        for status in [307, 308] {
+            let (elsewhere, elsewhere_hits) = answering(200, "").await;
+            let target = format!("{elsewhere}oauth/token/accessible-resources");
+            let (api, api_hits) = answering(status, &target).await;
+            let c = AtlassianClient::new(crate::http::client(), api.clone(), api.clone());
+            let err = c
+                .accessible_resources(&SecretString::from("bearer-sentinel"))
+                .await
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                api_hits.load(Ordering::SeqCst),
+                1,
+                "asked once, not retried"
+            );
+            assert_eq!(
+                elsewhere_hits.load(Ordering::SeqCst),
+                0,
+                "the redirect was followed"
+            );
+            assert!(
+                err.contains(&format!("{api}oauth/token/accessible-resources")),
+                "{err}"
+            );
+            assert!(
+                err.contains(&format!("HTTP {status}")) && err.contains("--atlassian-api-url"),
+                "{err}"
+            );
+        }
     }
 }

@@ -68,6 +68,7 @@ fn free_port() -> u16 {
 async fn listener_ignores_strangers_and_stops_after_one_good_callback() {
     let redirect = Url::parse(&format!("http://127.0.0.1:{}/callback", free_port())).unwrap();
     let listener = LoopbackListener::bind(&redirect).await.unwrap();
+    let short_url = listener.short_url();
     let authorize = Url::parse("https://auth.example/authorize?x=1").unwrap();
     let waiting = tokio::spawn(async move {
         listener
@@ -85,7 +86,11 @@ async fn listener_ignores_strangers_and_stops_after_one_good_callback() {
         .await
         .unwrap();
     assert_eq!(other.status(), 404);
-    let start = http.get(format!("{base}/start")).send().await.unwrap();
+    // The short link is unguessable: a local process that tries `/start` learns no state.
+    let guessed = http.get(format!("{base}/start")).send().await.unwrap();
+    assert_eq!(guessed.status(), 404);
+    assert!(short_url.starts_with(&format!("{base}/start/")) && short_url.len() > base.len() + 30);
+    let start = http.get(&short_url).send().await.unwrap();
     assert_eq!(
         start.headers()["location"],
         "https://auth.example/authorize?x=1"

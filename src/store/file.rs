@@ -1,19 +1,20 @@
-//! The local file store: one JSON object mapping each full secret name to its value, mode 0600,
-//! replaced atomically (write a temporary file beside it, then rename). For trying the tool and for
-//! local proxy runs. Metadata (write times, the token family's issue date and site) lives under the
-//! reserved key `_jira_psoxy_setup`, never mixed with the values.
+//! The local file store: one JSON object mapping each full secret name to its value, replaced
+//! atomically (write a temporary file beside it, then rename) under an exclusive OS lock, so
+//! concurrent runs take turns. For trying the tool and for local proxy runs. Metadata (write
+//! times, the token family's issue date and site) lives under the reserved key
+//! `_jira_psoxy_setup`, never mixed with the values. A symlinked `--file` is followed to its
+//! target; the file keeps its owner, group and mode (a new one is 0600); see `local_file`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
 
+use super::file_doc::{Document, Family};
 use super::*;
+use crate::local_file::{self, LOCK_WAIT, UpdateLock};
 use crate::secret::ExposeSecret;
-
-const META_KEY: &str = "_jira_psoxy_setup";
 
 pub struct FileStore {
     path: PathBuf,
@@ -39,62 +40,36 @@ impl FileStore {
         self.path.with_file_name(lock)
     }
 
-    fn load(&self) -> StoreResult<Map<String, Value>> {
-        match std::fs::read_to_string(&self.path) {
-            Ok(text) => match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Object(map)) => Ok(map),
-                _ => Err(StoreError::Other(format!(
-                    "{} is not a JSON object of secrets: fix or move it, then run again",
+    /// The file that holds the secrets: `--file`, or the end of its symlink chain.
+    fn target(&self) -> StoreResult<PathBuf> {
+        local_file::target(&self.path).map_err(StoreError::Other)
+    }
+
+    fn load_from(&self, target: &Path) -> StoreResult<Document> {
+        match local_file::read(target).map_err(StoreError::Other)? {
+            None => Ok(Document::default()),
+            Some(text) => Document::parse(&text).map_err(|why| {
+                StoreError::Other(format!(
+                    "{} is not a file of secrets this tool can update ({why}): fix or move it, then run again",
                     self.path.display()
-                ))),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Map::new()),
-            Err(e) => Err(io_error(&self.path, "read", e)),
+                ))
+            }),
         }
     }
 
-    /// Writes the whole map to a 0600 temporary file in the same directory, then renames it over.
-    fn save(&self, map: &Map<String, Value>) -> StoreResult<()> {
-        let dir = match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".jira-psoxy-setup")
-            .tempfile_in(&dir)
-            .map_err(|e| io_error(&dir, "write in", e))?;
-        set_private(tmp.path())?;
-        let text =
-            serde_json::to_string_pretty(map).map_err(|e| StoreError::Other(e.to_string()))?;
-        tmp.write_all(text.as_bytes())
-            .map_err(|e| io_error(tmp.path(), "write", e))?;
-        tmp.write_all(b"\n")
-            .map_err(|e| io_error(tmp.path(), "write", e))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| io_error(tmp.path(), "write", e))?;
-        tmp.persist(&self.path)
-            .map_err(|e| io_error(&self.path, "replace", e.error))?;
-        Ok(())
+    fn load(&self) -> StoreResult<Document> {
+        self.load_from(&self.target()?)
     }
 
-    fn update(&self, change: impl FnOnce(&mut Map<String, Value>)) -> StoreResult<()> {
-        let mut map = self.load()?;
-        change(&mut map);
-        self.save(&map)
+    /// Reads, changes and replaces the file while holding its exclusive lock.
+    fn update(&self, change: impl FnOnce(&mut Document) -> Result<(), String>) -> StoreResult<()> {
+        let target = self.target()?;
+        let _lock = UpdateLock::acquire(&target, LOCK_WAIT).map_err(StoreError::Other)?;
+        let mut doc = self.load_from(&target)?;
+        change(&mut doc).map_err(StoreError::Other)?;
+        let text = doc.to_text().map_err(StoreError::Other)?;
+        local_file::replace(&target, text.as_bytes()).map_err(StoreError::Other)
     }
-}
-
-#[cfg(unix)]
-fn set_private(path: &Path) -> StoreResult<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| io_error(path, "protect", e))
-}
-
-#[cfg(not(unix))]
-fn set_private(_path: &Path) -> StoreResult<()> {
-    Ok(())
 }
 
 fn io_error(path: &Path, what: &str, e: std::io::Error) -> StoreError {
@@ -106,9 +81,8 @@ fn io_error(path: &Path, what: &str, e: std::io::Error) -> StoreError {
     StoreError::Other(format!("could not {what} {}: {e}: {fix}", path.display()))
 }
 
-fn parse_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    v.and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+fn parse_time(v: Option<&String>) -> Option<DateTime<Utc>> {
+    v.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|d| d.with_timezone(&Utc))
 }
 
@@ -126,27 +100,18 @@ impl SecretStore for FileStore {
         Ok(self
             .load()?
             .keys()
-            .filter_map(|k| SecretNames::prefix_of(k))
+            .filter_map(SecretNames::prefix_of)
             .collect())
     }
 
+    /// Entries are created by writing them, so nothing is ever "missing"; but the file must be
+    /// a regular file this tool can parse, and it must be replaceable: a file created in its
+    /// directory and given its owner (tried for real, so it holds for root too).
     async fn preflight(&self, names: &SecretNames) -> StoreResult<Preflight> {
-        // Entries are created by writing them, so nothing is ever "missing"; but the file must be
-        // readable JSON and writable, and its directory must exist.
-        let _ = (self.load()?, names);
-        if self.path.exists() {
-            std::fs::OpenOptions::new()
-                .append(true)
-                .open(&self.path)
-                .map_err(|e| io_error(&self.path, "write", e))?;
-        } else {
-            let dir = self
-                .path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            tempfile::tempfile_in(dir).map_err(|e| io_error(dir, "create files in", e))?;
-        }
+        let _ = names;
+        let target = self.target()?;
+        self.load_from(&target)?;
+        local_file::check_replaceable(&target).map_err(StoreError::Other)?;
         Ok(Preflight::default())
     }
 
@@ -155,19 +120,12 @@ impl SecretStore for FileStore {
     }
 
     async fn read(&self, name: &str) -> StoreResult<Option<StoredSecret>> {
-        let map = self.load()?;
-        let updated_at = parse_time(
-            map.get(META_KEY)
-                .and_then(|m| m.get("written_at"))
-                .and_then(|w| w.get(name)),
-        );
-        Ok(match map.get(name) {
-            Some(Value::String(s)) => Some(StoredSecret {
-                value: SecretString::from(s.clone()),
-                updated_at,
-            }),
-            _ => None,
-        })
+        let doc = self.load()?;
+        let updated_at = parse_time(doc.meta.written_at.get(name));
+        Ok(doc.string(name).map(|s| StoredSecret {
+            value: SecretString::from(s),
+            updated_at,
+        }))
     }
 
     async fn write(&self, name: &str, value: &SecretString) -> StoreResult<()> {
@@ -177,49 +135,34 @@ impl SecretStore for FileStore {
     /// One atomic replace for all values: the file never holds half a deployment.
     async fn write_all(&self, items: &[(String, SecretString)]) -> StoreResult<()> {
         let now = Utc::now().to_rfc3339();
-        self.update(|map| {
+        self.update(|doc| {
             for (name, value) in items {
-                map.insert(
-                    name.clone(),
-                    Value::String(value.expose_secret().to_string()),
-                );
+                doc.set_string(name, value.expose_secret())?;
+                doc.meta.written_at.insert(name.clone(), now.clone());
             }
-            let written = &mut map.entry(META_KEY).or_insert_with(|| json!({}))["written_at"];
-            for (name, _) in items {
-                written[name] = Value::String(now.clone());
-            }
+            Ok(())
         })
     }
 
     async fn read_metadata(&self, names: &SecretNames) -> StoreResult<FamilyMetadata> {
-        let map = self.load()?;
-        let entry = map
-            .get(META_KEY)
-            .and_then(|m| m.get("families"))
-            .and_then(|f| f.get(&names.prefix));
-        let entry = entry
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let doc = self.load()?;
+        let family = doc.meta.families.get(&names.prefix);
         Ok(FamilyMetadata {
-            issued_at: parse_time(entry.get("family_issued_at")),
-            cloud_id: entry
-                .get("cloud_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            issued_at: parse_time(family.and_then(|f| f.family_issued_at.as_ref())),
+            cloud_id: family.and_then(|f| f.cloud_id.clone()),
         })
     }
 
     async fn write_metadata(&self, names: &SecretNames, meta: &FamilyMetadata) -> StoreResult<()> {
-        self.update(|map| {
-            let entry =
-                &mut map.entry(META_KEY).or_insert_with(|| json!({}))["families"][&names.prefix];
+        self.update(|doc| {
+            let family: &mut Family = doc.meta.families.entry(names.prefix.clone()).or_default();
             if let Some(t) = meta.issued_at {
-                entry["family_issued_at"] = Value::String(t.to_rfc3339());
+                family.family_issued_at = Some(t.to_rfc3339());
             }
             if let Some(id) = &meta.cloud_id {
-                entry["cloud_id"] = Value::String(id.clone());
+                family.cloud_id = Some(id.clone());
             }
+            Ok(())
         })
     }
 

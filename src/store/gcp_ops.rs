@@ -10,6 +10,7 @@ use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Secret, SecretPayload, SecretVersion, secret_version};
 
 use super::{StoreError, StoreResult};
+use crate::sanitize::remote_text;
 
 pub const ADD: &str = "secretmanager.versions.add";
 pub const UPDATE: &str = "secretmanager.secrets.update";
@@ -46,9 +47,9 @@ pub fn map_err(e: GcpError, call: &Call) -> StoreError {
     } = call;
     let detail = e
         .status()
-        .map(|s| s.message.clone())
+        .map(|s| remote_text(&s.message))
         .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| e.to_string());
+        .unwrap_or_else(|| remote_text(&e.to_string()));
     if e.is_authentication() {
         return StoreError::Credentials(format!(
             "could not get Google credentials to {what} {resource} ({e}): run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
@@ -181,8 +182,8 @@ impl Api {
                     "{} changed since it was read ({})",
                     current.name,
                     e.status()
-                        .map(|s| s.message.as_str())
-                        .unwrap_or("etag mismatch")
+                        .map(|s| remote_text(&s.message))
+                        .unwrap_or_else(|| "etag mismatch".into())
                 )))
             }
             Err(e) => Err(map_err(

@@ -223,6 +223,9 @@ pub async fn client(config: &GcpConfig) -> StoreResult<SecretManagerService> {
     if let Endpoint::Emulator(url) | Endpoint::Https(url) = &config.endpoint {
         builder = builder.with_endpoint(url.clone());
     }
+    // Every call carries a bearer token and writes carry the secret: a redirect must not take
+    // them elsewhere (the library follows redirects by default; this switch is its only one).
+    builder = google_cloud_gax::client_builder::internal::with_follow_redirects(builder, false);
     builder.build().await.map_err(|e| {
         StoreError::Credentials(format!("could not set up the Secret Manager client: {e}"))
     })

@@ -3,6 +3,7 @@
 //! sees this trait, and `StoreTarget` names which one to open.
 
 pub mod file;
+mod file_doc;
 pub mod gcp;
 pub mod lock;
 pub mod names;

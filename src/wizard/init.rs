@@ -71,8 +71,15 @@ pub fn auth_plan(ctx: &Context, auth: &AuthArgs) -> Result<AuthPlan> {
                 .into(),
         ));
     }
-    url::Url::parse(&auth.redirect_uri)
+    let redirect = url::Url::parse(&auth.redirect_uri)
         .map_err(|e| Error::Input(format!("--redirect-uri {:?} is not a URL ({e}): give the callback URL registered in the console", auth.redirect_uri)))?;
+    // Port 0 would make the listener take a random port, which no registered callback names.
+    if redirect.port() == Some(0) {
+        return Err(Error::Input(format!(
+            "--redirect-uri {} names port 0, which no callback URL registered in the console can match: give its real port, e.g. http://127.0.0.1:8765/callback",
+            auth.redirect_uri
+        )));
+    }
     let headless = if ctx.interactive {
         ctx.browser.headless_reason()
     } else {

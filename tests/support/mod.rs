@@ -93,6 +93,9 @@ pub struct Session {
     pub dir: tempfile::TempDir,
     pub redirect_uri: String,
     pub env: Vec<(String, String)>,
+    /// A program (and its arguments) that starts the binary, e.g. `setpriv` to drop root's
+    /// capabilities; empty: the binary is started directly.
+    pub launcher: Vec<String>,
 }
 
 impl Session {
@@ -115,6 +118,7 @@ impl Session {
             dir,
             redirect_uri,
             env,
+            launcher: Vec::new(),
         }
     }
 
@@ -225,7 +229,15 @@ impl Session {
         browser: Browser,
         mut on_line: impl FnMut(&str, u32),
     ) -> Output {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"));
+        let binary = env!("CARGO_BIN_EXE_jira-psoxy-setup");
+        let mut cmd = match self.launcher.split_first() {
+            Some((program, launcher_args)) => {
+                let mut cmd = tokio::process::Command::new(program);
+                cmd.args(launcher_args).arg(binary);
+                cmd
+            }
+            None => tokio::process::Command::new(binary),
+        };
         // Every story runs at the most verbose log level, so the no-secret check below covers
         // the logs of every path, not only the plain output.
         cmd.arg("-vv")

@@ -4,6 +4,7 @@
 use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
+use crate::sanitize::remote_text;
 use crate::store::StoreError;
 
 /// The fix for missing or rejected credentials, shared by every credentials message.
@@ -123,12 +124,13 @@ where
     let code = err
         .code()
         .map(str::to_string)
-        .or_else(|| xml_field(&xml, "Code"));
+        .or_else(|| xml_field(&xml, "Code"))
+        .map(|c| remote_text(&c));
     let message = err
         .message()
         .map(str::to_string)
         .or_else(|| xml_field(&xml, "Message"))
-        .map(|m| redact(&m, op.secret));
+        .map(|m| remote_text(&redact(&m, op.secret)));
     let what = match op.name {
         "*" => op.action.to_string(),
         name => format!("{} on {name}", op.action),
