@@ -123,7 +123,8 @@ pub struct StoreArgs {
     /// Secret-name prefix, overriding discovery and --environment-name (e.g. PSOXY_JIRA_CLOUD_).
     #[arg(long)]
     pub prefix: Option<String>,
-    /// Psoxy environment name (AWS default `psoxy`; GCP default empty, giving `psoxy_JIRA_CLOUD_`).
+    /// Psoxy environment name (AWS default `psoxy`; GCP default empty, giving `psoxy_JIRA_CLOUD_`);
+    /// spaces become hyphens, as in Psoxy's env-id.
     #[arg(long)]
     pub environment_name: Option<String>,
     /// Create secrets that Terraform has not created (non-interactive runs need this to create any).
@@ -133,7 +134,7 @@ pub struct StoreArgs {
     pub aws_region: Option<String>,
     #[arg(long, env = "AWS_PROFILE")]
     pub aws_profile: Option<String>,
-    /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/`); must start with `/` when set.
+    /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/` or `ACME_`); one that contains `/` starts with it.
     #[arg(long, default_value = "")]
     pub ssm_root_path: String,
     /// KMS key for parameters this tool creates (existing parameters keep theirs).
