@@ -148,6 +148,10 @@ pub struct StoreArgs {
     /// Destroy, rather than disable, older secret versions after a new one is labelled.
     #[arg(long)]
     pub destroy_old_versions: bool,
+    /// Replication of secrets --create-missing creates: `automatic` or
+    /// `user-managed:LOCATION[,LOCATION]` (Psoxy's Terraform uses user-managed replicas).
+    #[arg(long, value_name = "POLICY", value_parser = crate::store::gcp::GcpReplication::parse)]
+    pub gcp_replication: Option<crate::store::gcp::GcpReplication>,
 }
 
 impl StoreArgs {

@@ -121,7 +121,7 @@ fn typed(sub: &ArgMatches, id: &str) -> bool {
 
 /// Fills in `renew` and `status` from the last run when no store option was typed. Returns the
 /// line to tell the operator, if anything was filled in. Per-run switches (`--create-missing`,
-/// `--destroy-old-versions`) are never remembered: they stay as typed.
+/// `--gcp-replication`, `--destroy-old-versions`) are never remembered: they stay as typed.
 pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Option<String> {
     let (_, sub) = matches.subcommand()?;
     if store_options_typed(matches) {
@@ -132,6 +132,7 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
     let keep_switches = |typed: &StoreArgs, remembered: &mut StoreArgs| {
         remembered.create_missing = typed.create_missing;
         remembered.destroy_old_versions = typed.destroy_old_versions;
+        remembered.gcp_replication = typed.gcp_replication.clone();
     };
     match &mut cli.command {
         Command::Renew(args) => {

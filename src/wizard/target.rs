@@ -3,7 +3,7 @@
 
 use crate::cli::StoreArgs;
 use crate::error::{Error, Result};
-use crate::store::{SecretNames, SecretStore, names};
+use crate::store::{SecretNames, SecretStore, names, terraform};
 
 use super::Context;
 use super::report::renew_by;
@@ -184,13 +184,31 @@ pub async fn preflight(
         "missing in {}: {list} (has Terraform been applied for this environment?)",
         store.describe()
     ));
-    let create = create_missing || ctx.prompter.confirm("Create them now?", false)?;
-    if !create {
-        return Err(Error::Store(format!(
+    let refuse = || {
+        Error::Store(format!(
             "{list} do not exist: apply Psoxy's Terraform first, check the prefix, or pass --create-missing"
-        )));
+        ))
+    };
+    let owned = store.terraform_owned();
+    // A script that did not ask to create anything gets the plain refusal.
+    if !create_missing && !ctx.interactive {
+        return Err(refuse());
+    }
+    if let Some(owned) = &owned {
+        ctx.ui.warn(&terraform::before_creating(owned));
+        if let Some(why) = owned.refusal() {
+            return Err(Error::Store(why));
+        }
+    }
+    if !(create_missing || ctx.prompter.confirm("Create them now?", false)?) {
+        return Err(refuse());
     }
     store.create_missing(&report.missing).await?;
     ctx.ui.ok(&format!("created {list}"));
+    if let Some(owned) = &owned {
+        for line in terraform::after_creating(owned, &report.missing) {
+            ctx.ui.info(&line);
+        }
+    }
     Ok(())
 }
