@@ -298,6 +298,10 @@ pub struct StatusArgs {
     pub warn_days: i64,
     #[arg(long, env = "ATLASSIAN_API_URL", default_value = DEFAULT_API_URL)]
     pub atlassian_api_url: String,
+    /// terraform.tfvars whose `jira_cloud_id` (read as Terraform reads it) names the site to
+    /// report and `--check`; a family for another site is a warning.
+    #[arg(long)]
+    pub tfvars: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -85,10 +85,11 @@ pub fn read_cloud_id(path: &Path) -> Result<Option<String>> {
             one_line(&e)
         ))
     })?;
+    // Terraform's template leaves `fill me` (or nothing) until a first run fills it in.
     Ok(place::Places::find(&body)
         .effective()
-        .map(|s| text[s].trim().trim_matches('"').to_string())
-        .filter(|s| !s.is_empty()))
+        .map(|s| text[s].trim().trim_matches('"').trim().to_string())
+        .filter(|s| !s.is_empty() && s != crate::store::PLACEHOLDER))
 }
 
 /// Checks before any authorization that the file can be read, parsed and replaced, so a broken
@@ -222,11 +223,15 @@ mod tests {
         let cases = [
             (
                 "connector_settings = {\n    github_org = \"acme\" # c\n}\n",
-                format!("connector_settings = {{\n    github_org = \"acme\" # c\n    jira_cloud_id = \"{ID}\"\n}}\n"),
+                format!(
+                    "connector_settings = {{\n    github_org = \"acme\" # c\n    jira_cloud_id = \"{ID}\"\n}}\n"
+                ),
             ),
             (
                 "connector_settings = { github_org = \"acme\" }\n",
-                format!("connector_settings = {{ github_org = \"acme\", jira_cloud_id = \"{ID}\" }}\n"),
+                format!(
+                    "connector_settings = {{ github_org = \"acme\", jira_cloud_id = \"{ID}\" }}\n"
+                ),
             ),
             (
                 "connector_settings = {}\n",
@@ -234,7 +239,11 @@ mod tests {
             ),
         ];
         for (before, after) in cases {
-            assert_eq!(set(before), (after, Edit::AddedToConnectorSettings), "{before}");
+            assert_eq!(
+                set(before),
+                (after, Edit::AddedToConnectorSettings),
+                "{before}"
+            );
         }
     }
 
@@ -243,7 +252,9 @@ mod tests {
         let text = "connector_settings = {\n  jira = {\n    jira_cloud_id = \"decoy\"\n  }\n}\n";
         let (out, edit) = set(text);
         assert_eq!(edit, Edit::AddedToConnectorSettings);
-        assert!(out.contains("\"decoy\"") && out.contains(&format!("  jira_cloud_id = \"{ID}\"\n}}")));
+        assert!(
+            out.contains("\"decoy\"") && out.contains(&format!("  jira_cloud_id = \"{ID}\"\n}}"))
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.tfvars");
         std::fs::write(&path, text).unwrap();

@@ -40,7 +40,10 @@ impl Places {
             .get_attribute(KEY)
             .filter(|a| is_set(&a.value))
             .and_then(|a| a.value.span());
-        let settings = match body.get_attribute(SETTINGS).map(|a| (&a.value, a.value.span())) {
+        let settings = match body
+            .get_attribute(SETTINGS)
+            .map(|a| (&a.value, a.value.span()))
+        {
             None => Settings::Absent,
             Some((Expression::Object(object), Some(span))) => Settings::Literal {
                 object: span,

@@ -214,7 +214,10 @@ async fn missing_secrets_are_created_only_when_asked() {
     // Psoxy's Terraform uses user-managed replicas: no policy is picked silently.
     let create = ["--environment-name", "acme", "--create-missing"];
     let out = s
-        .run(&gcp_args(&s, &fake, &create), Browser::Follow { accept: true })
+        .run(
+            &gcp_args(&s, &fake, &create),
+            Browser::Follow { accept: true },
+        )
         .await;
     assert_eq!(out.code, 6, "{}", out.stderr);
     let error = out.stderr.lines().last().unwrap_or_default();

@@ -237,7 +237,12 @@ async fn parameters_terraform_did_not_create_are_created_only_when_asked() {
     let created = out.stderr.find("created /psoxy/");
     assert!(warned.is_some() && warned < created, "{}", out.stderr);
     assert!(out.stderr.contains("\"already exists\""), "{}", out.stderr);
-    for name in ["CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "ACCESS_TOKEN"] {
+    for name in [
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "REFRESH_TOKEN",
+        "ACCESS_TOKEN",
+    ] {
         let import = format!("terraform import '<address>' '/psoxy/ACME-PROD_JIRA_CLOUD_{name}'");
         assert!(out.stderr.contains(&import), "{import}: {}", out.stderr);
     }
@@ -257,18 +262,31 @@ async fn parameters_terraform_did_not_create_are_created_only_when_asked() {
 #[tokio::test]
 async fn a_slashless_root_path_and_an_environment_name_with_spaces_find_terraforms_names() {
     let moto = Moto::start();
-    moto.seed_placeholders("ACME_ACME-PROD_JIRA_CLOUD_", None).await;
+    moto.seed_placeholders("ACME_ACME-PROD_JIRA_CLOUD_", None)
+        .await;
     let s = Session::new(loopback_config()).await;
     let args = ssm_args(
         &s,
-        &["--ssm-root-path", "ACME_", "--environment-name", "acme prod"],
+        &[
+            "--ssm-root-path",
+            "ACME_",
+            "--environment-name",
+            "acme prod",
+        ],
     );
     let out = s
-        .run_with(&args, &borrowed(&env(&moto, None)), &[], Browser::Follow { accept: true })
+        .run_with(
+            &args,
+            &borrowed(&env(&moto, None)),
+            &[],
+            Browser::Follow { accept: true },
+        )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let ssm = moto.ssm().await;
-    let p = param(&ssm, "ACME_ACME-PROD_JIRA_CLOUD_CLIENT_ID").await.unwrap();
+    let p = param(&ssm, "ACME_ACME-PROD_JIRA_CLOUD_CLIENT_ID")
+        .await
+        .unwrap();
     assert_eq!(p.value, CLIENT_ID);
 }
 

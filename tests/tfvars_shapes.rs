@@ -1,66 +1,14 @@
 //! terraform.tfvars shapes an operator may have: each is edited with hcl-edit, and the result is
 //! checked by an independent HCL2 parser (python-hcl2, installed into .venv by scripts/test.sh).
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+#[path = "support/hcl.rs"]
+mod hcl;
 
+use hcl::{parse_independently, terraform_reads, unquote};
 use jira_psoxy_setup::tfvars::{Edit, set_cloud_id};
 use serde_json::Value;
 
 const ID: &str = "a436116f-02ce-4520-8fbb-7301462a1674";
-
-fn python() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run scripts/test.sh (it installs python-hcl2 into .venv)",
-        venv.display()
-    );
-    venv
-}
-
-/// Parses HCL with python-hcl2; string values lose their quotes.
-fn parse_independently(text: &str) -> Value {
-    let mut child = Command::new(python())
-        .args([
-            "-c",
-            "import hcl2,sys,json; print(json.dumps(hcl2.load(sys.stdin)))",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "python-hcl2 rejected:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn unquote(v: &Value) -> Option<String> {
-    v.as_str().map(|s| s.trim_matches('"').to_string())
-}
-
-/// What Terraform reads, by psoxy-contract §5, from the independently parsed file:
-/// `coalesce(var.jira_cloud_id, connector_settings["jira_cloud_id"])`.
-fn terraform_reads(parsed: &Value) -> Option<String> {
-    let set = |v: Option<&Value>| v.and_then(unquote).filter(|s| !s.is_empty());
-    set(parsed.get("jira_cloud_id")).or_else(|| {
-        let settings = parsed.get("connector_settings")?.as_object()?;
-        let key = settings.iter().find(|(k, _)| k.trim_matches('"') == "jira_cloud_id");
-        set(key.map(|(_, v)| v))
-    })
-}
 
 /// Edits `before`, checks the edit kind, that both files parse independently, that Terraform now
 /// reads ID, and that every other top-level value is unchanged.
@@ -68,7 +16,11 @@ fn check(before: &str, expected_edit: Edit) -> String {
     let (after, edit) = set_cloud_id(before, ID).unwrap_or_else(|e| panic!("{e}\n{before}"));
     assert_eq!(edit, expected_edit, "{before}");
     let parsed = parse_independently(&after);
-    assert_eq!(terraform_reads(&parsed).as_deref(), Some(ID), "{after}\n{parsed}");
+    assert_eq!(
+        terraform_reads(&parsed).as_deref(),
+        Some(ID),
+        "{after}\n{parsed}"
+    );
     let before_parsed = parse_independently(before);
     if let (Value::Object(b), Value::Object(a)) = (&before_parsed, &parsed) {
         for (k, v) in b {
@@ -82,7 +34,10 @@ fn check(before: &str, expected_edit: Edit) -> String {
 
 #[test]
 fn a_file_without_either_place_gets_connector_settings() {
-    check("environment_name = \"acme\"\n", Edit::AddedConnectorSettings);
+    check(
+        "environment_name = \"acme\"\n",
+        Edit::AddedConnectorSettings,
+    );
     check("environment_name = \"acme\"", Edit::AddedConnectorSettings);
     check("", Edit::AddedConnectorSettings);
     check("# only a comment", Edit::AddedConnectorSettings);
@@ -106,7 +61,8 @@ fn map_only_is_replaced_in_place() {
 
 #[test]
 fn both_present_are_kept_equal() {
-    let before = "jira_cloud_id = \"old-top\"\nconnector_settings = {\n  jira_cloud_id = \"old-map\"\n}\n";
+    let before =
+        "jira_cloud_id = \"old-top\"\nconnector_settings = {\n  jira_cloud_id = \"old-map\"\n}\n";
     let after = check(before, Edit::ReplacedBoth);
     let parsed = parse_independently(&after);
     assert_eq!(unquote(&parsed["jira_cloud_id"]).as_deref(), Some(ID));
@@ -163,6 +119,9 @@ fn heredocs_lists_and_crlf_files_survive() {
     let crlf = "environment_name = \"acme\"\r\njira_cloud_id = \"old\"\r\n";
     let after = check(crlf, Edit::Replaced);
     assert_eq!(after, crlf.replace("\"old\"", &format!("\"{ID}\"")));
-    let after = check("environment_name = \"acme\"\r\n", Edit::AddedConnectorSettings);
+    let after = check(
+        "environment_name = \"acme\"\r\n",
+        Edit::AddedConnectorSettings,
+    );
     assert!(!after.replace("\r\n", "").contains('\n'), "{after:?}");
 }

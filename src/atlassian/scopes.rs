@@ -125,13 +125,21 @@ mod tests {
     fn checklist_matches_the_console_counts() {
         let lines = checklist(&default_scopes());
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].contains("5 permissions under Jira API"), "{}", lines[0]);
+        assert!(
+            lines[0].contains("5 permissions under Jira API"),
+            "{}",
+            lines[0]
+        );
         assert!(lines[0].contains("read:jira-user, read:jira-work"));
         assert!(lines[0].contains("read:group:jira, read:avatar:jira, read:user:jira"));
         assert!(lines[1].contains("nothing under User Identity API"));
         let older = parse("offline_access read:account read:jira-work");
         let lines = checklist(&older);
-        assert!(lines[0].contains("1 permission under Jira API"), "{}", lines[0]);
+        assert!(
+            lines[0].contains("1 permission under Jira API"),
+            "{}",
+            lines[0]
+        );
         assert_eq!(lines[1], "Permissions -> User Identity API: read:account");
     }
 }

@@ -210,7 +210,10 @@ impl GcpReplication {
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty())
             .collect();
-        let valid = |l: &String| l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let valid = |l: &String| {
+            l.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
         if locations.is_empty() || !locations.iter().all(valid) {
             return Err(format!(
                 "{value:?}: use automatic or user-managed:LOCATION[,LOCATION] (e.g. user-managed:us-central1,us-east1, as in Terraform's replica_locations)"

@@ -137,7 +137,10 @@ mod tests {
             assert!(check_ssm_root_path(ok).is_ok(), "{ok}");
         }
         let e = check_ssm_root_path("psoxy/").unwrap_err();
-        assert!(e.contains("--ssm-root-path") && e.contains("/psoxy/"), "{e}");
+        assert!(
+            e.contains("--ssm-root-path") && e.contains("/psoxy/"),
+            "{e}"
+        );
     }
 
     #[test]
