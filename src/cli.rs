@@ -127,7 +127,8 @@ pub struct StoreArgs {
     /// spaces become hyphens, as in Psoxy's env-id.
     #[arg(long)]
     pub environment_name: Option<String>,
-    /// Create secrets that Terraform has not created (non-interactive runs need this to create any).
+    /// Create secrets that Terraform has not created (non-interactive runs need this to create any);
+    /// the next `terraform apply` then needs them imported (the import ids are printed).
     #[arg(long)]
     pub create_missing: bool,
     #[arg(long, env = "AWS_REGION")]

@@ -73,13 +73,13 @@ pub fn checklist(scopes: &[String]) -> Vec<String> {
         }
         let plural = if jira == 1 { "" } else { "s" };
         out.push(format!(
-            "Permissions -> Jira API: {jira} permission{plural} under Jira API: {}",
+            "Permissions: {jira} permission{plural} under Jira API: {}",
             parts.join("; ")
         ));
     }
     if identity.is_empty() {
         out.push(
-            "Permissions -> nothing under User Identity API (an app that already has read:account there, from Psoxy's older page, works as it is)".into(),
+            "Permissions: nothing under User Identity API (an app that already has read:account there, from Psoxy's older page, works as it is)".into(),
         );
     } else {
         out.push(format!(
