@@ -52,8 +52,8 @@ pub fn console_location(scope: &str) -> &'static str {
     }
 }
 
-/// The checklist lines of console permissions for the scopes requested: the Jira API ones with
-/// their count (the console shows the count), and any others under their API.
+/// The checklist lines of console permissions for the scopes requested: one for the Jira API,
+/// with the count the console shows, and one for any other API.
 pub fn checklist(scopes: &[String]) -> Vec<String> {
     let pick = |f: fn(&str) -> bool| -> Vec<&str> {
         scopes.iter().map(String::as_str).filter(|s| f(s)).collect()
@@ -72,16 +72,18 @@ pub fn checklist(scopes: &[String]) -> Vec<String> {
             parts.push(format!("granular scopes {}", granular.join(", ")));
         }
         let plural = if jira == 1 { "" } else { "s" };
-        out.push(format!(
+        let mut line = format!(
             "Permissions: {jira} permission{plural} under Jira API: {}",
             parts.join("; ")
-        ));
-    }
-    if identity.is_empty() {
-        out.push(
-            "Permissions: nothing under User Identity API (an app that already has read:account there, from Psoxy's older page, works as it is)".into(),
         );
-    } else {
+        if identity.is_empty() {
+            line.push_str(
+                "; nothing under User Identity API (an app from Psoxy's older page that also has read:account there works as it is)",
+            );
+        }
+        out.push(line);
+    }
+    if !identity.is_empty() {
         out.push(format!(
             "Permissions -> User Identity API: {}",
             identity.join(", ")
@@ -124,7 +126,7 @@ mod tests {
     #[test]
     fn checklist_matches_the_console_counts() {
         let lines = checklist(&default_scopes());
-        assert_eq!(lines.len(), 2);
+        assert_eq!(lines.len(), 1, "one console step");
         assert!(
             lines[0].contains("5 permissions under Jira API"),
             "{}",
@@ -132,7 +134,7 @@ mod tests {
         );
         assert!(lines[0].contains("read:jira-user, read:jira-work"));
         assert!(lines[0].contains("read:group:jira, read:avatar:jira, read:user:jira"));
-        assert!(lines[1].contains("nothing under User Identity API"));
+        assert!(lines[0].contains("nothing under User Identity API"));
         let older = parse("offline_access read:account read:jira-work");
         let lines = checklist(&older);
         assert!(
