@@ -12,7 +12,8 @@ if [ "${free_kb:-0}" -lt 3000000 ]; then
 fi
 
 scripts/install-moto.sh
-# An independent HCL2 parser, to check the tfvars editor's output (tests/tfvars_shapes.rs).
+# An independent HCL2 parser, to check the tfvars editor's output (tests/tfvars_shapes.rs,
+# tests/tfvars_placement.rs).
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "python-hcl2==8.1.4"
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 # Tests never reach beyond loopback: no instance metadata, no real credentials.

@@ -138,17 +138,19 @@ pub struct StoreArgs {
     /// Secret-name prefix, overriding discovery and --environment-name (e.g. PSOXY_JIRA_CLOUD_).
     #[arg(long)]
     pub prefix: Option<String>,
-    /// Psoxy environment name (AWS default `psoxy`; GCP default empty, giving `psoxy_JIRA_CLOUD_`).
+    /// Psoxy environment name (AWS default `psoxy`; GCP default empty, giving `psoxy_JIRA_CLOUD_`);
+    /// spaces become hyphens, as in Psoxy's env-id.
     #[arg(long)]
     pub environment_name: Option<String>,
-    /// Create secrets that Terraform has not created (non-interactive runs need this to create any).
+    /// Create secrets that Terraform has not created (non-interactive runs need this to create any);
+    /// the next `terraform apply` then needs them imported (the import ids are printed).
     #[arg(long)]
     pub create_missing: bool,
     #[arg(long, env = "AWS_REGION")]
     pub aws_region: Option<String>,
     #[arg(long, env = "AWS_PROFILE")]
     pub aws_profile: Option<String>,
-    /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/`); must start with `/` when set.
+    /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/` or `ACME_`); one that contains `/` starts with it.
     #[arg(long, default_value = "")]
     pub ssm_root_path: String,
     /// KMS key for parameters or secrets this tool creates (existing ones keep theirs).
@@ -162,6 +164,10 @@ pub struct StoreArgs {
     /// Destroy, rather than disable, older secret versions after a new one is labelled.
     #[arg(long)]
     pub destroy_old_versions: bool,
+    /// Replication of secrets --create-missing creates: `automatic` or
+    /// `user-managed:LOCATION[,LOCATION]` (Psoxy's Terraform uses user-managed replicas).
+    #[arg(long, value_name = "POLICY", value_parser = crate::store::gcp::GcpReplication::parse)]
+    pub gcp_replication: Option<crate::store::gcp::GcpReplication>,
     /// A target remembered by the last run (`renew`, `status`) or a recovery file (`push`),
     /// used when no store option was typed.
     #[arg(skip)]
@@ -290,6 +296,10 @@ pub struct StatusArgs {
     pub warn_days: i64,
     #[arg(long, env = "ATLASSIAN_API_URL", default_value = DEFAULT_API_URL)]
     pub atlassian_api_url: String,
+    /// terraform.tfvars whose `jira_cloud_id` (read as Terraform reads it) names the site to
+    /// report and `--check`; a family for another site is a warning.
+    #[arg(long)]
+    pub tfvars: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

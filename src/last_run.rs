@@ -135,7 +135,7 @@ fn typed(sub: &ArgMatches, id: &str) -> bool {
 
 /// Fills in `renew` and `status` from the last run when no store option was typed. Returns the
 /// line to tell the operator, if anything was filled in. Per-run switches (`--create-missing`,
-/// `--destroy-old-versions`) are never remembered: they stay as typed.
+/// `--gcp-replication`, `--destroy-old-versions`) are never remembered: they stay as typed.
 pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Option<String> {
     let (_, sub) = matches.subcommand()?;
     if store_options_typed(matches) {

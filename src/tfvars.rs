@@ -1,76 +1,54 @@
-//! Setting `jira_cloud_id` in terraform.tfvars. The file is parsed with `hcl-edit` (a file that does
-//! not parse is refused, with the parser's message), and only the bytes of the one value are
-//! replaced, using the parser's spans: comments, ordering and formatting survive byte for byte.
-//! A `jira_cloud_id` key inside `connector_settings` wins over the deprecated top-level variable.
+//! Setting `jira_cloud_id` in terraform.tfvars where Terraform reads it (the rule is in
+//! `tfvars_place.rs`). The file is parsed with `hcl-edit` (a file that does not parse is refused,
+//! with the parser's message), and only the bytes of the value are replaced or inserted, using the
+//! parser's spans: comments, ordering and formatting survive byte for byte.
 
 use std::path::Path;
 
-use hcl_edit::Span;
-use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::Body;
 
 use crate::error::{Error, Result};
 use crate::local_file;
 
+#[path = "tfvars_place.rs"]
+mod place;
+
 pub const KEY: &str = "jira_cloud_id";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edit {
-    /// The value was already this cloud id.
+    /// The value Terraform uses was already this cloud id.
     Unchanged,
-    /// A top-level `jira_cloud_id` assignment was replaced.
+    /// The top-level `jira_cloud_id` (which wins when set) was replaced.
     Replaced,
-    /// The `jira_cloud_id` key inside `connector_settings` was replaced.
+    /// The `jira_cloud_id` key at the top level of `connector_settings` was replaced.
     ReplacedInConnectorSettings,
-    /// No assignment existed: one was appended.
-    Appended,
+    /// Both were set: both now hold the cloud id (Terraform uses the top-level one).
+    ReplacedBoth,
+    /// Neither was set: the key was added to the existing `connector_settings` map.
+    AddedToConnectorSettings,
+    /// Neither was set and there was no `connector_settings`: it was appended with the key.
+    AddedConnectorSettings,
+    /// Neither was set and `connector_settings` is not a literal map (a reference, a function
+    /// call): nothing was changed, the operator adds the key by hand.
+    ByHand,
 }
 
-/// The new text of a tfvars file with `jira_cloud_id` set.
+/// What an operator adds by hand when the file could not be edited (`Edit::ByHand`).
+pub fn by_hand(cloud_id: &str) -> String {
+    format!(
+        "add {KEY} = \"{cloud_id}\" at the top level of the map that {} builds (it is not a literal map, so it was left alone)",
+        place::SETTINGS
+    )
+}
+
+/// The new text of a tfvars file with `jira_cloud_id` set where Terraform reads it.
 pub fn set_cloud_id(text: &str, cloud_id: &str) -> std::result::Result<(String, Edit), String> {
-    if cloud_id.is_empty()
-        || !cloud_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
+    if !crate::atlassian::sites::is_cloud_id(cloud_id) {
         return Err(format!("{cloud_id:?} is not a cloud id"));
     }
     let body = parse(text)?;
-    let literal = format!("\"{cloud_id}\"");
-    let target = body
-        .get_attribute("connector_settings")
-        .and_then(|a| find_key(&a.value))
-        .map(|span| (span, Edit::ReplacedInConnectorSettings))
-        .or_else(|| {
-            body.get_attribute(KEY)
-                .and_then(|a| a.value.span())
-                .map(|span| (span, Edit::Replaced))
-        });
-    match target {
-        Some((span, edit)) => {
-            if text[span.clone()].trim() == literal {
-                return Ok((text.to_string(), Edit::Unchanged));
-            }
-            let mut out = String::with_capacity(text.len() + literal.len());
-            out.push_str(&text[..span.start]);
-            out.push_str(&literal);
-            out.push_str(&text[span.end..]);
-            Ok((out, edit))
-        }
-        None => {
-            let mut out = text.to_string();
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push('\n');
-            }
-            // A blank line first: `terraform fmt` aligns the `=` of adjacent attributes, so a
-            // line appended right under another would leave a formatted file unformatted.
-            if !out.trim().is_empty() && !out.ends_with("\n\n") {
-                out.push('\n');
-            }
-            out.push_str(&format!("{KEY} = {literal}\n"));
-            Ok((out, Edit::Appended))
-        }
-    }
+    Ok(place::Places::find(&body).apply(text, &format!("\"{cloud_id}\"")))
 }
 
 /// How long parsing may take. Fuzzing found 577-byte inputs that keep the parser busy for seconds
@@ -92,28 +70,8 @@ fn parse(text: &str) -> std::result::Result<Body, String> {
     })
 }
 
-/// The span of the value of a `jira_cloud_id` key anywhere inside an object expression.
-fn find_key(expr: &Expression) -> Option<std::ops::Range<usize>> {
-    let Expression::Object(object) = expr else {
-        return None;
-    };
-    for (key, value) in object.iter() {
-        let name = match key {
-            ObjectKey::Ident(ident) => Some(ident.as_str().to_string()),
-            ObjectKey::Expression(Expression::String(s)) => Some(s.value().to_string()),
-            _ => None,
-        };
-        if name.as_deref() == Some(KEY) {
-            return value.expr().span();
-        }
-        if let Some(span) = find_key(value.expr()) {
-            return Some(span);
-        }
-    }
-    None
-}
-
-/// The cloud id a tfvars file sets (in `connector_settings` or at top level), if any.
+/// The cloud id Terraform reads from a tfvars file (the top-level variable when set, else the
+/// key in `connector_settings`), if any.
 pub fn read_cloud_id(path: &Path) -> Result<Option<String>> {
     let text = read_text(path)?;
     let body = parse(&text).map_err(|e| {
@@ -123,13 +81,11 @@ pub fn read_cloud_id(path: &Path) -> Result<Option<String>> {
             one_line(&e)
         ))
     })?;
-    let span = body
-        .get_attribute("connector_settings")
-        .and_then(|a| find_key(&a.value))
-        .or_else(|| body.get_attribute(KEY).and_then(|a| a.value.span()));
-    Ok(span
-        .map(|s| text[s].trim().trim_matches('"').to_string())
-        .filter(|s| !s.is_empty()))
+    // Terraform's template leaves `fill me` (or nothing) until a first run fills it in.
+    Ok(place::Places::find(&body)
+        .effective()
+        .map(|s| text[s].trim().trim_matches('"').trim().to_string())
+        .filter(|s| !s.is_empty() && s != crate::store::PLACEHOLDER))
 }
 
 /// Checks before any authorization that the file can be read, parsed and replaced, so a broken
@@ -173,7 +129,7 @@ pub fn update_file(path: &Path, cloud_id: &str) -> Result<Edit> {
             one_line(&e)
         ))
     })?;
-    if edit == Edit::Unchanged {
+    if matches!(edit, Edit::Unchanged | Edit::ByHand) {
         return Ok(edit);
     }
     let target = local_file::target(path).map_err(Error::Tfvars)?;
@@ -196,46 +152,117 @@ mod tests {
     use super::*;
 
     const ID: &str = "11111111-2222-3333-4444-555555555555";
+    const OLD: &str = "00000000-0000-4000-8000-000000000000";
+
+    fn set(text: &str) -> (String, Edit) {
+        set_cloud_id(text, ID).unwrap()
+    }
 
     #[test]
     fn replaces_only_the_value_keeping_comments_and_layout() {
         let text = "# header\nenvironment_name = \"acme\"   # trailing\njira_cloud_id   =   \"old-id\" # keep me\n\nother = [1, 2]\n";
-        let (out, edit) = set_cloud_id(text, ID).unwrap();
+        let (out, edit) = set(text);
         assert_eq!(edit, Edit::Replaced);
         assert_eq!(out, text.replace("\"old-id\"", &format!("\"{ID}\"")));
     }
 
     #[test]
-    fn appends_when_missing_and_adds_a_newline_if_needed() {
-        let (out, edit) = set_cloud_id("a = 1", ID).unwrap();
-        assert_eq!(edit, Edit::Appended);
-        assert_eq!(out, format!("a = 1\n\njira_cloud_id = \"{ID}\"\n"));
+    fn without_either_place_connector_settings_is_created() {
+        let (out, edit) = set("a = 1");
+        assert_eq!(edit, Edit::AddedConnectorSettings);
         assert_eq!(
-            set_cloud_id("", ID).unwrap().0,
-            format!("jira_cloud_id = \"{ID}\"\n")
+            out,
+            format!("a = 1\n\nconnector_settings = {{\n  jira_cloud_id = \"{ID}\"\n}}\n")
         );
+        assert_eq!(
+            set("").0,
+            format!("connector_settings = {{\n  jira_cloud_id = \"{ID}\"\n}}\n")
+        );
+        let crlf = set("a = 1\r\n").0;
+        assert!(!crlf.replace("\r\n", "").contains('\n'), "{crlf:?}");
     }
 
     #[test]
-    fn prefers_connector_settings() {
-        let text = "jira_cloud_id = \"top\"\nconnector_settings = {\n  jira = {\n    jira_cloud_id = \"nested\" # c\n  }\n}\n";
-        let (out, edit) = set_cloud_id(text, ID).unwrap();
-        assert_eq!(edit, Edit::ReplacedInConnectorSettings);
-        assert_eq!(out, text.replace("\"nested\"", &format!("\"{ID}\"")));
+    fn the_top_level_variable_wins_and_both_are_kept_equal() {
+        let text = format!(
+            "jira_cloud_id = \"{OLD}\"\nconnector_settings = {{\n  jira_cloud_id = \"{OLD}\" # c\n}}\n"
+        );
+        let (out, edit) = set(&text);
+        assert_eq!(edit, Edit::ReplacedBoth);
+        assert_eq!(out, text.replace(OLD, ID));
+        assert_eq!(set(&out), (out.clone(), Edit::Unchanged));
     }
 
     #[test]
-    fn unchanged_when_already_set() {
-        let text = format!("jira_cloud_id = \"{ID}\"\n");
-        assert_eq!(
-            set_cloud_id(&text, ID).unwrap(),
-            (text.clone(), Edit::Unchanged)
+    fn null_or_empty_top_level_does_not_count_as_set() {
+        for top in ["null", "\"\""] {
+            let text = format!(
+                "jira_cloud_id = {top}\nconnector_settings = {{ jira_cloud_id = \"{OLD}\" }}\n"
+            );
+            let (out, edit) = set(&text);
+            assert_eq!(edit, Edit::ReplacedInConnectorSettings, "{top}");
+            assert_eq!(out, text.replace(OLD, ID));
+        }
+    }
+
+    #[test]
+    fn the_key_is_added_to_an_existing_map_in_its_layout() {
+        let cases = [
+            (
+                "connector_settings = {\n    github_org = \"acme\" # c\n}\n",
+                format!(
+                    "connector_settings = {{\n    github_org = \"acme\" # c\n    jira_cloud_id = \"{ID}\"\n}}\n"
+                ),
+            ),
+            (
+                "connector_settings = { github_org = \"acme\" }\n",
+                format!(
+                    "connector_settings = {{ github_org = \"acme\", jira_cloud_id = \"{ID}\" }}\n"
+                ),
+            ),
+            (
+                "connector_settings = {}\n",
+                format!("connector_settings = {{\n  jira_cloud_id = \"{ID}\"\n}}\n"),
+            ),
+        ];
+        for (before, after) in cases {
+            assert_eq!(
+                set(before),
+                (after, Edit::AddedToConnectorSettings),
+                "{before}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_nested_decoy_is_never_touched_or_read() {
+        let text = "connector_settings = {\n  jira = {\n    jira_cloud_id = \"decoy\"\n  }\n}\n";
+        let (out, edit) = set(text);
+        assert_eq!(edit, Edit::AddedToConnectorSettings);
+        assert!(
+            out.contains("\"decoy\"") && out.contains(&format!("  jira_cloud_id = \"{ID}\"\n}}"))
         );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.tfvars");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(read_cloud_id(&path).unwrap(), None);
+    }
+
+    #[test]
+    fn a_map_that_is_not_literal_is_left_for_the_operator() {
+        for text in [
+            "connector_settings = local.settings\n",
+            "connector_settings = merge(var.a, { x = \"y\" })\n",
+        ] {
+            assert_eq!(set(text), (text.to_string(), Edit::ByHand), "{text}");
+        }
+        assert!(by_hand(ID).contains(&format!("jira_cloud_id = \"{ID}\"")));
     }
 
     #[test]
     fn refuses_broken_files_and_odd_ids() {
         assert!(set_cloud_id("a = = 1\n", ID).is_err());
         assert!(set_cloud_id("a = 1\n", "x\" injected").is_err());
+        assert!(set_cloud_id("a = 1\n", "../11111111-2222-3333-4444-555555555555").is_err());
     }
 }

@@ -71,6 +71,15 @@ fn a_client_secret_flag_does_not_exist() {
 }
 
 #[test]
+fn a_malformed_gcp_replication_is_a_usage_error_naming_the_forms() {
+    for bad in ["user-managed:", "regional", "user-managed:us/../x"] {
+        let (code, _, err) = run(&["init", "--gcp-replication", bad]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("user-managed:LOCATION"), "{err}");
+    }
+}
+
+#[test]
 fn completions_and_man_page() {
     let (code, bash, _) = run(&["completions", "bash"]);
     assert_eq!(code, 0);

@@ -211,17 +211,44 @@ async fn missing_secrets_are_created_only_when_asked() {
     assert!(out.authorize_urls.is_empty());
     assert!(fake.ids().is_empty());
 
-    let args = gcp_args(
-        &s,
-        &fake,
-        &["--environment-name", "acme", "--create-missing"],
+    // Psoxy's Terraform uses user-managed replicas: no policy is picked silently.
+    let create = ["--environment-name", "acme", "--create-missing"];
+    let out = s
+        .run(
+            &gcp_args(&s, &fake, &create),
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    let error = out.stderr.lines().last().unwrap_or_default();
+    assert!(
+        error.contains("terraform apply") && error.contains("--gcp-replication"),
+        "{}",
+        out.stderr
     );
+    assert!(out.authorize_urls.is_empty() && fake.ids().is_empty());
+
+    let replication = ["--gcp-replication", "user-managed:us-central1,us-east1"];
+    let args = with(gcp_args(&s, &fake, &create), &replication);
     let out = s.run(&args, Browser::Follow { accept: true }).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(fake.ids().len(), 5, "{:?}", fake.ids());
     let secret = fake.secret("acme_JIRA_CLOUD_CLIENT_ID").unwrap();
     assert_eq!(secret.label("terraform_managed_value"), Some("false"));
     assert_eq!(secret.proxy_value().as_deref(), Some(CLIENT_ID));
+    assert_eq!(
+        secret.replication["userManaged"]["replicas"][1]["location"],
+        "us-east1"
+    );
+    assert!(
+        out.stderr.contains("normally created by Psoxy's Terraform"),
+        "{}",
+        out.stderr
+    );
+    for id in fake.ids() {
+        let import = format!("terraform import '<address>' 'projects/p/secrets/{id}'");
+        assert!(out.stderr.contains(&import), "{import}: {}", out.stderr);
+    }
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use gcp_fake::{EtagAnswer, GcpFake, VState};
 use jira_psoxy_setup::secret::{ExposeSecret, SecretString};
-use jira_psoxy_setup::store::gcp::{Endpoint, GcpConfig, GcpStore};
+use jira_psoxy_setup::store::gcp::{Endpoint, GcpConfig, GcpReplication, GcpStore};
 use jira_psoxy_setup::store::{FamilyMetadata, SecretKey, SecretNames, SecretStore, StoreError};
 
 const PREFIX: &str = "psoxy_JIRA_CLOUD_";
@@ -26,6 +26,7 @@ fn refresh() -> String {
 async fn store_for(fake: &GcpFake, destroy: bool) -> GcpStore {
     let mut config = GcpConfig::new(&fake.project, Endpoint::Emulator(fake.endpoint()));
     config.destroy_old_versions = destroy;
+    config.replication = Some(GcpReplication::Automatic);
     config.attempt_timeout = Duration::from_secs(5);
     GcpStore::connect(config).await.expect("client builds")
 }
@@ -224,6 +225,27 @@ async fn preflight_reports_missing_secrets_and_passes_with_permissions() {
         assert!(s.versions.is_empty());
     }
     assert!(store.preflight(&names()).await.unwrap().missing.is_empty());
+}
+
+/// Psoxy's Terraform uses user-managed replicas: without a chosen policy nothing is created.
+#[tokio::test]
+async fn created_secrets_get_the_chosen_replication_and_none_without_a_choice() {
+    let fake = GcpFake::start("p").await;
+    let mut config = GcpConfig::new(&fake.project, Endpoint::Emulator(fake.endpoint()));
+    let store = GcpStore::connect(config.clone()).await.unwrap();
+    let err = store.create_missing(&names().all()).await.unwrap_err();
+    assert!(err.to_string().contains("--gcp-replication"), "{err}");
+    assert!(fake.ids().is_empty());
+    config.replication = Some(GcpReplication::parse("user-managed:us-central1,us-east1").unwrap());
+    let store = GcpStore::connect(config).await.unwrap();
+    store.create_missing(&names().all()).await.unwrap();
+    let replicas = &fake.secret(&refresh()).unwrap().replication["userManaged"]["replicas"];
+    assert_eq!(
+        replicas,
+        &serde_json::json!([{"location": "us-central1"}, {"location": "us-east1"}])
+    );
+    assert!(GcpReplication::parse("user-managed:").is_err());
+    assert!(GcpReplication::parse("user-managed:us/../x").is_err());
 }
 
 #[tokio::test]

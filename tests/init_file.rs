@@ -39,7 +39,7 @@ async fn operator_connects_one_site_through_the_loopback_callback() {
     assert_eq!(
         std::fs::read_to_string(&tfvars).unwrap(),
         format!(
-            "environment_name = \"acme\" # prod\n\njira_cloud_id = \"{}\"\n",
+            "environment_name = \"acme\" # prod\n\nconnector_settings = {{\n  jira_cloud_id = \"{}\"\n}}\n",
             site.id
         )
     );
@@ -126,7 +126,11 @@ async fn init_again_over_a_live_family_says_what_it_replaces() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("config cache"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("config cache for up to 5 minutes"),
+        "{}",
+        out.stderr
+    );
     assert_ne!(s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"], first);
 }
 

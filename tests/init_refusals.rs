@@ -241,19 +241,21 @@ async fn a_wrong_client_secret_is_named() {
 
 #[tokio::test]
 async fn a_scope_missing_from_the_app_is_named_with_where_to_add_it() {
-    let s = Session::new(app_without("read:account", MissingScope::GrantSubset)).await;
+    let s = Session::new(app_without("read:user:jira", MissingScope::GrantSubset)).await;
     let out = s
         .run(&s.init_args(), Browser::Follow { accept: true })
         .await;
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(
-        out.stderr.contains("read:account") && out.stderr.contains("User Identity API"),
+        out.stderr.contains(
+            "scope read:user:jira was not granted: add it in the developer console under Permissions -> Jira API"
+        ),
         "{}",
         out.stderr
     );
     assert!(!s.secrets_file().exists());
 
-    let s = Session::new(app_without("read:account", MissingScope::InvalidScope)).await;
+    let s = Session::new(app_without("read:user:jira", MissingScope::InvalidScope)).await;
     let out = s
         .run(&s.init_args(), Browser::Follow { accept: true })
         .await;
@@ -347,7 +349,7 @@ async fn a_malformed_or_empty_client_id_is_refused() {
 
 #[tokio::test]
 async fn missing_scopes_can_be_accepted_explicitly() {
-    let s = Session::new(app_without("read:account", MissingScope::GrantSubset)).await;
+    let s = Session::new(app_without("read:user:jira", MissingScope::GrantSubset)).await;
     let out = s
         .run(
             &with(s.init_args(), &["--allow-missing-scopes"]),
@@ -356,7 +358,7 @@ async fn missing_scopes_can_be_accepted_explicitly() {
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("read:account") && out.stderr.contains("--allow-missing-scopes"),
+        out.stderr.contains("read:user:jira") && out.stderr.contains("--allow-missing-scopes"),
         "{}",
         out.stderr
     );

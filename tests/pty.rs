@@ -156,7 +156,7 @@ async fn operator_answers_the_prompts_and_pastes_the_url_over_ssh() {
     let args = interactive_init(&s);
     let mut t = Terminal::start(&s, &args, &[("SSH_CONNECTION", "10.0.0.1 22 10.0.0.2 22")]);
     t.accept_target();
-    t.answer_checklist(6);
+    t.answer_checklist(4);
     t.expect("Client ID");
     t.send(&format!("{CLIENT_ID}\r"));
     t.expect("Client secret");
@@ -187,7 +187,7 @@ async fn operator_clicks_accept_and_the_loopback_listener_catches_the_code() {
     t.accept_target();
     t.expect("Open the developer console");
     t.send("n");
-    t.answer_checklist(6);
+    t.answer_checklist(4);
     t.expect("Client ID");
     t.send(&format!("{CLIENT_ID}\r"));
     let url = authorize_url(&t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+"));
@@ -232,7 +232,7 @@ fn ctrl_c_while_waiting_for_the_code(s: &Session, env: &[(&str, &str)], waiting_
         t.expect("Open the developer console");
         t.send("n");
     }
-    t.answer_checklist(6);
+    t.answer_checklist(4);
     t.expect("Client ID");
     t.send(&format!("{CLIENT_ID}\r"));
     t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+");
@@ -314,7 +314,7 @@ fn demo_in_a_terminal(s: &Session, env: &[(&str, &str)]) -> (i32, String) {
     t.send("\r");
     t.expect("Open the developer console");
     t.send("n");
-    t.answer_checklist(6);
+    t.answer_checklist(4);
     t.expect("approve the consent page");
     t.send("y");
     t.finish()
@@ -380,7 +380,7 @@ async fn a_rejected_code_offers_a_new_authorization_in_the_same_run() {
     t.accept_existing_target();
     t.expect("Replace it?");
     t.send("y");
-    t.answer_checklist(6);
+    t.answer_checklist(4);
     let url = authorize_url(&t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+"));
     t.expect("Paste the URL");
     let state = url

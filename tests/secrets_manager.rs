@@ -230,6 +230,13 @@ async fn create_missing_creates_secrets_with_the_kms_key_through_per_service_end
         )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("already exists"), "{}", out.stderr);
+    for name in NAMES {
+        let import = format!(
+            "terraform import '<address>' \"$(aws secretsmanager describe-secret --secret-id '{PREFIX}{name}' --query ARN --output text)\""
+        );
+        assert!(out.stderr.contains(&import), "{import}\n{}", out.stderr);
+    }
     let sm = client(&moto).await;
     for name in NAMES {
         assert_eq!(

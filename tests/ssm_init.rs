@@ -232,6 +232,20 @@ async fn parameters_terraform_did_not_create_are_created_only_when_asked() {
         )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // Said before creating: Terraform owns these; afterwards, the import id of each.
+    let warned = out.stderr.find("normally created by Psoxy's Terraform");
+    let created = out.stderr.find("created /psoxy/");
+    assert!(warned.is_some() && warned < created, "{}", out.stderr);
+    assert!(out.stderr.contains("\"already exists\""), "{}", out.stderr);
+    for name in [
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "REFRESH_TOKEN",
+        "ACCESS_TOKEN",
+    ] {
+        let import = format!("terraform import '<address>' '/psoxy/ACME-PROD_JIRA_CLOUD_{name}'");
+        assert!(out.stderr.contains(&import), "{import}: {}", out.stderr);
+    }
     let ssm = moto.ssm().await;
     let p = param(&ssm, "/psoxy/ACME-PROD_JIRA_CLOUD_CLIENT_ID")
         .await
@@ -241,6 +255,39 @@ async fn parameters_terraform_did_not_create_are_created_only_when_asked() {
         (CLIENT_ID, ParameterType::SecureString)
     );
     assert_eq!(p.key_id.as_deref(), Some(key.as_str()));
+}
+
+/// Psoxy accepts a root path without a slash, and its env-id turns spaces into hyphens: the
+/// names derived from both are the ones Terraform created.
+#[tokio::test]
+async fn a_slashless_root_path_and_an_environment_name_with_spaces_find_terraforms_names() {
+    let moto = Moto::start();
+    moto.seed_placeholders("ACME_ACME-PROD_JIRA_CLOUD_", None)
+        .await;
+    let s = Session::new(loopback_config()).await;
+    let args = ssm_args(
+        &s,
+        &[
+            "--ssm-root-path",
+            "ACME_",
+            "--environment-name",
+            "acme prod",
+        ],
+    );
+    let out = s
+        .run_with(
+            &args,
+            &borrowed(&env(&moto, None)),
+            &[],
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let ssm = moto.ssm().await;
+    let p = param(&ssm, "ACME_ACME-PROD_JIRA_CLOUD_CLIENT_ID")
+        .await
+        .unwrap();
+    assert_eq!(p.value, CLIENT_ID);
 }
 
 /// Plays the proxy: holds the lock with a fresh `locked_<now>` and releases it ~3s after the

@@ -55,16 +55,22 @@ impl JiraUser {
 }
 
 impl AtlassianClient {
+    /// The sites the token reaches. Every id must be a cloud id (a UUID, psoxy-contract §2)
+    /// before anything uses it: ids go into URL paths and terraform.tfvars.
     pub async fn accessible_resources(&self, access_token: &SecretString) -> Result<Vec<Site>> {
         let url = Self::join(&self.api_base, "oauth/token/accessible-resources");
         let sites: Vec<Site> = self
             .get_json(url, access_token, "accessible-resources")
             .await?;
+        for site in &sites {
+            check_cloud_id(&site.id)?;
+        }
         Ok(sites.into_iter().map(Site::sanitized).collect())
     }
 
     /// Verifies the token against the chosen site and says who authorized.
     pub async fn myself(&self, access_token: &SecretString, cloud_id: &str) -> Result<JiraUser> {
+        check_cloud_id(cloud_id)?;
         let path = format!("ex/jira/{cloud_id}/rest/api/3/myself");
         let user: JiraUser = self
             .get_json(
@@ -118,6 +124,27 @@ fn api_error(what: &str, status: u16) -> Error {
         )),
         s => Error::Network(format!("{what} failed (HTTP {s}): try again in a minute")),
     }
+}
+
+/// Whether `id` is a well-formed cloud id: a UUID, `8-4-4-4-12` hex digits.
+pub fn is_cloud_id(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// Refuses a site id that is not a cloud id; the id is shown escaped and cut short.
+pub fn check_cloud_id(id: &str) -> Result<()> {
+    if is_cloud_id(id) {
+        return Ok(());
+    }
+    let shown: String = id.chars().take(60).collect();
+    Err(Error::Site(format!(
+        "accessible-resources returned a site id that is not a cloud id (a UUID): {shown:?}; it was not used: check --atlassian-api-url points at Atlassian, and authorize again"
+    )))
 }
 
 fn normalize_url(u: &str) -> String {
@@ -181,6 +208,26 @@ mod tests {
         );
         assert_eq!(match_site(&sites, "beta").unwrap().id, "2");
         assert_eq!(match_site(&sites, "ACME").unwrap().id, "1");
+    }
+
+    #[test]
+    fn only_uuids_are_cloud_ids() {
+        assert!(is_cloud_id("a436116f-02ce-4520-8fbb-7301462a1674"));
+        assert!(is_cloud_id("A436116F-02CE-4520-8FBB-7301462A1674"));
+        for bad in [
+            "",
+            "1",
+            "../../oauth/token",
+            "a436116f-02ce-4520-8fbb-7301462a1674?x=1",
+            "a436116f-02ce-4520-8fbb-7301462a167/",
+            "a436116f-02ce-4520-8fbb-7301462a16745",
+            "a436116f-02ce-4520-8fbb-7301462a167g",
+            "a436116f02ce-4520-8fbb-7301462a1674-",
+        ] {
+            assert!(!is_cloud_id(bad), "{bad}");
+        }
+        let e = check_cloud_id("../x?y").unwrap_err();
+        assert!(matches!(e, Error::Site(_)) && e.to_string().contains("not a cloud id"));
     }
 
     #[test]

@@ -2,8 +2,20 @@
 
 use std::time::Duration;
 
-/// The scopes of psoxy-contract §1 step 5, in the order Psoxy's docs list them.
-pub const DEFAULT_SCOPES: [&str; 7] = [
+/// An app set up from Psoxy's current Jira page (psoxy-contract §1 step 3): 5 Jira API
+/// permissions, nothing under the User Identity API (`offline_access` is no console permission,
+/// but the simulator checks requests against this list).
+pub const DEFAULT_SCOPES: [&str; 6] = [
+    "offline_access",
+    "read:group:jira",
+    "read:avatar:jira",
+    "read:user:jira",
+    "read:jira-user",
+    "read:jira-work",
+];
+
+/// An app set up from Psoxy's older page: the same plus User Identity API -> `read:account`.
+pub const OLDER_PAGE_SCOPES: [&str; 7] = [
     "offline_access",
     "read:group:jira",
     "read:avatar:jira",

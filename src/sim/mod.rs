@@ -27,7 +27,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{DEFAULT_SCOPES, MissingScope, SimConfig, SimSite, SimUser};
+pub use config::{DEFAULT_SCOPES, MissingScope, OLDER_PAGE_SCOPES, SimConfig, SimSite, SimUser};
 
 /// Why an authorize request is rejected with Atlassian's own error page
 /// (HTTP 400, no redirect to the app).

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use google_cloud_gax::error::rpc::Code;
-use google_cloud_secretmanager_v1::model::{Replication, Secret, replication::Automatic};
+use google_cloud_secretmanager_v1::model::Secret;
 
 use super::*;
 use crate::secret::ExposeSecret;
@@ -26,7 +26,7 @@ pub mod project;
 
 pub use labels::{CLOUD_ID_LABEL, ISSUED_LABEL, LOCK_LABEL};
 use ops::{Api, Call, LATEST_VERSION, code, map_err, secret_id, version_number};
-pub use project::{Endpoint, GcpConfig, parse_endpoint, resolve_project};
+pub use project::{Endpoint, GcpConfig, GcpReplication, parse_endpoint, resolve_project};
 
 /// Terraform's label on the secrets it creates; `create_missing` sets it the same way.
 pub const TERRAFORM_LABEL: &str = "terraform_managed_value";
@@ -34,6 +34,8 @@ pub const TERRAFORM_LABEL: &str = "terraform_managed_value";
 pub struct GcpStore {
     api: Api,
     destroy_old: bool,
+    /// For `create_missing`: none unless `--gcp-replication` chose one.
+    replication: Option<GcpReplication>,
     describe: String,
     /// Lock label values this process wrote, so `unlock` never removes somebody else's lock.
     held: labels::Held,
@@ -47,6 +49,7 @@ impl GcpStore {
         tracing::info!(project = %project.id, source = project.source, "Google Cloud project");
         let mut config = GcpConfig::new(project.id, endpoint);
         config.destroy_old_versions = target.destroy_old_versions;
+        config.replication = target.replication.clone();
         Self::connect(config).await
     }
 
@@ -65,6 +68,7 @@ impl GcpStore {
                 project: config.project,
             },
             destroy_old: config.destroy_old_versions,
+            replication: config.replication,
             describe,
             held: Mutex::new(HashMap::new()),
         })
@@ -237,11 +241,26 @@ impl SecretStore for GcpStore {
         Ok(report)
     }
 
+    fn terraform_owned(&self) -> Option<super::terraform::Owned> {
+        Some(super::terraform::Owned::GcpSecret {
+            project: self.api.project.clone(),
+            replication_chosen: self.replication.is_some(),
+        })
+    }
+
+    /// With the replication policy `--gcp-replication` chose; without one, nothing is created.
     async fn create_missing(&self, names: &[String]) -> StoreResult<()> {
+        let replication = match (&self.replication, self.terraform_owned()) {
+            (Some(r), _) => r.to_model(),
+            (None, owned) => {
+                let why = owned.and_then(|o| o.refusal()).unwrap_or_default();
+                return Err(StoreError::Other(why));
+            }
+        };
         let parent = format!("projects/{}", self.api.project);
         for id in names {
             let secret = Secret::new()
-                .set_replication(Replication::new().set_automatic(Automatic::default()))
+                .set_replication(replication.clone())
                 .set_labels([(TERRAFORM_LABEL, "false")]);
             let result = self
                 .api

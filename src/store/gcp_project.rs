@@ -167,6 +167,8 @@ pub struct GcpConfig {
     pub project: String,
     pub endpoint: Endpoint,
     pub destroy_old_versions: bool,
+    /// The policy for secrets `create_missing` creates; none refuses to create any.
+    pub replication: Option<GcpReplication>,
     /// Per HTTP attempt; a hung call becomes `Unavailable`.
     pub attempt_timeout: Duration,
     /// Attempts for idempotent calls (GET) on UNAVAILABLE or connection errors.
@@ -179,8 +181,60 @@ impl GcpConfig {
             project: project.into(),
             endpoint,
             destroy_old_versions: false,
+            replication: None,
             attempt_timeout: Duration::from_secs(30),
             attempts: 3,
+        }
+    }
+}
+
+/// `--gcp-replication`: how secrets this tool creates are replicated. Psoxy's Terraform uses
+/// user-managed replicas (psoxy-contract §3); replication cannot be changed later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GcpReplication {
+    Automatic,
+    UserManaged(Vec<String>),
+}
+
+impl GcpReplication {
+    /// `automatic` or `user-managed:LOCATION[,LOCATION]`.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value == "automatic" {
+            return Ok(GcpReplication::Automatic);
+        }
+        let locations: Vec<String> = value
+            .strip_prefix("user-managed:")
+            .unwrap_or_default()
+            .split(',')
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let valid = |l: &String| {
+            l.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        if locations.is_empty() || !locations.iter().all(valid) {
+            return Err(format!(
+                "{value:?}: use automatic or user-managed:LOCATION[,LOCATION] (e.g. user-managed:us-central1,us-east1, as in Terraform's replica_locations)"
+            ));
+        }
+        Ok(GcpReplication::UserManaged(locations))
+    }
+
+    pub fn to_model(&self) -> google_cloud_secretmanager_v1::model::Replication {
+        use google_cloud_secretmanager_v1::model::{Replication, replication};
+        match self {
+            GcpReplication::Automatic => {
+                Replication::new().set_automatic(replication::Automatic::default())
+            }
+            GcpReplication::UserManaged(locations) => Replication::new().set_user_managed(
+                replication::UserManaged::new().set_replicas(
+                    locations
+                        .iter()
+                        .map(|l| replication::user_managed::Replica::new().set_location(l)),
+                ),
+            ),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod names;
 pub mod secrets_manager;
 pub mod ssm;
 pub mod target;
+pub mod terraform;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -100,6 +101,11 @@ pub trait SecretStore: Send + Sync {
 
     /// Creates secrets that Terraform would normally have created (after the operator agreed).
     async fn create_missing(&self, names: &[String]) -> StoreResult<()>;
+
+    /// The Terraform resource that normally owns these secrets (none for the file store).
+    fn terraform_owned(&self) -> Option<terraform::Owned> {
+        None
+    }
 
     async fn read(&self, name: &str) -> StoreResult<Option<StoredSecret>>;
 

@@ -67,18 +67,38 @@ impl SecretNames {
     }
 }
 
-/// AWS SSM: `<root path><UPPER(environment name)>_JIRA_CLOUD_`, hyphens kept.
-pub fn aws_prefix(root_path: &str, environment_name: &str) -> String {
-    format!("{root_path}{}_JIRA_CLOUD_", environment_name.to_uppercase())
+/// Psoxy's `env-id` module (psoxy-contract §3): spaces in the environment name become hyphens
+/// before the name is used; hyphens and underscores are kept.
+pub fn environment_id(environment_name: &str) -> String {
+    environment_name.replace(' ', "-")
 }
 
-/// GCP Secret Manager: `<environment name>_JIRA_CLOUD_`, or `psoxy_JIRA_CLOUD_` when it is empty.
+/// AWS SSM: `<root path><UPPER(env id)>_JIRA_CLOUD_`, hyphens kept.
+pub fn aws_prefix(root_path: &str, environment_name: &str) -> String {
+    format!(
+        "{root_path}{}_JIRA_CLOUD_",
+        environment_id(environment_name).to_uppercase()
+    )
+}
+
+/// GCP Secret Manager: `<env id>_JIRA_CLOUD_`, or `psoxy_JIRA_CLOUD_` when it is empty.
 pub fn gcp_prefix(environment_name: &str) -> String {
     if environment_name.is_empty() {
         "psoxy_JIRA_CLOUD_".to_string()
     } else {
-        format!("{environment_name}_JIRA_CLOUD_")
+        format!("{}_JIRA_CLOUD_", environment_id(environment_name))
     }
+}
+
+/// Psoxy's rule for `aws_ssm_param_root_path` (psoxy-contract §3): empty, without any `/`
+/// (`ACME_`), or fully qualified (`/psoxy/`). Returns the fix when it is none of these.
+pub fn check_ssm_root_path(root: &str) -> Result<(), String> {
+    if root.is_empty() || !root.contains('/') || root.starts_with('/') {
+        return Ok(());
+    }
+    Err(format!(
+        "--ssm-root-path {root:?} contains '/' but does not start with it: SSM names that contain '/' are fully qualified, use /{root}"
+    ))
 }
 
 #[cfg(test)]
@@ -100,6 +120,27 @@ mod tests {
     fn aws_prefix_upper_cases_and_keeps_hyphens_and_root_path() {
         assert_eq!(aws_prefix("", "psoxy"), "PSOXY_JIRA_CLOUD_");
         assert_eq!(aws_prefix("/x/", "acme-prod"), "/x/ACME-PROD_JIRA_CLOUD_");
+        assert_eq!(aws_prefix("ACME_", "psoxy"), "ACME_PSOXY_JIRA_CLOUD_");
+    }
+
+    #[test]
+    fn spaces_in_the_environment_name_become_hyphens_as_in_env_id() {
+        assert_eq!(environment_id("acme prod  eu"), "acme-prod--eu");
+        assert_eq!(aws_prefix("", "Acme Prod"), "ACME-PROD_JIRA_CLOUD_");
+        assert_eq!(gcp_prefix("acme prod"), "acme-prod_JIRA_CLOUD_");
+        assert_eq!(environment_id("a_b-c"), "a_b-c");
+    }
+
+    #[test]
+    fn ssm_root_path_may_lack_a_slash_but_not_lead_without_one() {
+        for ok in ["", "ACME_", "/psoxy/", "/x"] {
+            assert!(check_ssm_root_path(ok).is_ok(), "{ok}");
+        }
+        let e = check_ssm_root_path("psoxy/").unwrap_err();
+        assert!(
+            e.contains("--ssm-root-path") && e.contains("/psoxy/"),
+            "{e}"
+        );
     }
 
     #[test]

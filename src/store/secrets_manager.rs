@@ -165,6 +165,10 @@ impl SecretsManagerStore {
 
 #[async_trait]
 impl SecretStore for SecretsManagerStore {
+    fn terraform_owned(&self) -> Option<super::terraform::Owned> {
+        Some(super::terraform::Owned::SecretsManagerSecret)
+    }
+
     fn describe(&self) -> String {
         match &self.endpoint {
             Some(url) => format!("AWS Secrets Manager ({}, endpoint {url})", self.region),

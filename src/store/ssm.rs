@@ -214,6 +214,10 @@ pub(crate) fn check_prefix(prefix: &str) -> StoreResult<()> {
 
 #[async_trait]
 impl SecretStore for SsmStore {
+    fn terraform_owned(&self) -> Option<super::terraform::Owned> {
+        Some(super::terraform::Owned::SsmParameter)
+    }
+
     fn lock_location(&self, names: &SecretNames) -> String {
         lock::lock_parameter(names)
     }

@@ -47,6 +47,9 @@ pub struct GcpTarget {
     /// A per-run switch: kept in a recovery file, never remembered for the next run.
     #[serde(default)]
     pub destroy_old_versions: bool,
+    /// A per-run switch for `--create-missing`: never saved.
+    #[serde(skip)]
+    pub replication: Option<super::gcp::GcpReplication>,
 }
 
 /// An option's value, unless empty or blank.
@@ -77,6 +80,7 @@ impl StoreTarget {
                 project: given(&args.gcp_project),
                 endpoint: given(&args.gcp_endpoint),
                 destroy_old_versions: args.destroy_old_versions,
+                replication: args.gcp_replication.clone(),
             }),
         }
     }
@@ -129,6 +133,7 @@ impl StoreTarget {
         let mut target = self.clone();
         if let StoreTarget::GcpSecretManager(gcp) = &mut target {
             gcp.destroy_old_versions = false;
+            gcp.replication = None;
         }
         target
     }
@@ -137,6 +142,7 @@ impl StoreTarget {
     pub fn with_switches_of(mut self, args: &StoreArgs) -> StoreTarget {
         if let StoreTarget::GcpSecretManager(gcp) = &mut self {
             gcp.destroy_old_versions = args.destroy_old_versions;
+            gcp.replication = args.gcp_replication.clone();
         }
         self
     }
@@ -218,6 +224,7 @@ mod tests {
                 project: Some("acme".into()),
                 endpoint: None,
                 destroy_old_versions: true,
+                replication: None,
             })
         );
         assert_eq!(target.flags(), flags);

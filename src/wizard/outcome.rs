@@ -90,16 +90,20 @@ pub fn finish(
     let tfvars_change = match &run.tfvars {
         Some(path) => {
             let edit = tfvars::update_file(path, &site.id)?;
-            ctx.ui.ok(&format!(
-                "{}: {}",
-                path.display(),
-                report::describe_edit(edit)
-            ));
+            if edit == tfvars::Edit::ByHand {
+                // A warning, not a failure: the secrets are stored, and the proxy never reads
+                // this id (only the example calls Terraform generates do, psoxy-contract §5).
+                let fix = tfvars::by_hand(&site.id);
+                ctx.ui.warn(&format!("{}: {fix}", path.display()));
+            } else {
+                let done = report::describe_edit(edit);
+                ctx.ui.ok(&format!("{}: {done}", path.display()));
+            }
             Some(report::describe_edit(edit).to_string())
         }
         None => {
             ctx.ui.info(&format!(
-                "set jira_cloud_id = \"{}\" in terraform.tfvars (or pass --tfvars PATH next time)",
+                "add jira_cloud_id = \"{}\" to connector_settings in terraform.tfvars (or pass --tfvars PATH next time)",
                 site.id
             ));
             None

@@ -87,11 +87,8 @@ async fn configured_site(
     names: &SecretNames,
     args: &RenewArgs,
 ) -> Result<Option<String>> {
-    // Terraform's template leaves `fill me` (or nothing) until a first run fills it in.
     if let Some(path) = &args.run.tfvars
         && let Some(id) = tfvars::read_cloud_id(path)?
-        && !id.trim().is_empty()
-        && id.trim() != PLACEHOLDER
     {
         return Ok(Some(id));
     }

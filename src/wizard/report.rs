@@ -39,9 +39,14 @@ pub struct RunReport {
 pub fn describe_edit(edit: Edit) -> &'static str {
     match edit {
         Edit::Unchanged => "already set",
-        Edit::Replaced => "replaced jira_cloud_id",
-        Edit::ReplacedInConnectorSettings => "replaced connector_settings jira_cloud_id",
-        Edit::Appended => "added jira_cloud_id",
+        Edit::Replaced => "replaced jira_cloud_id (the top-level variable, which Terraform uses)",
+        Edit::ReplacedInConnectorSettings => "replaced jira_cloud_id in connector_settings",
+        Edit::ReplacedBoth => {
+            "set jira_cloud_id at top level (which Terraform uses) and in connector_settings, kept equal"
+        }
+        Edit::AddedToConnectorSettings => "added jira_cloud_id to connector_settings",
+        Edit::AddedConnectorSettings => "added connector_settings with jira_cloud_id",
+        Edit::ByHand => "not changed: jira_cloud_id must be added to connector_settings by hand",
     }
 }
 

@@ -98,6 +98,20 @@ pub async fn run(
     let expires = meta.issued_at.map(renew_by);
     let days_left = expires.map(|e| (e - now).num_days());
     let mut warn = false;
+    // The site Terraform is configured for, read as renew reads it; else the family's own.
+    let configured = match &args.tfvars {
+        Some(path) => crate::tfvars::read_cloud_id(path)?,
+        None => None,
+    };
+    if let (Some(configured), Some(family)) = (&configured, &meta.cloud_id)
+        && !configured.eq_ignore_ascii_case(family)
+    {
+        warn = true;
+        problems.push(format!(
+            "terraform.tfvars configures site {configured}, but the token family is for {family}: run `jira-psoxy-setup renew` for the configured site"
+        ));
+    }
+    let cloud_id = configured.or(meta.cloud_id);
     match days_left {
         Some(d) if d < 0 => {
             critical = true;
@@ -124,7 +138,7 @@ pub async fn run(
         problems.push(format!("the refresh token was last written {} days ago: unused for {INACTIVITY_DAYS} days it has expired; run `jira-psoxy-setup renew`", (now - updated).num_days()));
     }
     let (access_token, token) = access_token_status(access_value.as_ref(), now);
-    let site_reachable = match (&token, &meta.cloud_id, args.check) {
+    let site_reachable = match (&token, &cloud_id, args.check) {
         (Some(token), Some(cloud_id), true) => Some(check_site(ctx, args, token, cloud_id).await?),
         _ => None,
     };
@@ -147,7 +161,7 @@ pub async fn run(
         family_expires_at: expires,
         days_left,
         access_token,
-        cloud_id: meta.cloud_id,
+        cloud_id,
         site_reachable,
         health,
         problems,

@@ -3,7 +3,7 @@
 
 use crate::cli::StoreArgs;
 use crate::error::{Error, Result};
-use crate::store::{SecretNames, SecretStore};
+use crate::store::{SecretNames, SecretStore, terraform};
 
 use super::Context;
 use super::report::renew_by;
@@ -120,13 +120,16 @@ pub async fn confirm_replacing_live_family(
     Ok(true)
 }
 
-/// After a live family was replaced: the proxy caches its configuration for up to 20 minutes
-/// (psoxy-contract §3), and an instance that refreshes from its cached old token in that window
-/// writes the old family back over the new one.
+/// How long a running proxy caches these instance secrets (psoxy-contract §3:
+/// `proxyInstanceConfigCacheTtl`).
+pub const PROXY_CACHE_MINUTES: u32 = 5;
+
+/// After a live family was replaced: an instance that refreshes from its cached old token within
+/// the cache window writes the old family back over the new one.
 pub fn note_proxy_cache(ctx: &Context) {
-    ctx.ui.info(
-        "a running proxy may keep the old refresh token in its config cache for up to 20 minutes; if it refreshes from it meanwhile, the old family comes back: renew between the proxy's runs, or restart it now",
-    );
+    ctx.ui.info(&format!(
+        "a running proxy may keep the old refresh token in its config cache for up to {PROXY_CACHE_MINUTES} minutes; if it refreshes from it meanwhile, the old family comes back: renew between the proxy's runs, or restart it now"
+    ));
 }
 
 /// Checks the store can take the secrets; offers to create any Terraform did not.
@@ -158,13 +161,31 @@ pub async fn preflight(
         "missing in {}: {list} (has Terraform been applied for this environment?)",
         store.describe()
     ));
-    let create = create_missing || ctx.prompter.confirm("Create them now?", false)?;
-    if !create {
-        return Err(Error::Store(format!(
+    let refuse = || {
+        Error::Store(format!(
             "{list} do not exist: apply Psoxy's Terraform first, check the prefix, or pass --create-missing"
-        )));
+        ))
+    };
+    let owned = store.terraform_owned();
+    // A script that did not ask to create anything gets the plain refusal.
+    if !create_missing && !ctx.interactive {
+        return Err(refuse());
+    }
+    if let Some(owned) = &owned {
+        ctx.ui.warn(&terraform::before_creating(owned));
+        if let Some(why) = owned.refusal() {
+            return Err(Error::Store(why));
+        }
+    }
+    if !(create_missing || ctx.prompter.confirm("Create them now?", false)?) {
+        return Err(refuse());
     }
     store.create_missing(&report.missing).await?;
     ctx.ui.ok(&format!("created {list}"));
+    if let Some(owned) = &owned {
+        for line in terraform::after_creating(owned, &report.missing) {
+            ctx.ui.info(&line);
+        }
+    }
     Ok(())
 }

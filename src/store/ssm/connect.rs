@@ -89,25 +89,7 @@ impl SsmStore {
     }
 }
 
-/// `--ssm-root-path` is Psoxy's `aws_ssm_param_root_path`: empty, or fully qualified.
+/// `--ssm-root-path` is Psoxy's `aws_ssm_param_root_path` (rule in `names`).
 fn check_root_path(root: &str) -> Result<()> {
-    if root.is_empty() || root.starts_with('/') {
-        return Ok(());
-    }
-    Err(Error::Input(format!(
-        "--ssm-root-path {root:?} must start with '/' (e.g. /{root}): SSM names that contain '/' are fully qualified"
-    )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn root_path_must_be_fully_qualified() {
-        assert!(check_root_path("").is_ok());
-        assert!(check_root_path("/x/").is_ok());
-        let e = check_root_path("x/").unwrap_err().to_string();
-        assert!(e.contains("--ssm-root-path") && e.contains("/x/"), "{e}");
-    }
+    crate::store::names::check_ssm_root_path(root).map_err(Error::Input)
 }

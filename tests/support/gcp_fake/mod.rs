@@ -34,6 +34,8 @@ pub struct VersionView {
 pub struct SecretView {
     pub labels: Labels,
     pub etag: String,
+    /// As created (`{"automatic": {}}` or `{"userManaged": {"replicas": [...]}}`).
+    pub replication: serde_json::Value,
     /// Oldest first.
     pub versions: Vec<VersionView>,
 }
@@ -160,6 +162,7 @@ impl GcpFake {
             s.secrets.get(id).map(|sec| SecretView {
                 labels: sec.labels.clone(),
                 etag: sec.etag.clone(),
+                replication: sec.replication.clone(),
                 versions: sec
                     .versions
                     .iter()

@@ -1,0 +1,63 @@
+//! An independent reading of terraform.tfvars: python-hcl2 (installed into .venv by
+//! scripts/test.sh), and what Terraform takes from it as the cloud id.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn python() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "{} is missing: run scripts/test.sh (it installs python-hcl2 into .venv)",
+        venv.display()
+    );
+    venv
+}
+
+/// Parses HCL with python-hcl2; string values lose their quotes.
+pub fn parse_independently(text: &str) -> Value {
+    let mut child = Command::new(python())
+        .args([
+            "-c",
+            "import hcl2,sys,json; print(json.dumps(hcl2.load(sys.stdin)))",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "python-hcl2 rejected:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+pub fn unquote(v: &Value) -> Option<String> {
+    v.as_str().map(|s| s.trim_matches('"').to_string())
+}
+
+/// What Terraform reads, by psoxy-contract §5, from the independently parsed file:
+/// `coalesce(var.jira_cloud_id, connector_settings["jira_cloud_id"])`.
+pub fn terraform_reads(parsed: &Value) -> Option<String> {
+    let set = |v: Option<&Value>| v.and_then(unquote).filter(|s| !s.is_empty());
+    set(parsed.get("jira_cloud_id")).or_else(|| {
+        let settings = parsed.get("connector_settings")?.as_object()?;
+        let key = settings
+            .iter()
+            .find(|(k, _)| k.trim_matches('"') == "jira_cloud_id");
+        set(key.map(|(_, v)| v))
+    })
+}
