@@ -1,6 +1,7 @@
-//! The recovery file: when a store write fails after tokens were minted, the secrets go to a file
-//! only the user can read (0600, in a 0700 directory), so `push --from FILE` can finish the job.
-//! A fresh refresh token is never lost.
+//! The recovery file: before the first store write after tokens were minted, the secrets go to a
+//! file only the user can read (0600, in a 0700 directory), the way a database writes ahead; it is
+//! removed once the store reads them back. Whatever ends the run (an error, a signal, a panic,
+//! kill -9, power loss), `push --from FILE` can finish the job: a fresh token is never lost.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -15,6 +16,7 @@ use crate::store::FamilyMetadata;
 use secrecy::zeroize::{Zeroize, Zeroizing};
 
 /// What a run was about to write.
+#[derive(Clone)]
 pub struct Pending {
     pub prefix: String,
     pub values: Vec<(String, SecretString)>,
@@ -26,6 +28,13 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// Whether these tokens were meant for `prefix` in the store `store_flags` name (a file that
+    /// recorded no store options is taken to be for any).
+    pub fn is_for(&self, prefix: &str, store_flags: &[String]) -> bool {
+        self.prefix == prefix
+            && (self.store_flags.is_empty() || self.store_flags.as_slice() == store_flags)
+    }
+
     /// The store kind the tokens were meant for, if the file recorded it.
     pub fn store_kind(&self) -> Option<&str> {
         match self.store_flags.as_slice() {
@@ -89,31 +98,13 @@ pub fn directory() -> Option<PathBuf> {
 }
 
 /// Saves the values where only this user can read them: the state directory, else (no home, or
-/// it cannot be written) a fresh private directory in the temp dir. Only if both fail are the
-/// tokens lost, and the error says so.
+/// it cannot be used) a fresh private directory in the temp dir. Only if both fail are the
+/// tokens lost, and the error says so (`Error::RecoveryFailed`).
 pub fn save(pending: &Pending) -> Result<PathBuf> {
-    let mut file = RecoveryFile {
-        version: 1,
-        created_at: Utc::now(),
-        prefix: pending.prefix.clone(),
-        family_issued_at: pending.meta.issued_at,
-        cloud_id: pending.meta.cloud_id.clone(),
-        own_lock_ms: pending.own_lock_ms,
-        store_flags: pending.store_flags.clone(),
-        secrets: pending
-            .values
-            .iter()
-            .map(|(k, v)| (k.clone(), v.expose_secret().to_string()))
-            .collect(),
-    };
-    // Both copies of the values are wiped once written (secrecy's zeroize).
-    let text = Zeroizing::new(
-        serde_json::to_string_pretty(&file).map_err(|e| Error::Internal(e.to_string()))?,
-    );
-    file.secrets.values_mut().for_each(Zeroize::zeroize);
+    let text = to_text(pending, pending.own_lock_ms)?;
     let mut failures = Vec::new();
     if let Some(dir) = directory() {
-        match create_private_dir(&dir).and_then(|_| write_new(&dir, &text)) {
+        match private_dir(&dir).and_then(|_| write_new(&dir, &text)) {
             Ok(path) => return Ok(path),
             Err(e) => failures.push(format!("{}: {e}", dir.display())),
         }
@@ -123,12 +114,55 @@ pub fn save(pending: &Pending) -> Result<PathBuf> {
         Ok(path) => Ok(path),
         Err(e) => {
             failures.push(format!("{}: {e}", std::env::temp_dir().display()));
-            Err(Error::Internal(format!(
-                "could not save the recovery file ({}): the new tokens could not be kept; fix the store, then run again",
+            Err(Error::RecoveryFailed(format!(
+                "could not save the recovery file ({}): the new tokens could not be kept",
                 failures.join("; ")
             )))
         }
     }
+}
+
+/// Records in the recovery file at `path` the refresh lock this run now holds, so that if the
+/// run dies holding it (kill -9), `push` takes it back at once instead of waiting it out. The
+/// file is replaced atomically: at every moment it holds the whole family.
+pub fn record_lock(path: &Path, pending: &Pending, lock_ms: i64) -> Result<()> {
+    let text = to_text(pending, Some(lock_ms))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let replace = || -> std::io::Result<()> {
+        // tempfile creates it 0600.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".recovery-")
+            .tempfile_in(dir)?;
+        tmp.write_all(text.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    replace()
+        .map_err(|e| Error::RecoveryFailed(format!("could not update {}: {e}", path.display())))
+}
+
+/// The file's text; the values it copies are wiped once serialized (secrecy's zeroize).
+fn to_text(pending: &Pending, own_lock_ms: Option<i64>) -> Result<Zeroizing<String>> {
+    let mut file = RecoveryFile {
+        version: 1,
+        created_at: Utc::now(),
+        prefix: pending.prefix.clone(),
+        family_issued_at: pending.meta.issued_at,
+        cloud_id: pending.meta.cloud_id.clone(),
+        own_lock_ms,
+        store_flags: pending.store_flags.clone(),
+        secrets: pending
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose_secret().to_string()))
+            .collect(),
+    };
+    let text = serde_json::to_string_pretty(&file)
+        .map(Zeroizing::new)
+        .map_err(|e| Error::RecoveryFailed(format!("could not serialize the recovery file: {e}")));
+    file.secrets.values_mut().for_each(Zeroize::zeroize);
+    text
 }
 
 fn write_new(dir: &Path, text: &str) -> std::io::Result<PathBuf> {
@@ -153,12 +187,66 @@ fn private_temp_dir() -> std::io::Result<tempfile::TempDir> {
     builder.tempdir()
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Makes `dir` (0700), or checks the one already there: a real directory, not a symlink, owned by
+/// this user; one of ours that others can enter (0777, say) is made 0700 again.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
+    if std::fs::symlink_metadata(dir).is_err() {
+        builder.create(dir)?;
+    }
+    let meta = std::fs::symlink_metadata(dir)?;
+    let refuse = |why: &str| Err(std::io::Error::other(format!("{why}: not used")));
+    if meta.file_type().is_symlink() {
+        return refuse("a symbolic link");
+    }
+    if !meta.is_dir() {
+        return refuse("not a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return refuse(&format!("owned by uid {}, not this user", meta.uid()));
+        }
+        if meta.mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// Recovery files in the state directory left by earlier runs for this prefix and store: tokens
+/// that may never have reached the store.
+pub fn leftovers(prefix: &str, store_flags: &[String]) -> Vec<(PathBuf, Pending)> {
+    let Some(entries) = directory().and_then(|d| std::fs::read_dir(d).ok()) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(PathBuf, Pending)> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("recovery-") && n.ends_with(".json"))
+        })
+        .filter_map(|p| load(&p).ok().map(|pending| (p, pending)))
+        .filter(|(_, pending)| pending.is_for(prefix, store_flags))
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+/// The line that tells the operator about a leftover recovery file.
+pub fn leftover_notice(path: &Path, pending: &Pending) -> String {
+    format!(
+        "{} holds new tokens an earlier run could not confirm in the store: run `{}` to finish it (or delete the file if that family was stored since)",
+        path.display(),
+        push_command(path, &pending.store_flags)
+    )
 }
 
 pub fn load(path: &Path) -> Result<Pending> {

@@ -50,7 +50,7 @@ pub fn set_cloud_id(text: &str, cloud_id: &str) -> std::result::Result<(String, 
             if text[span.clone()].trim() == literal {
                 return Ok((text.to_string(), Edit::Unchanged));
             }
-            let mut out = String::with_capacity(text.len() + literal.len());
+            let mut out = String::with_capacity(text.len().saturating_add(literal.len()));
             out.push_str(&text[..span.start]);
             out.push_str(&literal);
             out.push_str(&text[span.end..]);

@@ -106,7 +106,26 @@ impl<'s> Terminal<'s> {
 
     /// Reads to the end and returns the exit code. Whatever the story, the terminal never
     /// showed a code or token the simulator issued, or the client secret.
-    fn finish(mut self) -> (i32, String) {
+    fn finish(self) -> (i32, String) {
+        let (code, seen, _) = self.finish_with_echo();
+        (code, seen)
+    }
+
+    /// Waits until a hidden prompt has turned the terminal's echo off.
+    fn wait_for_echo_off(&mut self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.pty.get_process().get_echo().unwrap() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "echo never went off: {}",
+                self.seen
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// As `finish`, and whether the terminal echoes typed input once the program is gone.
+    fn finish_with_echo(mut self) -> (i32, String, bool) {
         // A pty reports EIO once the program has exited; what was read before that is kept.
         let mut rest = Vec::new();
         let _ = std::io::Read::read_to_end(&mut self.pty, &mut rest);
@@ -123,7 +142,8 @@ impl<'s> Terminal<'s> {
             &self.seen,
             &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
         );
-        (code, self.seen)
+        let echo = self.pty.get_process().get_echo().unwrap();
+        (code, self.seen, echo)
     }
 }
 
@@ -260,6 +280,25 @@ async fn ctrl_c_at_the_hidden_paste_prompt_exits_130() {
         &[("SSH_CONNECTION", "10.0.0.1 22 10.0.0.2 22")],
         "Paste the URL",
     );
+}
+
+/// Ctrl-C at the hidden client-secret prompt (echo off while it waits): the run ends with 130
+/// and the terminal echoes what is typed again.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_at_the_hidden_client_secret_prompt_restores_echo() {
+    let s = Session::new(loopback_config()).await;
+    let args = interactive_init(&s);
+    let mut t = Terminal::start(&s, &args, &[("SSH_CONNECTION", "10.0.0.1 22 10.0.0.2 22")]);
+    t.accept_target();
+    t.answer_checklist(6);
+    t.expect("Client ID");
+    t.send(&format!("{CLIENT_ID}\r"));
+    t.expect("Client secret");
+    t.wait_for_echo_off();
+    t.send("\x03");
+    let (code, seen, echo) = t.finish_with_echo();
+    assert_eq!(code, 130, "exit {code}: {seen}");
+    assert!(echo, "the terminal echoes again: {seen}");
 }
 
 /// An operator runs init where a live family already is, reads the warning, and says no: nothing

@@ -18,14 +18,21 @@ pub struct ClientCredentials {
 pub struct TokenSet {
     pub access_token: SecretString,
     pub refresh_token: Option<SecretString>,
+    /// Seconds, within `0..=MAX_EXPIRES_IN` (see `expires_in_from`).
     pub expires_in: i64,
     pub scope: String,
     pub obtained_at: DateTime<Utc>,
 }
 
+/// Atlassian's access tokens live an hour (psoxy-contract §2); a day is the most we believe.
+pub const MAX_EXPIRES_IN: i64 = 24 * 60 * 60;
+const DEFAULT_EXPIRES_IN: i64 = 3600;
+
 impl TokenSet {
     pub fn access_token_expires_at(&self) -> DateTime<Utc> {
-        self.obtained_at + chrono::Duration::seconds(self.expires_in)
+        chrono::Duration::try_seconds(self.expires_in)
+            .and_then(|d| self.obtained_at.checked_add_signed(d))
+            .unwrap_or(self.obtained_at)
     }
 
     /// The access token the way the proxy stores it: `{"token":..,"expirationDate":<epoch ms>}`;
@@ -39,19 +46,88 @@ impl TokenSet {
     }
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default = "default_expires_in")]
-    expires_in: i64,
-    #[serde(default)]
-    scope: String,
+/// `expires_in` as the tool uses it, and whether the answer's value had to be changed. The value
+/// is the server's, so anything goes: absent (an hour), a huge or negative number, a float, a
+/// string. It only sets the `expirationDate` the proxy refreshes by, so an odd value is clamped
+/// into `0..=MAX_EXPIRES_IN` (0: the proxy refreshes at once) instead of failing a run whose code
+/// is already spent.
+fn expires_in_from(value: Option<&serde_json::Value>) -> (i64, bool) {
+    let Some(value) = value else {
+        return (DEFAULT_EXPIRES_IN, false);
+    };
+    let seconds = value
+        .as_i64()
+        .or_else(|| value.as_u64().map(|_| i64::MAX))
+        .or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.is_finite())
+                .map(saturating_secs)
+        });
+    match seconds {
+        Some(s) if (0..=MAX_EXPIRES_IN).contains(&s) => (s, false),
+        Some(s) => (s.clamp(0, MAX_EXPIRES_IN), true),
+        None => (0, true),
+    }
 }
 
-fn default_expires_in() -> i64 {
-    3600
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "`as` saturates a float into i64, which is the clamping wanted here"
+)]
+fn saturating_secs(f: f64) -> i64 {
+    f as i64
+}
+
+/// The fields of a successful token answer, each checked, so a broken answer is named.
+fn parse_token_answer(text: &str) -> Result<TokenSet> {
+    let spent =
+        "the code is spent: check that --atlassian-auth-url is Atlassian's and authorize again";
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+        .map_err(|_| {
+            Error::Authorization(format!(
+                "Atlassian's token endpoint answered 200 with something other than a JSON object; {spent}"
+            ))
+        })?;
+    let text_field = |name: &str| match object.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("{name} is not a string")),
+    };
+    let mut problems = Vec::new();
+    let access_token = text_field("access_token")
+        .unwrap_or_else(|why| {
+            problems.push(why);
+            None
+        })
+        .filter(|t| !t.is_empty());
+    let refresh_token = text_field("refresh_token").unwrap_or_else(|why| {
+        problems.push(why);
+        None
+    });
+    let scope = text_field("scope").ok().flatten().unwrap_or_default();
+    let Some(access_token) = access_token else {
+        if problems.is_empty() {
+            problems.push("access_token is missing".into());
+        }
+        return Err(Error::Authorization(format!(
+            "Atlassian's token endpoint answered 200 without a usable token ({}); {spent}",
+            problems.join(", ")
+        )));
+    };
+    let (expires_in, clamped) = expires_in_from(object.get("expires_in"));
+    if clamped {
+        tracing::warn!(
+            "the token answer's expires_in was out of range: recorded as {expires_in}s, so the proxy refreshes the access token in time"
+        );
+    }
+    Ok(TokenSet {
+        access_token: SecretString::from(access_token),
+        refresh_token: refresh_token.map(SecretString::from),
+        expires_in,
+        scope,
+        obtained_at: Utc::now(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -101,9 +177,9 @@ impl AtlassianClient {
             "code": code.expose_secret(),
             "redirect_uri": redirect_uri,
         });
-        let mut attempt = 0;
+        let mut attempt: u32 = 0;
         let resp = loop {
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
             match self.http.post(url.clone()).json(&body).send().await {
                 Ok(resp) => break resp,
                 Err(e) if e.is_connect() && attempt < self.retry.attempts => {
@@ -120,23 +196,19 @@ impl AtlassianClient {
         };
         let status = resp.status();
         tracing::debug!(%status, path = url.path(), attempt, "token exchange answered");
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| network_error("reading the token response", e))?;
+        // The code was accepted or not: either way it is spent, so a body that does not arrive
+        // in full means a new authorization, not a retry.
+        let text = resp.text().await.map_err(|e| {
+            Error::Network(format!(
+                "the token response {} before it arrived in full ({}): the code is spent, so authorize again",
+                if e.is_timeout() { "timed out" } else { "broke off" },
+                e.without_url()
+            ))
+        })?;
         if !status.is_success() {
             return Err(classify_token_error(status.as_u16(), &text));
         }
-        let parsed: TokenResponse = serde_json::from_str(&text).map_err(|_| {
-            Error::Authorization("Atlassian's token endpoint answered 200 without a token: check --atlassian-auth-url".into())
-        })?;
-        Ok(TokenSet {
-            access_token: SecretString::from(parsed.access_token),
-            refresh_token: parsed.refresh_token.map(SecretString::from),
-            expires_in: parsed.expires_in,
-            scope: parsed.scope,
-            obtained_at: Utc::now(),
-        })
+        parse_token_answer(&text)
     }
 }
 
@@ -256,6 +328,92 @@ mod tests {
             url.as_str()
                 .contains("scope=offline_access%20read%3Agroup%3Ajira%20")
         );
+    }
+
+    #[test]
+    fn an_out_of_range_expires_in_is_clamped_not_a_panic() {
+        use serde_json::json;
+        for (raw, want) in [
+            (json!(3600), (3600, false)),
+            (json!(9_223_372_036_854_775_807_i64), (MAX_EXPIRES_IN, true)),
+            (json!(-9_223_372_036_854_775_808_i64), (0, true)),
+            (
+                json!(18_446_744_073_709_551_615_u64),
+                (MAX_EXPIRES_IN, true),
+            ),
+            (json!(1e300), (MAX_EXPIRES_IN, true)),
+            (json!(-1e300), (0, true)),
+            (json!("3600"), (0, true)),
+        ] {
+            assert_eq!(expires_in_from(Some(&raw)), want, "{raw}");
+        }
+        assert_eq!(expires_in_from(None), (3600, false));
+        let tokens = parse_token_answer(
+            r#"{"access_token":"a","refresh_token":"r","expires_in":9223372036854775807}"#,
+        )
+        .unwrap();
+        let at = tokens.access_token_expires_at();
+        assert!(at >= tokens.obtained_at && at <= tokens.obtained_at + chrono::Duration::days(1));
+        assert!(
+            tokens
+                .proxy_access_token()
+                .expose_secret()
+                .contains("expirationDate")
+        );
+    }
+
+    #[test]
+    fn a_200_answer_with_missing_or_odd_fields_says_which() {
+        for (body, names) in [
+            (r#"{"refresh_token":"r"}"#, "access_token is missing"),
+            (
+                r#"{"access_token":7,"refresh_token":"r"}"#,
+                "access_token is not a string",
+            ),
+            ("[]", "other than a JSON object"),
+            ("", "other than a JSON object"),
+        ] {
+            let e = parse_token_answer(body).err().unwrap();
+            assert!(matches!(e, Error::Authorization(_)), "{body}: {e}");
+            assert!(e.to_string().contains(names), "{body}: {e}");
+            assert!(e.to_string().contains("authorize again"), "{e}");
+            assert!(!e.to_string().contains("network"), "{e}");
+        }
+    }
+
+    /// Headers arrive, the body never does: the code is spent, and the message says so.
+    #[tokio::test]
+    async fn a_read_timeout_on_the_token_answer_says_the_code_is_spent() {
+        let app = axum::Router::new().fallback(|| async {
+            let stalled = futures_util::stream::pending::<Result<Vec<u8>, std::io::Error>>();
+            axum::response::Response::builder()
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from_stream(stalled))
+                .unwrap()
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let http = reqwest::Client::builder()
+            .read_timeout(std::time::Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let c = AtlassianClient::new(http, base.clone(), base);
+        let creds = ClientCredentials {
+            client_id: "id".into(),
+            client_secret: SecretString::from("s"),
+        };
+        let err = c
+            .exchange_code(&creds, &SecretString::from("code"), "http://localhost")
+            .await
+            .err()
+            .unwrap();
+        let text = err.to_string();
+        assert!(
+            text.contains("the code is spent, so authorize again"),
+            "{text}"
+        );
+        assert!(!text.contains("check the network"), "{text}");
     }
 
     #[tokio::test]
