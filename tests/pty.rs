@@ -21,7 +21,36 @@ impl<'s> Terminal<'s> {
         args: &[A],
         extra_env: &[(&str, &str)],
     ) -> Terminal<'s> {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"));
+        Self::spawn(
+            s,
+            Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup")),
+            args,
+            extra_env,
+        )
+    }
+
+    /// As `start`, with the terminal echoing input when the program starts, as a person's does
+    /// (the pty crate turns echo off before the program runs).
+    fn start_echoing<A: AsRef<std::ffi::OsStr>>(
+        s: &'s Session,
+        args: &[A],
+        extra_env: &[(&str, &str)],
+    ) -> Terminal<'s> {
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            "stty echo && exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_jira-psoxy-setup"),
+        ]);
+        Self::spawn(s, cmd, args, extra_env)
+    }
+
+    fn spawn<A: AsRef<std::ffi::OsStr>>(
+        s: &'s Session,
+        mut cmd: Command,
+        args: &[A],
+        extra_env: &[(&str, &str)],
+    ) -> Terminal<'s> {
         cmd.args(args).env_clear().current_dir(s.dir.path());
         for (k, v) in &s.env {
             cmd.env(k, v);
@@ -288,7 +317,8 @@ async fn ctrl_c_at_the_hidden_paste_prompt_exits_130() {
 async fn ctrl_c_at_the_hidden_client_secret_prompt_restores_echo() {
     let s = Session::new(loopback_config()).await;
     let args = interactive_init(&s);
-    let mut t = Terminal::start(&s, &args, &[("SSH_CONNECTION", "10.0.0.1 22 10.0.0.2 22")]);
+    let mut t =
+        Terminal::start_echoing(&s, &args, &[("SSH_CONNECTION", "10.0.0.1 22 10.0.0.2 22")]);
     t.accept_target();
     t.answer_checklist(6);
     t.expect("Client ID");
