@@ -11,11 +11,18 @@ mod relay;
 mod ssm_story;
 mod support;
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use aws_sdk_ssm::types::ParameterType;
+use clap::Parser;
+use jira_psoxy_setup::cli::StoreArgs;
+use jira_psoxy_setup::store::SecretNames;
+use jira_psoxy_setup::store::lock::{self, LockPolicy};
+use jira_psoxy_setup::store::ssm::SsmStore;
+use jira_psoxy_setup::ui::{ScriptedPrompter, StdinLines, Ui};
 use moto::Moto;
 use relay::Relay;
 use serde_json::Value;
@@ -82,12 +89,12 @@ async fn init_signalled_mid_write(
     .await
 }
 
-fn saved(recovery: &PathBuf) -> Value {
+fn saved(recovery: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(recovery).unwrap()).unwrap()
 }
 
 /// `push --from FILE` straight to moto; SSM then holds the saved family and no lock.
-async fn push_finishes(s: &Session, moto: &Moto, recovery: &PathBuf) -> Output {
+async fn push_finishes(s: &Session, moto: &Moto, recovery: &Path) -> Output {
     let refresh = saved(recovery)["secrets"][REFRESH]
         .as_str()
         .unwrap()
@@ -156,5 +163,54 @@ async fn kill_9_during_the_ssm_write_leaves_a_recovery_file_that_push_finishes()
         out.stderr.contains("took back the refresh lock"),
         "{}",
         out.stderr
+    );
+}
+
+#[derive(Parser)]
+struct Flags {
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// A lock in SSM dated in the future (`locked_99999999999999`, or a proxy whose clock runs
+/// ahead) is waited for the lease plus a margin from when this run first saw it, then taken over:
+/// never an endless wait. The lease is shortened here; the waiting is the code every run uses.
+#[tokio::test]
+async fn an_ssm_lock_dated_in_the_future_is_stale_after_the_lease_and_margin() {
+    let moto = Moto::start();
+    let ssm = moto.ssm().await;
+    ssm.put_parameter()
+        .name(LOCK)
+        .value("locked_99999999999999")
+        .r#type(ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let args = Flags::parse_from(["test", "--store", "aws-ssm"]).store;
+    let store = SsmStore::with_config(&moto.sdk_config().await, &args)
+        .await
+        .unwrap();
+    let policy = LockPolicy {
+        lease: Duration::from_millis(400),
+        margin: Duration::from_millis(200),
+        poll: Duration::from_millis(50),
+        ours: None,
+    };
+    let prompter = ScriptedPrompter {
+        stdin: StdinLines::real(),
+    };
+    let started = Instant::now();
+    let names = SecretNames::new(PREFIX);
+    let taken = tokio::time::timeout(
+        Duration::from_secs(10),
+        lock::acquire(&store, &names, &policy, &Ui::new(true), &prompter),
+    )
+    .await
+    .expect("a lock dated in the future is not waited for endlessly")
+    .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(600));
+    assert_eq!(
+        param(&ssm, LOCK).await.unwrap().value,
+        format!("locked_{taken}")
     );
 }
