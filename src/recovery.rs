@@ -179,9 +179,11 @@ fn write_new(dir: &Path, text: &str) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
+const TEMP_DIR_PREFIX: &str = "jira-psoxy-setup-recovery-";
+
 fn private_temp_dir() -> std::io::Result<tempfile::TempDir> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix("jira-psoxy-setup-recovery-");
+    builder.prefix(TEMP_DIR_PREFIX);
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
     builder.tempdir()
@@ -205,14 +207,12 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
     if !meta.is_dir() {
         return refuse("not a directory");
     }
+    if !owned_by_me(&meta) {
+        return refuse("owned by another user");
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if meta.uid() != me {
-            return refuse(&format!("owned by uid {}, not this user", meta.uid()));
-        }
         if meta.mode() & 0o077 != 0 {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
         }
@@ -220,13 +220,24 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Recovery files in the state directory left by earlier runs for this prefix and store: tokens
-/// that may never have reached the store.
+/// Recovery files earlier runs left for this prefix and store, in the state directory or in a
+/// private directory of this user's in the temp dir: tokens that may never have reached the store.
 pub fn leftovers(prefix: &str, store_flags: &[String]) -> Vec<(PathBuf, Pending)> {
-    let Some(entries) = directory().and_then(|d| std::fs::read_dir(d).ok()) else {
-        return Vec::new();
-    };
-    let mut found: Vec<(PathBuf, Pending)> = entries
+    let temp_dirs = std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(TEMP_DIR_PREFIX))
+                && std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && owned_by_me(&m))
+        });
+    let mut found: Vec<(PathBuf, Pending)> = directory()
+        .into_iter()
+        .chain(temp_dirs)
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name()
@@ -238,6 +249,17 @@ pub fn leftovers(prefix: &str, store_flags: &[String]) -> Vec<(PathBuf, Pending)
         .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
     found
+}
+
+#[cfg(unix)]
+fn owned_by_me(meta: &std::fs::Metadata) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    std::os::unix::fs::MetadataExt::uid(meta) == unsafe { libc::geteuid() }
+}
+
+#[cfg(not(unix))]
+fn owned_by_me(_meta: &std::fs::Metadata) -> bool {
+    true
 }
 
 /// The line that tells the operator about a leftover recovery file.

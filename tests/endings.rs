@@ -152,6 +152,27 @@ async fn kill_9_leaves_a_recovery_file_that_init_and_status_point_at_and_push_fi
     assert_eq!(out.code, 0, "{}", out.all());
 }
 
+/// A service account without a home: the recovery file went to a private directory in $TMPDIR,
+/// and `status` finds it there too.
+#[tokio::test]
+async fn without_a_home_a_leftover_in_the_temp_dir_is_pointed_at_too() {
+    let s = Session::new(loopback_config()).await;
+    let tmp = s.path("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let (args, _, file, unmount) = s.init_with_vanishing_store("mounted");
+    let env = [("HOME", ""), ("TMPDIR", tmp.to_str().unwrap())];
+    let init_env = [env.as_slice(), &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)]].concat();
+    let out = s.run_full(&args, &init_env, &[], unmount, |_, _| {}).await;
+    assert_eq!(out.code, 9, "{}", out.stderr);
+    let status = strings(&["status", "--file", file.to_str().unwrap()]);
+    let out = s.run_with(&status, &env, &[], Browser::Nothing).await;
+    assert!(
+        out.stdout.contains(tmp.to_str().unwrap()) && out.stdout.contains("push --from"),
+        "{}",
+        out.all()
+    );
+}
+
 /// A state directory somebody left open to all (0777) is made private before a token goes in.
 #[tokio::test]
 async fn a_world_writable_recovery_directory_is_made_private_again() {
