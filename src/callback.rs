@@ -178,8 +178,9 @@ impl LoopbackListener {
                 errors.join("; ")
             ));
         }
-        let port = listeners[0]
-            .local_addr()
+        let port = listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
             .map(|a| a.port())
             .unwrap_or_default();
         Ok(LoopbackListener {
@@ -280,7 +281,12 @@ async fn on_callback(
             html_escape(&e.to_string())
         )),
     };
-    if let Some(tx) = shared.done.lock().expect("callback lock").take() {
+    if let Some(tx) = shared
+        .done
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+    {
         let _ = tx.send(result);
     }
     Html(body).into_response()

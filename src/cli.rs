@@ -12,10 +12,12 @@ pub const DEFAULT_SECRETS_FILE: &str = "./psoxy-jira-cloud.secrets.json";
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0 success          3 bad input         4 authorization refused   5 no usable Jira site
-  6 secret store     7 terraform.tfvars  8 network                 9 store failed, recovery file saved
+  0 success          1 internal error    2 usage error             3 bad input
+  4 authorization refused                5 no usable Jira site     6 secret store
+  7 terraform.tfvars 8 network           9 store failed, recovery file saved
  10 status: token family expires within --warn-days    11 status: expired, missing or unreadable
-130 interrupted (Ctrl-C)";
+ 12 store failed and no recovery file could be saved: the new tokens are lost
+129 SIGHUP    130 interrupted (Ctrl-C)    143 SIGTERM";
 
 #[derive(Debug, Parser)]
 #[command(name = "jira-psoxy-setup", version, about = "Connect Worklytics' Psoxy to Jira Cloud: OAuth 2.0 (3LO) app, tokens, secrets and terraform.tfvars in one guided run.", after_help = EXIT_CODES)]

@@ -17,7 +17,12 @@ pub mod exit {
     pub const RECOVERY_SAVED: i32 = 9;
     pub const STATUS_WARN: i32 = 10;
     pub const STATUS_CRITICAL: i32 = 11;
+    /// The store write failed and the recovery file could not be written either.
+    pub const RECOVERY_FAILED: i32 = 12;
+    /// Signals end a run with 128 + the signal's number, as a shell reports it.
+    pub const HANGUP: i32 = 129;
     pub const INTERRUPTED: i32 = 130;
+    pub const TERMINATED: i32 = 143;
 }
 
 #[derive(Debug, Error)]
@@ -46,6 +51,9 @@ pub enum Error {
     /// Writing to the store failed, but the secrets were saved to a recovery file.
     #[error("{0}")]
     RecoverySaved(String),
+    /// The new tokens could be kept neither in the store nor in a recovery file.
+    #[error("{0}")]
+    RecoveryFailed(String),
     /// Ctrl-C; the message says what was cleaned up.
     #[error("{0}")]
     Interrupted(String),
@@ -64,6 +72,7 @@ impl Error {
             Error::Tfvars(_) => exit::TFVARS,
             Error::Network(_) => exit::NETWORK,
             Error::RecoverySaved(_) => exit::RECOVERY_SAVED,
+            Error::RecoveryFailed(_) => exit::RECOVERY_FAILED,
             Error::Interrupted(_) => exit::INTERRUPTED,
             Error::Internal(_) => exit::INTERNAL,
         }

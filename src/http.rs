@@ -15,6 +15,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The client for every Atlassian call. It never follows a redirect: each request carries a
 /// credential (the client secret and code, or a bearer token), and a redirect could carry it to
 /// another host or to plain http, around the https-only rule of `endpoint`.
+#[allow(
+    clippy::expect_used,
+    reason = "fails only if the TLS backend cannot start, once at startup, before any token exists"
+)]
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -79,8 +83,11 @@ impl RetryPolicy {
             .saturating_mul(1u32 << attempt.min(16).saturating_sub(1));
         let cap = exp.min(self.max_delay);
         let mut b = [0u8; 2];
-        getrandom::fill(&mut b).expect("OS random number generator");
-        let fraction = f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX);
+        // Jitter only spreads retries out: without randomness, the middle of the range will do.
+        let fraction = match getrandom::fill(&mut b) {
+            Ok(()) => f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX),
+            Err(_) => 0.5,
+        };
         cap.mul_f64(0.5 + fraction / 2.0)
     }
 }
@@ -108,9 +115,9 @@ pub async fn send_idempotent(
     what: &str,
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<Response> {
-    let mut attempt = 0;
+    let mut attempt: u32 = 0;
     loop {
-        attempt += 1;
+        attempt = attempt.saturating_add(1);
         match build().send().await {
             Ok(resp) if retryable_status(resp.status()) && attempt < policy.attempts => {
                 let wait = retry_after(&resp).unwrap_or_else(|| policy.delay(attempt));

@@ -1,52 +1,93 @@
-//! What Ctrl-C must not leave behind: a held refresh lock, or freshly minted tokens that were not
-//! yet stored. The wizard registers both here as it goes; `main`'s signal handler calls
-//! `Guard::interrupted` before exiting with 130.
+//! What an ending must not leave behind: a held refresh lock, freshly minted tokens that are not
+//! yet stored, or a terminal with echo off. The wizard registers what it holds here as it goes;
+//! `watch` turns SIGINT, SIGTERM and SIGHUP into a clean ending (`Guard::ended`, then exit with
+//! 128 + the signal's number), and `main` calls `Guard::ended` after a panic too.
 
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::error::exit;
 use crate::recovery::{self, Pending};
 use crate::store::{SecretNames, SecretStore};
+
+/// The tokens' copy on disk until the store has read them back.
+struct Kept {
+    path: PathBuf,
+    push_command: String,
+}
 
 #[derive(Default)]
 struct Held {
     lock: Option<(Arc<dyn SecretStore>, SecretNames)>,
+    /// Tokens with no copy on disk yet (the write-ahead save failed): saved on the way out.
     pending: Option<Pending>,
+    kept: Option<Kept>,
+    /// The store has read this run's tokens back.
+    stored: bool,
 }
 
 #[derive(Clone, Default)]
 pub struct Guard(Arc<Mutex<Held>>);
 
 impl Guard {
+    /// The state, even after a panic elsewhere poisoned the mutex: the data is a few options,
+    /// each set in one assignment, so it is never half-updated.
+    fn held(&self) -> MutexGuard<'_, Held> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub fn lock_taken(&self, store: Arc<dyn SecretStore>, names: SecretNames) {
-        self.0.lock().expect("guard").lock = Some((store, names));
+        self.held().lock = Some((store, names));
     }
 
     pub fn lock_released(&self) {
-        self.0.lock().expect("guard").lock = None;
+        self.held().lock = None;
     }
 
-    /// Tokens exist that are not yet safely stored.
+    /// Tokens exist that are not yet safely stored, and no copy of them is on disk.
     pub fn pending(&self, pending: Pending) {
-        self.0.lock().expect("guard").pending = Some(pending);
+        self.held().pending = Some(pending);
     }
 
-    pub fn stored(&self) {
-        self.0.lock().expect("guard").pending = None;
+    /// The tokens are safe in the recovery file at `path` until the store has them.
+    pub fn kept(&self, path: PathBuf, target: Option<&crate::store::StoreTarget>) {
+        let push_command = recovery::push_command(&path, target);
+        self.held().kept = Some(Kept { path, push_command });
     }
 
-    pub fn take_pending(&self) -> Option<Pending> {
-        self.0.lock().expect("guard").pending.take()
+    /// The store has the tokens. Returns the recovery file to delete, unless an ending already
+    /// reported it to the operator (then it stays, as the message says).
+    pub fn stored(&self) -> Option<PathBuf> {
+        let mut held = self.held();
+        held.pending = None;
+        held.stored = true;
+        held.kept.take().map(|k| k.path)
     }
 
-    /// Cleans up after Ctrl-C and returns the line to tell the operator.
-    pub async fn interrupted(&self) -> String {
+    /// The run reports the tokens' fate itself (the store failed): an ending need not.
+    pub fn settled(&self) {
+        let mut held = self.held();
+        held.pending = None;
+        held.kept = None;
+    }
+
+    /// Cleans up after `how` ("interrupted", "terminated", ...) and returns the line to tell
+    /// the operator.
+    pub async fn ended(&self, how: &str) -> String {
         restore_cursor();
-        let (lock, pending) = {
-            let mut held = self.0.lock().expect("guard");
-            (held.lock.take(), held.pending.take())
+        let (lock, pending, kept, stored) = {
+            let mut held = self.held();
+            (
+                held.lock.take(),
+                held.pending.take(),
+                held.kept.take(),
+                held.stored,
+            )
         };
-        let mut message = String::from("interrupted");
+        let mut message = String::from(how);
         if let Some((store, names)) = lock {
             match store.unlock(&names).await {
                 Ok(()) => message.push_str("; the refresh lock was released"),
@@ -56,20 +97,92 @@ impl Guard {
                 )),
             }
         }
-        if let Some(pending) = pending {
-            match recovery::save(&pending) {
-                Ok(path) => message.push_str(&format!(
-                    "; the new tokens may not all be stored: they were saved to {} — finish with `{}`",
-                    path.display(),
-                    recovery::push_command(&path, pending.target.as_ref())
-                )),
-                Err(e) => message.push_str(&format!("; the new tokens could not be saved ({e}): run init again")),
-            }
-        } else {
-            message.push_str("; nothing was written");
+        let saved = match (kept, pending) {
+            (Some(kept), _) => Some(Ok((kept.path, kept.push_command))),
+            (None, Some(pending)) => Some(recovery::save(&pending).map(|path| {
+                let command = recovery::push_command(&path, pending.target.as_ref());
+                (path, command)
+            })),
+            (None, None) => None,
+        };
+        match saved {
+            Some(Ok((path, command))) => message.push_str(&format!(
+                "; the new tokens may not all be stored: they are in {} — finish with `{command}`",
+                path.display()
+            )),
+            Some(Err(e)) => message.push_str(&format!("; {e}: run init again")),
+            None if stored => message.push_str("; the new tokens are stored"),
+            None => message.push_str("; nothing was written"),
         }
         message
     }
+}
+
+/// A signal that ends the run, and the exit code it ends with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Interrupted,
+    Terminated,
+    HungUp,
+}
+
+impl Ending {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Ending::Interrupted => exit::INTERRUPTED,
+            Ending::Terminated => exit::TERMINATED,
+            Ending::HungUp => exit::HANGUP,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Ending::Interrupted => "interrupted",
+            Ending::Terminated => "terminated (SIGTERM)",
+            Ending::HungUp => "the terminal went away (SIGHUP)",
+        }
+    }
+}
+
+/// Waits for SIGINT, SIGTERM or SIGHUP. Once this has run, those signals no longer end the
+/// process by themselves: the caller must.
+#[cfg(unix)]
+async fn next_ending() -> Ending {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        // No handlers (cannot happen on a sane system): the default actions still apply.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => Ending::Interrupted,
+        _ = term.recv() => Ending::Terminated,
+        _ = hup.recv() => Ending::HungUp,
+    }
+}
+
+#[cfg(not(unix))]
+async fn next_ending() -> Ending {
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => Ending::Interrupted,
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// From now on, SIGINT, SIGTERM and SIGHUP release what `guard` holds, say so, and end the
+/// process with 128 + the signal's number.
+pub fn watch(guard: Guard) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let ending = next_ending().await;
+        let message = guard.ended(ending.describe()).await;
+        terminal::restore();
+        // After SIGHUP stderr may be gone: a failed write must not stop the exit.
+        let _ = writeln!(std::io::stderr(), "\nerror: {message}");
+        std::process::exit(ending.exit_code());
+    })
 }
 
 /// Makes the cursor visible again (dialoguer hides it in select lists).
@@ -79,4 +192,51 @@ pub fn restore_cursor() {
         let _ = err.write_all(b"\x1b[?25h");
         let _ = err.flush();
     }
+}
+
+pub use terminal::remember as remember_terminal;
+
+/// The terminal's modes as the run found them, put back when a signal ends it: a hidden prompt
+/// (the client secret) turns echo off until it returns, and a signal ends the run before it does.
+#[cfg(unix)]
+mod terminal {
+    use std::sync::OnceLock;
+
+    static FOUND: OnceLock<(libc::c_int, libc::termios)> = OnceLock::new();
+
+    /// Records the modes of the terminal on stdin (else stderr), if there is one.
+    pub fn remember() {
+        for fd in [libc::STDIN_FILENO, libc::STDERR_FILENO] {
+            let mut modes = std::mem::MaybeUninit::<libc::termios>::uninit();
+            // SAFETY: `isatty` only inspects the descriptor; `tcgetattr` fills `modes`, a plain C
+            // struct owned here, and it is read only when the call reports success.
+            let found =
+                unsafe { libc::isatty(fd) == 1 && libc::tcgetattr(fd, modes.as_mut_ptr()) == 0 };
+            if found {
+                // SAFETY: initialized by the successful `tcgetattr` above.
+                let _ = FOUND.set((fd, unsafe { modes.assume_init() }));
+                return;
+            }
+        }
+    }
+
+    /// Puts the recorded modes back, if this process is in the terminal's foreground (a
+    /// background process changing them would be stopped by SIGTTOU).
+    pub fn restore() {
+        if let Some((fd, modes)) = FOUND.get() {
+            // SAFETY: `fd` was a terminal when recorded; both calls only read their arguments, and
+            // a failure (the terminal is gone) is harmless here.
+            unsafe {
+                if libc::tcgetpgrp(*fd) == libc::getpgrp() {
+                    libc::tcsetattr(*fd, libc::TCSANOW, modes);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod terminal {
+    pub fn remember() {}
+    pub fn restore() {}
 }

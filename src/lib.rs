@@ -3,6 +3,19 @@
 //! `wizard` tells the story (init, renew, status) over four seams: `ui::Prompter`, the browser and
 //! `callback`, the `atlassian` client, and `store::SecretStore`.
 
+// No panic is reachable from outside input (a panic after the code exchange used to lose the new
+// tokens): outside tests, every unwrap, expect, slice index and unchecked arithmetic is refused,
+// and each remaining one is allowed where it stands, with its reason.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
 pub mod atlassian;
 pub mod browser;
 pub mod callback;

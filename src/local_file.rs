@@ -195,7 +195,9 @@ impl UpdateLock {
                 lock_path.display()
             )
         })?;
-        let deadline = Instant::now() + wait;
+        let deadline = Instant::now()
+            .checked_add(wait)
+            .unwrap_or_else(Instant::now);
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(UpdateLock(file)),

@@ -1,21 +1,34 @@
 //! Parses arguments, builds the real dependencies, runs a command, maps errors to exit codes.
 
-use std::io::IsTerminal;
+// As in lib.rs: no unwrap, expect, slice index or unchecked arithmetic outside tests.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use std::io::{IsTerminal, Write};
+use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{CommandFactory, FromArgMatches};
+use futures_util::FutureExt;
 use jira_psoxy_setup::browser::{Browser, NoBrowser, SystemBrowser};
 use jira_psoxy_setup::cli::{
     Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, StatusArgs, StoreArgs,
 };
 use jira_psoxy_setup::error::{Error, Result, exit};
+use jira_psoxy_setup::interrupt::Guard;
 use jira_psoxy_setup::secret::{SecretString, secret_from_line};
 use jira_psoxy_setup::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
 use jira_psoxy_setup::wizard::{Context, init, push, renew, report, status, target};
 use jira_psoxy_setup::{demo, http, interrupt, last_run, recovery, sim, store};
 
 fn main() -> ExitCode {
+    interrupt::remember_terminal();
+    std::panic::set_hook(Box::new(report_panic));
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.verbose);
@@ -23,11 +36,17 @@ fn main() -> ExitCode {
     if !store_typed {
         use_last_run(&mut cli, &matches);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("tokio runtime");
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime ({e}): check the process limits");
+            return ExitCode::from(1);
+        }
+    };
     let code = runtime.block_on(run(cli, store_typed));
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     ExitCode::from(u8::try_from(code).unwrap_or(1))
@@ -76,9 +95,56 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
+/// One line for a panic (a bug), not the standard multi-line report; `run` then cleans up.
+fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let what = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    let at = info
+        .location()
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    let _ = writeln!(std::io::stderr(), "error: internal error{at}: {what}");
+}
+
 async fn run(cli: Cli, store_typed: bool) -> i32 {
-    let result = match cli.command {
-        Command::Init(args) => run_init(args).await,
+    let guard = Guard::default();
+    // The commands that can take the lock or hold new tokens: a signal cleans up first.
+    let watcher = matches!(
+        cli.command,
+        Command::Init(_) | Command::Renew(_) | Command::Push(_)
+    )
+    .then(|| interrupt::watch(guard.clone()));
+    let outcome = AssertUnwindSafe(dispatch(cli, store_typed, guard.clone()))
+        .catch_unwind()
+        .await;
+    let result = match outcome {
+        Ok(result) => result,
+        Err(_panic) => Err(Error::Internal(format!(
+            "{}: this is a bug, please report it",
+            guard.ended("the run stopped on an internal error").await
+        ))),
+    };
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            interrupt::restore_cursor();
+            // stderr may be gone (SIGHUP closed the terminal): that must not panic.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, store_typed: bool, guard: Guard) -> Result<i32> {
+    match cli.command {
+        Command::Init(args) => run_init(args, guard).await,
         Command::Completions { shell } => {
             // Into a buffer first: writing straight to a closed pipe (`| head`) would panic.
             let mut script = Vec::new();
@@ -96,17 +162,9 @@ async fn run(cli: Cli, store_typed: bool) -> i32 {
             }
         }
         Command::Simulator(args) => run_simulator(args).await,
-        Command::Renew(args) => run_renew(args).await,
+        Command::Renew(args) => run_renew(args, guard).await,
         Command::Status(args) => run_status(args).await,
-        Command::Push(args) => run_push(args, store_typed).await,
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            interrupt::restore_cursor();
-            eprintln!("error: {e}");
-            e.exit_code()
-        }
+        Command::Push(args) => run_push(args, store_typed, guard).await,
     }
 }
 
@@ -129,6 +187,7 @@ fn context(
     non_interactive: bool,
     no_browser: bool,
     env_client_secret: Option<SecretString>,
+    guard: Guard,
 ) -> Context {
     let interactive =
         !non_interactive && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -154,7 +213,7 @@ fn context(
         interactive,
         env_client_secret,
         store_target: None,
-        guard: Default::default(),
+        guard,
     }
 }
 
@@ -165,28 +224,23 @@ fn env_secret() -> Option<SecretString> {
         .map(|s| secret_from_line(&s))
 }
 
-/// Runs a wizard future; Ctrl-C releases what the guard holds and exits with 130.
+/// Runs a wizard future; Ctrl-C read as a key (a select list in raw mode) releases what the
+/// guard holds, as the signal watcher does for signals.
 async fn guarded<T>(
     ctx: &Context,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    let guard = ctx.guard.clone();
-    let watcher = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let message = guard.interrupted().await;
-            eprintln!("\nerror: {message}");
-            std::process::exit(exit::INTERRUPTED);
-        }
-    });
-    let result = work.await;
-    watcher.abort();
-    match result {
-        Err(Error::Interrupted(_)) => Err(Error::Interrupted(ctx.guard.interrupted().await)),
+    match work.await {
+        Err(Error::Interrupted(_)) => Err(Error::Interrupted(
+            ctx.guard
+                .ended(interrupt::Ending::Interrupted.describe())
+                .await,
+        )),
         other => other,
     }
 }
 
-async fn run_init(mut args: InitArgs) -> Result<i32> {
+async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     let demo = if args.demo {
         Some(demo::prepare(&mut args).await?)
     } else {
@@ -196,7 +250,12 @@ async fn run_init(mut args: InitArgs) -> Result<i32> {
         .as_ref()
         .map(|d| d.client_secret.clone())
         .or_else(env_secret);
-    let mut ctx = context(args.run.non_interactive, args.auth.no_browser, secret);
+    let mut ctx = context(
+        args.run.non_interactive,
+        args.auth.no_browser,
+        secret,
+        guard,
+    );
     if let Some(d) = &demo {
         ctx.ui
             .warn("demo mode: Atlassian is simulated on this machine; nothing leaves it");
@@ -238,8 +297,13 @@ fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
     }
 }
 
-async fn run_renew(mut args: RenewArgs) -> Result<i32> {
-    let mut ctx = context(args.run.non_interactive, args.auth.no_browser, env_secret());
+async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
+    let mut ctx = context(
+        args.run.non_interactive,
+        args.auth.no_browser,
+        env_secret(),
+        guard,
+    );
     let store = open_chosen_store(&mut ctx, &mut args.store).await?;
     let report = guarded(&ctx, renew::run(&ctx, &args, store)).await?;
     report::print(&report, args.run.output);
@@ -248,7 +312,7 @@ async fn run_renew(mut args: RenewArgs) -> Result<i32> {
 }
 
 async fn run_status(args: StatusArgs) -> Result<i32> {
-    let ctx = context(true, true, None);
+    let ctx = context(true, true, None, Guard::default());
     let report = match args.store.target().open().await {
         Ok(store) => status::run(&ctx, &args, store).await,
         Err(e) => Err(e),
@@ -258,18 +322,17 @@ async fn run_status(args: StatusArgs) -> Result<i32> {
         other => other?,
     };
     if args.json || args.output == OutputFormat::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("status serializes")
-        );
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Internal(format!("the status report does not serialize: {e}")))?;
+        let _ = writeln!(std::io::stdout(), "{json}");
     } else {
         status::print_human(&report);
     }
     Ok(report.exit_code)
 }
 
-async fn run_push(mut args: PushArgs, store_typed: bool) -> Result<i32> {
-    let mut ctx = context(false, true, None);
+async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Result<i32> {
+    let mut ctx = context(false, true, None, guard);
     if !store_typed {
         // No store option typed: the store the failed run was writing to, as the file records.
         if let Some(target) = recovery::load(&args.from)?.target {
@@ -285,7 +348,7 @@ async fn run_push(mut args: PushArgs, store_typed: bool) -> Result<i32> {
     let store = target.open().await?;
     let written = guarded(&ctx, push::run(&ctx, &args.from, &args.store, store)).await?;
     for name in written {
-        println!("wrote {name}");
+        let _ = writeln!(std::io::stdout(), "wrote {name}");
     }
     Ok(exit::OK)
 }

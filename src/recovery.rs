@@ -1,6 +1,7 @@
-//! The recovery file: when a store write fails after tokens were minted, the secrets go to a file
-//! only the user can read (0600, in a 0700 directory), so `push --from FILE` can finish the job.
-//! A fresh refresh token is never lost.
+//! The recovery file: before the first store write after tokens were minted, the secrets go to a
+//! file only the user can read (0600, in a 0700 directory), the way a database writes ahead; it is
+//! removed once the store reads them back. Whatever ends the run (an error, a signal, a panic,
+//! kill -9, power loss), `push --from FILE` can finish the job: a fresh token is never lost.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -15,6 +16,7 @@ use crate::store::{FamilyMetadata, StoreTarget};
 use secrecy::zeroize::{Zeroize, Zeroizing};
 
 /// What a run was about to write.
+#[derive(Clone)]
 pub struct Pending {
     pub prefix: String,
     pub values: Vec<(String, SecretString)>,
@@ -23,6 +25,18 @@ pub struct Pending {
     pub own_lock_ms: Option<i64>,
     /// The store the run was writing to, if known.
     pub target: Option<StoreTarget>,
+}
+
+impl Pending {
+    /// Whether these tokens were meant for `prefix` in the store `target` names (a file that
+    /// recorded no store is taken to be for any). Per-run switches do not count.
+    pub fn is_for(&self, prefix: &str, target: Option<&StoreTarget>) -> bool {
+        self.prefix == prefix
+            && match (&self.target, target) {
+                (Some(theirs), Some(ours)) => theirs.remembered() == ours.remembered(),
+                _ => true,
+            }
+    }
 }
 
 /// The command that finishes the job from a recovery file, with the store options it needs.
@@ -82,32 +96,13 @@ pub fn directory() -> Option<PathBuf> {
 }
 
 /// Saves the values where only this user can read them: the state directory, else (no home, or
-/// it cannot be written) a fresh private directory in the temp dir. Only if both fail are the
-/// tokens lost, and the error says so.
+/// it cannot be used) a fresh private directory in the temp dir. Only if both fail are the
+/// tokens lost, and the error says so (`Error::RecoveryFailed`).
 pub fn save(pending: &Pending) -> Result<PathBuf> {
-    let mut file = RecoveryFile {
-        version: 1,
-        created_at: Utc::now(),
-        prefix: pending.prefix.clone(),
-        family_issued_at: pending.meta.issued_at,
-        cloud_id: pending.meta.cloud_id.clone(),
-        own_lock_ms: pending.own_lock_ms,
-        store: pending.target.clone(),
-        store_flags: Vec::new(),
-        secrets: pending
-            .values
-            .iter()
-            .map(|(k, v)| (k.clone(), v.expose_secret().to_string()))
-            .collect(),
-    };
-    // Both copies of the values are wiped once written (secrecy's zeroize).
-    let text = Zeroizing::new(
-        serde_json::to_string_pretty(&file).map_err(|e| Error::Internal(e.to_string()))?,
-    );
-    file.secrets.values_mut().for_each(Zeroize::zeroize);
+    let text = to_text(pending, pending.own_lock_ms)?;
     let mut failures = Vec::new();
     if let Some(dir) = directory() {
-        match create_private_dir(&dir).and_then(|_| write_new(&dir, &text)) {
+        match private_dir(&dir).and_then(|_| write_new(&dir, &text)) {
             Ok(path) => return Ok(path),
             Err(e) => failures.push(format!("{}: {e}", dir.display())),
         }
@@ -117,12 +112,56 @@ pub fn save(pending: &Pending) -> Result<PathBuf> {
         Ok(path) => Ok(path),
         Err(e) => {
             failures.push(format!("{}: {e}", std::env::temp_dir().display()));
-            Err(Error::Internal(format!(
-                "could not save the recovery file ({}): the new tokens could not be kept; fix the store, then run again",
+            Err(Error::RecoveryFailed(format!(
+                "could not save the recovery file ({}): the new tokens could not be kept",
                 failures.join("; ")
             )))
         }
     }
+}
+
+/// Records in the recovery file at `path` the refresh lock this run now holds, so that if the
+/// run dies holding it (kill -9), `push` takes it back at once instead of waiting it out. The
+/// file is replaced atomically: at every moment it holds the whole family.
+pub fn record_lock(path: &Path, pending: &Pending, lock_ms: i64) -> Result<()> {
+    let text = to_text(pending, Some(lock_ms))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let replace = || -> std::io::Result<()> {
+        // tempfile creates it 0600.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".recovery-")
+            .tempfile_in(dir)?;
+        tmp.write_all(text.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    replace()
+        .map_err(|e| Error::RecoveryFailed(format!("could not update {}: {e}", path.display())))
+}
+
+/// The file's text; the values it copies are wiped once serialized (secrecy's zeroize).
+fn to_text(pending: &Pending, own_lock_ms: Option<i64>) -> Result<Zeroizing<String>> {
+    let mut file = RecoveryFile {
+        version: 1,
+        created_at: Utc::now(),
+        prefix: pending.prefix.clone(),
+        family_issued_at: pending.meta.issued_at,
+        cloud_id: pending.meta.cloud_id.clone(),
+        own_lock_ms,
+        store: pending.target.clone(),
+        store_flags: Vec::new(),
+        secrets: pending
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose_secret().to_string()))
+            .collect(),
+    };
+    let text = serde_json::to_string_pretty(&file)
+        .map(Zeroizing::new)
+        .map_err(|e| Error::RecoveryFailed(format!("could not serialize the recovery file: {e}")));
+    file.secrets.values_mut().for_each(Zeroize::zeroize);
+    text
 }
 
 fn write_new(dir: &Path, text: &str) -> std::io::Result<PathBuf> {
@@ -139,20 +178,96 @@ fn write_new(dir: &Path, text: &str) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
+const TEMP_DIR_PREFIX: &str = "jira-psoxy-setup-recovery-";
+
 fn private_temp_dir() -> std::io::Result<tempfile::TempDir> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix("jira-psoxy-setup-recovery-");
+    builder.prefix(TEMP_DIR_PREFIX);
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
     builder.tempdir()
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Makes `dir` (0700), or checks the one already there: a real directory, not a symlink, owned by
+/// this user; one of ours that others can enter (0777, say) is made 0700 again.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
+    if std::fs::symlink_metadata(dir).is_err() {
+        builder.create(dir)?;
+    }
+    let meta = std::fs::symlink_metadata(dir)?;
+    let refuse = |why: &str| Err(std::io::Error::other(format!("{why}: not used")));
+    if meta.file_type().is_symlink() {
+        return refuse("a symbolic link");
+    }
+    if !meta.is_dir() {
+        return refuse("not a directory");
+    }
+    if !owned_by_me(&meta) {
+        return refuse("owned by another user");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if meta.mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// Recovery files earlier runs left for this prefix and store, in the state directory or in a
+/// private directory of this user's in the temp dir: tokens that may never have reached the store.
+pub fn leftovers(prefix: &str, target: Option<&StoreTarget>) -> Vec<(PathBuf, Pending)> {
+    let temp_dirs = std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(TEMP_DIR_PREFIX))
+                && std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && owned_by_me(&m))
+        });
+    let mut found: Vec<(PathBuf, Pending)> = directory()
+        .into_iter()
+        .chain(temp_dirs)
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("recovery-") && n.ends_with(".json"))
+        })
+        .filter_map(|p| load(&p).ok().map(|pending| (p, pending)))
+        .filter(|(_, pending)| pending.is_for(prefix, target))
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+#[cfg(unix)]
+fn owned_by_me(meta: &std::fs::Metadata) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    std::os::unix::fs::MetadataExt::uid(meta) == unsafe { libc::geteuid() }
+}
+
+#[cfg(not(unix))]
+fn owned_by_me(_meta: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// The line that tells the operator about a leftover recovery file.
+pub fn leftover_notice(path: &Path, pending: &Pending) -> String {
+    format!(
+        "{} holds new tokens an earlier run could not confirm in the store: run `{}` to finish it (or delete the file if that family was stored since)",
+        path.display(),
+        push_command(path, pending.target.as_ref())
+    )
 }
 
 pub fn load(path: &Path) -> Result<Pending> {

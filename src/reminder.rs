@@ -8,8 +8,13 @@ use chrono::{DateTime, Duration, Utc};
 use crate::error::{Error, Result};
 
 pub fn calendar(renew_by: DateTime<Utc>, warn_days: i64, site: &str, now: DateTime<Utc>) -> String {
-    let day = (renew_by - Duration::days(warn_days.max(0))).date_naive();
-    let next = day + Duration::days(1);
+    // `--warn-days` is the operator's number, any size: a lead time past the calendar's start
+    // puts the reminder on the deadline itself rather than panicking.
+    let day = Duration::try_days(warn_days.max(0))
+        .and_then(|lead| renew_by.checked_sub_signed(lead))
+        .unwrap_or(renew_by)
+        .date_naive();
+    let next = day.succ_opt().unwrap_or(day);
     let uid = format!("{}@jira-psoxy-setup", crate::secret::random_hex(16));
     let lines = [
         "BEGIN:VCALENDAR".to_string(),
@@ -48,14 +53,14 @@ fn escape(s: &str) -> String {
 /// Lines longer than 75 octets are folded (CRLF + space), as RFC 5545 requires.
 fn fold(line: &str) -> String {
     let mut out = String::new();
-    let mut width = 0;
+    let mut width: usize = 0;
     for c in line.chars() {
-        if width + c.len_utf8() > 75 {
+        if width.saturating_add(c.len_utf8()) > 75 {
             out.push_str("\r\n ");
             width = 1;
         }
         out.push(c);
-        width += c.len_utf8();
+        width = width.saturating_add(c.len_utf8());
     }
     out.push_str("\r\n");
     out

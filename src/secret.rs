@@ -11,6 +11,10 @@ pub fn secret_from_line(line: &str) -> SecretString {
 }
 
 /// Fresh random value from the OS RNG, hex encoded: `bytes` bytes of entropy.
+#[allow(
+    clippy::expect_used,
+    reason = "no OAuth state can be made without the OS's random source; this fails before any authorization, never after"
+)]
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).expect("the operating system's random number generator failed");

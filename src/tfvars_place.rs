@@ -135,6 +135,11 @@ fn replace_all(text: &str, mut spans: Vec<Range<usize>>, literal: &str) -> Strin
 
 /// Adds `jira_cloud_id = <literal>` as the last item of the literal object at `object`,
 /// following its layout: one item per line, or items on one line separated by commas.
+#[allow(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    reason = "`object` is the span hcl-edit's parse of this same text gave a literal object: it lies inside `text` and starts with `{` and ends with `}` (one byte each), so the offsets stay on char boundaries within it"
+)]
 fn insert_key(text: &str, object: Range<usize>, literal: &str, nl: &str) -> String {
     let close = object.end - 1; // the `}`
     let inner = &text[object.start + 1..close];

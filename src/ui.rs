@@ -26,7 +26,10 @@ impl StdinLines {
     /// The next line, without its line ending; `None` at end of input.
     pub fn next_line(&self) -> Option<String> {
         let mut line = String::new();
-        let mut reader = self.0.lock().expect("stdin lock");
+        let mut reader = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match reader.read_line(&mut line) {
             Ok(0) | Err(_) => None,
             Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_string()),
@@ -108,7 +111,10 @@ impl Ui {
             return Spinner(None);
         }
         let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("spinner template"));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         bar.set_message(msg.to_string());
         bar.enable_steady_tick(Duration::from_millis(100));
         Spinner(Some(bar))

@@ -110,6 +110,7 @@ async fn waits_for_a_held_lock_then_takes_it_over_once_stale() {
     fake.set_label(&lock_id(), "locked", &held_since.to_string());
     let policy = LockPolicy {
         lease: Duration::from_millis(1_500),
+        margin: lock::MARGIN,
         poll: Duration::from_millis(200),
         ours: None,
     };

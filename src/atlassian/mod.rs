@@ -3,6 +3,7 @@
 pub mod oauth;
 pub mod scopes;
 pub mod sites;
+mod token_answer;
 
 use url::Url;
 

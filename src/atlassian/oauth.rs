@@ -1,10 +1,11 @@
 //! The authorization-code grant: the authorize URL, and the exchange of a code for tokens.
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use url::Url;
 
 use super::AtlassianClient;
+pub use super::token_answer::TokenSet;
+use super::token_answer::parse_token_answer;
 use crate::error::{Error, Result};
 use crate::http::{network_error, redirect_refused};
 use crate::sanitize::remote_text;
@@ -13,46 +14,6 @@ use crate::secret::{ExposeSecret, SecretString};
 pub struct ClientCredentials {
     pub client_id: String,
     pub client_secret: SecretString,
-}
-
-/// A token response. Both tokens are secrets; `scope` is what was actually granted.
-pub struct TokenSet {
-    pub access_token: SecretString,
-    pub refresh_token: Option<SecretString>,
-    pub expires_in: i64,
-    pub scope: String,
-    pub obtained_at: DateTime<Utc>,
-}
-
-impl TokenSet {
-    pub fn access_token_expires_at(&self) -> DateTime<Utc> {
-        self.obtained_at + chrono::Duration::seconds(self.expires_in)
-    }
-
-    /// The access token the way the proxy stores it: `{"token":..,"expirationDate":<epoch ms>}`;
-    /// a raw token would be ignored by the proxy (psoxy-contract §3).
-    pub fn proxy_access_token(&self) -> SecretString {
-        let json = serde_json::json!({
-            "token": self.access_token.expose_secret(),
-            "expirationDate": self.access_token_expires_at().timestamp_millis(),
-        });
-        SecretString::from(json.to_string())
-    }
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default = "default_expires_in")]
-    expires_in: i64,
-    #[serde(default)]
-    scope: String,
-}
-
-fn default_expires_in() -> i64 {
-    3600
 }
 
 #[derive(Deserialize)]
@@ -102,9 +63,9 @@ impl AtlassianClient {
             "code": code.expose_secret(),
             "redirect_uri": redirect_uri,
         });
-        let mut attempt = 0;
+        let mut attempt: u32 = 0;
         let resp = loop {
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
             match self.http.post(url.clone()).json(&body).send().await {
                 Ok(resp) => break resp,
                 Err(e) if e.is_connect() && attempt < self.retry.attempts => {
@@ -129,23 +90,19 @@ impl AtlassianClient {
                 "--atlassian-auth-url",
             ));
         }
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| network_error("reading the token response", e))?;
+        // The code was accepted or not: either way it is spent, so a body that does not arrive
+        // in full means a new authorization, not a retry.
+        let text = resp.text().await.map_err(|e| {
+            Error::Network(format!(
+                "the token response {} before it arrived in full ({}): the code is spent, so authorize again",
+                if e.is_timeout() { "timed out" } else { "broke off" },
+                e.without_url()
+            ))
+        })?;
         if !status.is_success() {
             return Err(classify_token_error(status.as_u16(), &text));
         }
-        let parsed: TokenResponse = serde_json::from_str(&text).map_err(|_| {
-            Error::Authorization("Atlassian's token endpoint answered 200 without a token: check --atlassian-auth-url".into())
-        })?;
-        Ok(TokenSet {
-            access_token: SecretString::from(parsed.access_token),
-            refresh_token: parsed.refresh_token.map(SecretString::from),
-            expires_in: parsed.expires_in,
-            scope: parsed.scope,
-            obtained_at: Utc::now(),
-        })
+        parse_token_answer(&text)
     }
 }
 
@@ -267,6 +224,41 @@ mod tests {
             url.as_str()
                 .contains("scope=offline_access%20read%3Agroup%3Ajira%20")
         );
+    }
+
+    /// Headers arrive, the body never does: the code is spent, and the message says so.
+    #[tokio::test]
+    async fn a_read_timeout_on_the_token_answer_says_the_code_is_spent() {
+        let app = axum::Router::new().fallback(|| async {
+            let stalled = futures_util::stream::pending::<Result<Vec<u8>, std::io::Error>>();
+            axum::response::Response::builder()
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from_stream(stalled))
+                .unwrap()
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let http = reqwest::Client::builder()
+            .read_timeout(std::time::Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let c = AtlassianClient::new(http, base.clone(), base);
+        let creds = ClientCredentials {
+            client_id: "id".into(),
+            client_secret: SecretString::from("s"),
+        };
+        let err = c
+            .exchange_code(&creds, &SecretString::from("code"), "http://localhost")
+            .await
+            .err()
+            .unwrap();
+        let text = err.to_string();
+        assert!(
+            text.contains("the code is spent, so authorize again"),
+            "{text}"
+        );
+        assert!(!text.contains("check the network"), "{text}");
     }
 
     #[tokio::test]

@@ -62,7 +62,7 @@ pub fn checklist(scopes: &[String]) -> Vec<String> {
     let granular = pick(|s| s.ends_with(":jira"));
     let identity = pick(|s| s == "read:account" || s == "read:me");
     let mut out = Vec::new();
-    let jira = classic.len() + granular.len();
+    let jira = classic.len().saturating_add(granular.len());
     if jira > 0 {
         let mut parts = Vec::new();
         if !classic.is_empty() {

@@ -157,6 +157,10 @@ pub(crate) fn error_redirect(
 }
 
 /// `redirect_uri?code=..&state=..`
+#[allow(
+    clippy::expect_used,
+    reason = "`validate` parsed this redirect URI before"
+)]
 pub(crate) fn code_redirect(redirect_uri: &str, code: &str, state: Option<&str>) -> Url {
     // The redirect URI was parsed successfully during validation.
     let mut url = Url::parse(redirect_uri).expect("validated redirect_uri");
@@ -171,6 +175,10 @@ pub(crate) fn code_redirect(redirect_uri: &str, code: &str, state: Option<&str>)
 }
 
 /// Redirect for a declined consent.
+#[allow(
+    clippy::expect_used,
+    reason = "`validate` parsed this redirect URI before"
+)]
 pub(crate) fn denied_redirect(req: &AuthRequest) -> Url {
     let target = Url::parse(&req.redirect_uri).expect("validated redirect_uri");
     error_redirect(

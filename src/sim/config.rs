@@ -105,6 +105,17 @@ pub struct SimConfig {
     pub rate_limit_accessible_resources: u32,
     /// Invalid/reused code errors answer `403 text/plain "Invalid authorization code"`.
     pub non_json_token_errors: bool,
+    /// How a successful token answer departs from Atlassian's (a broken or hostile endpoint).
+    pub token_quirks: TokenQuirks,
+}
+
+/// Departures from a well-formed token answer; the tokens are issued (and live) all the same.
+#[derive(Debug, Clone, Default)]
+pub struct TokenQuirks {
+    /// Sent as `expires_in` instead of the real lifetime, e.g. `9223372036854775807`.
+    pub expires_in: Option<serde_json::Value>,
+    /// Fields left out of the answer, e.g. `access_token`.
+    pub omit: Vec<String>,
 }
 
 const DAY: u64 = 24 * 60 * 60;
@@ -127,6 +138,7 @@ impl Default for SimConfig {
             refresh_token_max_age: Duration::from_secs(365 * DAY),
             rate_limit_accessible_resources: 0,
             non_json_token_errors: false,
+            token_quirks: TokenQuirks::default(),
         }
     }
 }

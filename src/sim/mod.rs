@@ -8,6 +8,13 @@
 //! psoxy-contract §2: exact redirect URI matching, single-use codes, rotating
 //! refresh tokens with a reuse leeway and family invalidation.
 
+// The simulator's clock (Instant + Duration) and counters are its own, advanced by tests, never
+// by a request's numbers.
+#![allow(
+    clippy::arithmetic_side_effects,
+    reason = "the simulator's clock and counters are its own, not an input's"
+)]
+
 mod authorize;
 mod config;
 mod consent_page;
@@ -27,7 +34,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{DEFAULT_SCOPES, MissingScope, OLDER_PAGE_SCOPES, SimConfig, SimSite, SimUser};
+pub use config::{
+    DEFAULT_SCOPES, MissingScope, OLDER_PAGE_SCOPES, SimConfig, SimSite, SimUser, TokenQuirks,
+};
 
 /// Why an authorize request is rejected with Atlassian's own error page
 /// (HTTP 400, no redirect to the app).
@@ -111,6 +120,10 @@ impl Simulator {
     }
 
     /// `http://127.0.0.1:PORT/`: base of both the auth and the API endpoints.
+    #[allow(
+        clippy::expect_used,
+        reason = "an IP address and port always form a valid URL"
+    )]
     pub fn base_url(&self) -> url::Url {
         url::Url::parse(&format!("http://{}/", self.addr))
             .expect("socket address forms a valid URL")

@@ -216,20 +216,34 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         }
     });
     match result {
-        Ok(issued) => json_response(StatusCode::OK, token_json(&issued)),
+        Ok(issued) => json_response(
+            StatusCode::OK,
+            with_quirks(token_json(&issued), &inner.config.token_quirks),
+        ),
         Err(e) => token_error(e, non_json),
     }
 }
 
 fn token_json(issued: &Issued) -> Value {
-    let mut body = json!({
-        "access_token": issued.access_token,
-        "expires_in": issued.expires_in,
-        "token_type": "Bearer",
-        "scope": issued.scopes.join(" "),
-    });
+    let mut body = serde_json::Map::new();
+    body.insert("access_token".into(), json!(issued.access_token));
+    body.insert("expires_in".into(), json!(issued.expires_in));
+    body.insert("token_type".into(), json!("Bearer"));
+    body.insert("scope".into(), json!(issued.scopes.join(" ")));
     if let Some(rt) = &issued.refresh_token {
-        body["refresh_token"] = Value::String(rt.clone());
+        body.insert("refresh_token".into(), Value::String(rt.clone()));
+    }
+    Value::Object(body)
+}
+
+fn with_quirks(mut body: Value, quirks: &super::TokenQuirks) -> Value {
+    if let Value::Object(map) = &mut body {
+        if let Some(expires_in) = &quirks.expires_in {
+            map.insert("expires_in".into(), expires_in.clone());
+        }
+        for field in &quirks.omit {
+            map.remove(field);
+        }
     }
     body
 }

@@ -10,14 +10,7 @@ use super::config::SimConfig;
 
 /// Random URL-safe token: `prefix` followed by `bytes` random bytes in hex.
 pub(crate) fn random_token(prefix: &str, bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("operating system random source");
-    let mut out = String::with_capacity(prefix.len() + 2 * bytes);
-    out.push_str(prefix);
-    for b in buf {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("{prefix}{}", crate::secret::random_hex(bytes))
 }
 
 struct CodeGrant {
@@ -246,7 +239,10 @@ impl Inner {
             }
         };
         let now = self.now();
-        let family = self.families.get_mut(&family_id).expect("live family");
+        let family = self
+            .families
+            .get_mut(&family_id)
+            .ok_or(TokenError::InvalidRefreshToken)?;
         if family.client_id != client_id {
             return Err(TokenError::InvalidRefreshToken);
         }

@@ -92,7 +92,7 @@ impl Document {
 
 impl Serialize for Document {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.entries.len() + 1))?;
+        let mut map = serializer.serialize_map(Some(self.entries.len().saturating_add(1)))?;
         for (key, value) in &self.entries {
             map.serialize_entry(key, value)?;
         }

@@ -268,7 +268,11 @@ pub async fn client(config: &GcpConfig) -> StoreResult<SecretManagerService> {
         .clamp();
     let retry = Aip194Strict
         .with_attempt_limit(config.attempts.max(1))
-        .with_time_limit(config.attempt_timeout * config.attempts.max(1));
+        .with_time_limit(
+            config
+                .attempt_timeout
+                .saturating_mul(config.attempts.max(1)),
+        );
     let mut builder = SecretManagerService::builder()
         .with_credentials(credentials)
         .with_retry_policy(retry)

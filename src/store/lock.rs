@@ -11,6 +11,9 @@ use crate::ui::{Prompter, Ui};
 
 /// The proxy holds its lock for at most this long.
 pub const LEASE: Duration = Duration::from_secs(120);
+/// How much longer than the lease a lock is waited for, counted from when this run first saw it:
+/// room for clock skew between this machine and the proxy's.
+pub const MARGIN: Duration = Duration::from_secs(15);
 
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -18,6 +21,8 @@ pub fn now_ms() -> i64 {
 
 pub struct LockPolicy {
     pub lease: Duration,
+    /// See `MARGIN`.
+    pub margin: Duration,
     pub poll: Duration,
     /// The timestamp of a lock an earlier run of this tool took and could not release (kept in
     /// the recovery file): that lock is taken over at once instead of waited for.
@@ -28,15 +33,43 @@ impl Default for LockPolicy {
     fn default() -> Self {
         LockPolicy {
             lease: LEASE,
+            margin: MARGIN,
             poll: Duration::from_secs(2),
             ours: None,
         }
     }
 }
 
+/// How old a held lock is. Its own timestamp is somebody else's clock, or anything at all
+/// (`locked_99999999999999`), so the age is also counted from when this run first saw that lock:
+/// whatever the timestamp says, a lock is stale `lease + margin` after it was first seen.
+struct LockAge {
+    /// The lock's `locked_<ms>` value and when this run first saw it.
+    seen: Option<(i64, tokio::time::Instant)>,
+}
+
+impl LockAge {
+    fn of(&mut self, since: i64, now_ms: i64, policy: &LockPolicy) -> Duration {
+        let first_seen = match self.seen {
+            Some((value, at)) if value == since => at,
+            _ => {
+                let at = tokio::time::Instant::now();
+                self.seen = Some((since, at));
+                at
+            }
+        };
+        let watched = first_seen.elapsed();
+        let claimed = u64::try_from(now_ms.saturating_sub(since))
+            .map(Duration::from_millis)
+            .unwrap_or_default();
+        // Watched for `lease + margin`, the lock is past its lease whatever it claims.
+        claimed.max(watched.saturating_sub(policy.margin))
+    }
+}
+
 /// Takes the lock, waiting (with a visible countdown) while another writer holds it, and
-/// offering to take over a lock older than the lease. Non-interactive runs take a stale lock over:
-/// by the proxy's own rule it has expired.
+/// offering to take over a lock older than the lease (see `LockAge`). Non-interactive runs take a
+/// stale lock over: by the proxy's own rule it has expired.
 pub async fn acquire(
     store: &dyn SecretStore,
     names: &SecretNames,
@@ -46,6 +79,7 @@ pub async fn acquire(
 ) -> Result<i64> {
     let spinner = ui.spinner("Taking the proxy's refresh lock");
     let mut announced = false;
+    let mut age_of = LockAge { seen: None };
     loop {
         let now = now_ms();
         let attempt = with_retries(&RetryPolicy::default(), || {
@@ -69,12 +103,12 @@ pub async fn acquire(
                 tokio::time::sleep(policy.poll).await;
             }
             LockAttempt::HeldSince(since) => {
-                let age = Duration::from_millis(now.saturating_sub(since).max(0) as u64);
+                let age = age_of.of(since, now, policy);
                 if age >= policy.lease {
                     drop(spinner);
                     return take_over(store, names, age, policy.lease, ui, prompter).await;
                 }
-                let left = policy.lease - age;
+                let left = policy.lease.saturating_sub(age);
                 if !announced {
                     ui.warn(&format!(
                         "the refresh lock {} is held (by the running proxy?): waiting up to {}s for it",
@@ -130,5 +164,63 @@ async fn take_over(
             "could not take over the refresh lock {}: run again in two minutes",
             store.lock_location(names)
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::file::FileStore;
+    use crate::ui::{ScriptedPrompter, StdinLines};
+
+    /// `locked_99999999999999` (the year 5138) or a proxy whose clock runs ahead: the lock is
+    /// waited for `lease + margin` from when it was first seen, then taken over as stale.
+    #[tokio::test]
+    async fn a_lock_dated_in_the_future_is_stale_after_the_lease_and_margin() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("secrets.json"));
+        let names = SecretNames::new("PSOXY_JIRA_CLOUD_");
+        let lock = std::path::PathBuf::from(store.lock_location(&names));
+        let prompter = ScriptedPrompter {
+            stdin: StdinLines::real(),
+        };
+        let policy = LockPolicy {
+            lease: Duration::from_millis(400),
+            margin: Duration::from_millis(200),
+            poll: Duration::from_millis(20),
+            ours: None,
+        };
+        for future in [
+            "locked_99999999999999",
+            &format!("locked_{}", now_ms() + 3_600_000),
+        ] {
+            std::fs::write(&lock, future).unwrap();
+            let started = std::time::Instant::now();
+            let taken = tokio::time::timeout(
+                Duration::from_secs(10),
+                acquire(&store, &names, &policy, &Ui::new(true), &prompter),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{future}: still waiting after 10s"))
+            .unwrap();
+            let waited = started.elapsed();
+            assert!(waited >= Duration::from_millis(600), "{future}: {waited:?}");
+            assert_eq!(
+                std::fs::read_to_string(&lock).unwrap(),
+                format!("locked_{taken}"),
+                "{future}: taken over"
+            );
+            store.unlock(&names).await.unwrap();
+        }
+    }
+
+    #[test]
+    fn a_lock_counts_from_its_timestamp_or_from_when_it_was_first_seen() {
+        let policy = LockPolicy::default();
+        let mut age = LockAge { seen: None };
+        let now = now_ms();
+        assert_eq!(age.of(now - 30_000, now, &policy), Duration::from_secs(30));
+        assert_eq!(age.of(now + 60_000, now, &policy), Duration::ZERO);
+        assert!(age.of(i64::MIN, now, &policy) >= policy.lease);
     }
 }

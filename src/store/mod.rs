@@ -157,9 +157,9 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = StoreResult<T>>,
 {
-    let mut attempt = 0;
+    let mut attempt: u32 = 0;
     loop {
-        attempt += 1;
+        attempt = attempt.saturating_add(1);
         match call().await {
             Err(e) if e.is_retryable() && attempt < policy.attempts => {
                 tracing::info!(error = %e, attempt, "store call failed, retrying");

@@ -76,16 +76,29 @@ impl SecretsManagerStore {
 
     fn remember(&self, name: &str, kms_key_id: Option<&str>) {
         let key = kms_key_id.map(str::to_string);
-        self.known.lock().unwrap().insert(name.to_string(), key);
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_string(), key);
     }
 
     fn key_of(&self, name: &str) -> Option<String> {
-        self.known.lock().unwrap().get(name).cloned().flatten()
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .cloned()
+            .flatten()
     }
 
     /// Whether the secret exists (DescribeSecret), remembering its KMS key.
     async fn exists(&self, name: &str) -> StoreResult<bool> {
-        if self.known.lock().unwrap().contains_key(name) {
+        if self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(name)
+        {
             return Ok(true);
         }
         match self.client.describe_secret().secret_id(name).send().await {

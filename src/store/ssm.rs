@@ -59,12 +59,19 @@ impl SsmStore {
                 key_id: p.key_id().map(str::to_string),
                 advanced: p.tier() == Some(&ParameterTier::Advanced),
             };
-            self.known.lock().unwrap().insert(name.to_string(), known);
+            self.known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(name.to_string(), known);
         }
     }
 
     fn known(&self, name: &str) -> Option<Known> {
-        self.known.lock().unwrap().get(name).cloned()
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .cloned()
     }
 
     /// DescribeParameters with a Name filter (`Equals` these names, or `Contains` a part),

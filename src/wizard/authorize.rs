@@ -32,9 +32,9 @@ pub async fn obtain_tokens(
     creds: &ClientCredentials,
     plan: &AuthPlan,
 ) -> Result<TokenSet> {
-    let mut attempt = 0;
+    let mut attempt: u32 = 0;
     loop {
-        attempt += 1;
+        attempt = attempt.saturating_add(1);
         let code = authorize(ctx, atl, &creds.client_id, plan).await?;
         let spinner = ctx.ui.spinner("Exchanging the code for tokens");
         let result = atl.exchange_code(creds, &code, &plan.redirect_uri).await;
@@ -123,9 +123,9 @@ async fn authorize(
 /// The paste-back path: the operator copies the address the browser landed on.
 async fn paste_code(ctx: &Context, state: &str, timeout: Duration) -> Result<SecretString> {
     ctx.ui.info("After Accept the browser lands on your callback URL (the page may fail to load): copy the whole URL from the address bar.");
-    let mut attempt = 0;
+    let mut attempt: u32 = 0;
     loop {
-        attempt += 1;
+        attempt = attempt.saturating_add(1);
         let prompter = ctx.prompter.clone();
         let line = tokio::time::timeout(
             timeout,

@@ -26,6 +26,7 @@ pub async fn run(ctx: &Context, args: &InitArgs, store: Arc<dyn SecretStore>) ->
     let plan = auth_plan(ctx, &args.auth)?;
     ctx.ui.step(&format!("Target: {}", store.describe()));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
+    super::push::warn_about_leftovers(ctx, &names.prefix);
     preflight(ctx, store.as_ref(), &names, args.store.create_missing).await?;
     let replacing = confirm_replacing_live_family(ctx, store.as_ref(), &names).await?;
     if let Some(path) = &args.run.tfvars {
@@ -114,8 +115,8 @@ fn show_console_checklist(ctx: &Context, plan: &AuthPlan) -> Result<()> {
     steps.push("Settings -> copy the Client ID and the Secret".into());
     if !ctx.interactive {
         // Nobody to confirm: the list is the record of what the console must hold.
-        for (i, s) in steps.iter().enumerate() {
-            ctx.ui.info(&format!("{}. {s}", i + 1));
+        for (s, n) in steps.iter().zip(1..) {
+            ctx.ui.info(&format!("{n}. {s}"));
         }
         return Ok(());
     }
@@ -127,14 +128,10 @@ fn show_console_checklist(ctx: &Context, plan: &AuthPlan) -> Result<()> {
     {
         let _ = ctx.browser.open(&url);
     }
-    for (i, s) in steps.iter().enumerate() {
-        if !ctx
-            .prompter
-            .confirm(&format!("Step {} done? {s}", i + 1), true)?
-        {
+    for (s, n) in steps.iter().zip(1..) {
+        if !ctx.prompter.confirm(&format!("Step {n} done? {s}"), true)? {
             return Err(Error::Input(format!(
-                "console step {} is not done: finish it, then run again",
-                i + 1
+                "console step {n} is not done: finish it, then run again"
             )));
         }
     }

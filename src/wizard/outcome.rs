@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::Context;
 use super::report::{self, RunReport};
-use super::save::save_secrets;
+use super::save::{Keep, save_secrets};
 use crate::atlassian::oauth::{ClientCredentials, TokenSet};
 use crate::atlassian::sites::{JiraUser, Site};
 use crate::cli::RunArgs;
@@ -70,7 +70,7 @@ pub async fn store_grant(
         values,
         meta,
     };
-    save_secrets(ctx, store, names, pending, true).await?;
+    save_secrets(ctx, store, names, pending, Keep::WriteAhead).await?;
     Ok(Stored {
         store: store.describe(),
         prefix: names.prefix.clone(),

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::Context;
-use super::save::save_secrets;
+use super::save::{Keep, save_secrets};
 use crate::cli::StoreArgs;
 use crate::error::{Error, Result};
 use crate::recovery;
@@ -37,7 +37,14 @@ pub async fn run(
         from.display(),
         store.describe()
     ));
-    save_secrets(ctx, &store, &names, pending, false).await?;
+    save_secrets(
+        ctx,
+        &store,
+        &names,
+        pending,
+        Keep::Existing(from.to_path_buf()),
+    )
+    .await?;
     std::fs::remove_file(from).map_err(|e| {
         Error::Input(format!(
             "the secrets are stored, but {} could not be deleted ({e}): delete it by hand",
@@ -47,6 +54,14 @@ pub async fn run(
     ctx.ui
         .ok(&format!("deleted the recovery file {}", from.display()));
     Ok(written)
+}
+
+/// Warns about recovery files earlier runs left for this prefix and store (`init`, `renew`):
+/// their tokens may never have reached the store, and the command to finish is named.
+pub fn warn_about_leftovers(ctx: &Context, prefix: &str) {
+    for (path, pending) in recovery::leftovers(prefix, ctx.store_target.as_ref()) {
+        ctx.ui.warn(&recovery::leftover_notice(&path, &pending));
+    }
 }
 
 /// `push --from FILE` with no store options must not put tokens meant for SSM into the default

@@ -29,6 +29,7 @@ pub async fn run(
         store.describe()
     ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
+    super::push::warn_about_leftovers(ctx, &names.prefix);
     preflight(ctx, store.as_ref(), &names, false).await?;
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;

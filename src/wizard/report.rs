@@ -13,7 +13,10 @@ use crate::tfvars::Edit;
 pub const FAMILY_LIFETIME_DAYS: i64 = 365;
 
 pub fn renew_by(issued_at: DateTime<Utc>) -> DateTime<Utc> {
-    issued_at + chrono::Duration::days(FAMILY_LIFETIME_DAYS)
+    // A stored issue date near the end of time (a hand-edited store) must not panic.
+    chrono::Duration::try_days(FAMILY_LIFETIME_DAYS)
+        .and_then(|d| issued_at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 #[derive(Debug, Serialize)]
@@ -52,10 +55,12 @@ pub fn describe_edit(edit: Edit) -> &'static str {
 
 pub fn print(report: &RunReport, format: OutputFormat) {
     if format == OutputFormat::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(report).expect("report serializes")
-        );
+        match serde_json::to_string_pretty(report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!(
+                "error: the run's report does not serialize ({e}); the run itself succeeded"
+            ),
+        }
         return;
     }
     println!();

@@ -62,6 +62,12 @@ pub async fn run(
     let now = Utc::now();
     let mut problems = Vec::new();
     let mut critical = false;
+    // Tokens an earlier run could not confirm in the store: the store may hold older ones.
+    let leftovers = crate::recovery::leftovers(&names.prefix, Some(&args.store.target()));
+    let mut warn = !leftovers.is_empty();
+    for (path, pending) in &leftovers {
+        problems.push(crate::recovery::leftover_notice(path, pending));
+    }
     let mut secrets = Vec::new();
     let mut access_value: Option<SecretString> = None;
     let mut refresh_updated = None;
@@ -96,8 +102,7 @@ pub async fn run(
     }
     let meta = store.read_metadata(&names).await?;
     let expires = meta.issued_at.map(renew_by);
-    let days_left = expires.map(|e| (e - now).num_days());
-    let mut warn = false;
+    let days_left = expires.map(|e| e.signed_duration_since(now).num_days());
     // The site Terraform is configured for, read as renew reads it; else the family's own.
     let configured = match &args.tfvars {
         Some(path) => crate::tfvars::read_cloud_id(path)?,
@@ -131,11 +136,11 @@ pub async fn run(
             problems.push("the token family's issue date is unknown (not set up by this tool): run `jira-psoxy-setup renew` to start a tracked family".into());
         }
     }
-    if let Some(updated) = refresh_updated
-        && (now - updated).num_days() >= INACTIVITY_DAYS
+    if let Some(idle) = refresh_updated.map(|updated| now.signed_duration_since(updated).num_days())
+        && idle >= INACTIVITY_DAYS
     {
         critical = true;
-        problems.push(format!("the refresh token was last written {} days ago: unused for {INACTIVITY_DAYS} days it has expired; run `jira-psoxy-setup renew`", (now - updated).num_days()));
+        problems.push(format!("the refresh token was last written {idle} days ago: unused for {INACTIVITY_DAYS} days it has expired; run `jira-psoxy-setup renew`"));
     }
     let (access_token, token) = access_token_status(access_value.as_ref(), now);
     let site_reachable = match (&token, &cloud_id, args.check) {

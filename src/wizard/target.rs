@@ -19,7 +19,10 @@ pub fn choose_store(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
     let i = ctx
         .prompter
         .select("Where should the secrets go?", &items, "--store")?;
-    args.store = Some(kinds[i]);
+    let kind = kinds
+        .get(i)
+        .ok_or_else(|| Error::Internal(format!("the store list has no item {i}")))?;
+    args.store = Some(*kind);
     Ok(())
 }
 
@@ -43,18 +46,16 @@ pub async fn choose_prefix(
     found.sort();
     found.dedup();
     let default = target.default_prefix();
-    match found.len() {
-        0 if ctx.interactive => ask_prefix(ctx, &default),
-        0 => Ok(SecretNames::new(default)),
-        1 => {
-            ctx.ui.ok(&format!(
-                "found an existing deployment with prefix {}",
-                found[0]
-            ));
+    match found.as_slice() {
+        [] if ctx.interactive => ask_prefix(ctx, &default),
+        [] => Ok(SecretNames::new(default)),
+        [only] => {
+            ctx.ui
+                .ok(&format!("found an existing deployment with prefix {only}"));
             if ctx.interactive && !ctx.prompter.confirm("Use it?", true)? {
-                return ask_prefix(ctx, &found[0]);
+                return ask_prefix(ctx, only);
             }
-            Ok(SecretNames::new(found.remove(0)))
+            Ok(SecretNames::new(only.clone()))
         }
         _ => {
             let i = ctx.prompter.select(
@@ -62,7 +63,11 @@ pub async fn choose_prefix(
                 &found,
                 "--prefix or --environment-name",
             )?;
-            Ok(SecretNames::new(found.swap_remove(i)))
+            let chosen = found
+                .get(i)
+                .cloned()
+                .ok_or_else(|| Error::Internal(format!("the prefix list has no item {i}")))?;
+            Ok(SecretNames::new(chosen))
         }
     }
 }
@@ -103,7 +108,9 @@ pub async fn confirm_replacing_live_family(
     let Some(issued) = meta.issued_at else {
         return Ok(false);
     };
-    let days_left = (renew_by(issued) - chrono::Utc::now()).num_days();
+    let days_left = renew_by(issued)
+        .signed_duration_since(chrono::Utc::now())
+        .num_days();
     if days_left < 0 {
         return Ok(false);
     }

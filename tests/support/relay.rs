@@ -7,6 +7,9 @@
 //! AccessDeniedException as SSM words it, and never reach the server (moto's IAM does not look at
 //! resource ARNs, so a per-parameter policy cannot be set up there).
 //!
+//! And it can hang one call: requests a `stall` rule matches are never forwarded nor answered, as
+//! when the network stops mid-write, so a test can signal or kill the binary at that moment.
+//!
 //! It understands just enough HTTP/1.1 for the AWS SDK and moto: one request at a time per
 //! connection, bodies sized by Content-Length (an answer without one runs to the close).
 
@@ -29,12 +32,14 @@ pub struct Relay {
     cut_tx: Arc<watch::Sender<bool>>,
     /// Requests relayed (answered) so far.
     relayed: Arc<AtomicUsize>,
+    /// Requests held unanswered so far.
+    stalled: Arc<AtomicUsize>,
 }
 
 impl Relay {
     /// Relays 127.0.0.1:<free port> to 127.0.0.1:`upstream`, cutting after `marker`'s answer.
     pub async fn start(upstream: u16, marker: &'static str) -> Relay {
-        Relay::start_with(upstream, marker, Arc::new(|_: &str| false)).await
+        Relay::start_with(upstream, marker, never(), never()).await
     }
 
     /// Relays to `upstream` and never cuts, but denies the requests `deny` matches.
@@ -42,17 +47,27 @@ impl Relay {
         upstream: u16,
         deny: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Relay {
-        Relay::start_with(upstream, "\0never\0", Arc::new(deny)).await
+        Relay::start_with(upstream, "\0never\0", Arc::new(deny), never()).await
     }
 
-    async fn start_with(upstream: u16, marker: &'static str, deny: Deny) -> Relay {
+    /// Relays to `upstream`, but holds the requests `stall` matches unanswered for good.
+    pub async fn stalling(
+        upstream: u16,
+        stall: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Relay {
+        Relay::start_with(upstream, "\0never\0", never(), Arc::new(stall)).await
+    }
+
+    async fn start_with(upstream: u16, marker: &'static str, deny: Deny, stall: Deny) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (cut_tx, cut) = watch::channel(false);
         let cut_tx = Arc::new(cut_tx);
         let relayed = Arc::new(AtomicUsize::new(0));
+        let stalled = Arc::new(AtomicUsize::new(0));
         let upstream = SocketAddr::from(([127, 0, 0, 1], upstream));
         let (tx, mut rx, count) = (cut_tx.clone(), cut.clone(), relayed.clone());
+        let held = stalled.clone();
         tokio::spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -61,10 +76,16 @@ impl Relay {
                 };
                 let Ok((client, _)) = accepted else { return };
                 let (tx, rx, count, deny) = (tx.clone(), rx.clone(), count.clone(), deny.clone());
+                let (stall, held) = (stall.clone(), held.clone());
                 tokio::spawn(async move {
                     let mut rx2 = rx.clone();
+                    let rules = Rules {
+                        deny: &deny,
+                        stall: &stall,
+                        stalled: &held,
+                    };
                     tokio::select! {
-                        _ = relay(client, upstream, marker, &deny, &tx, &rx, &count) => {}
+                        _ = relay(client, upstream, marker, rules, &tx, &rx, &count) => {}
                         _ = rx2.wait_for(|c| *c) => {}
                     }
                 });
@@ -75,6 +96,7 @@ impl Relay {
             cut,
             cut_tx,
             relayed,
+            stalled,
         }
     }
 
@@ -85,6 +107,11 @@ impl Relay {
     pub fn relayed(&self) -> usize {
         self.relayed.load(Ordering::SeqCst)
     }
+
+    /// Counts the requests held unanswered (see `stalling`), for a thread to watch.
+    pub fn stalled_counter(&self) -> Arc<AtomicUsize> {
+        self.stalled.clone()
+    }
 }
 
 impl Drop for Relay {
@@ -93,13 +120,25 @@ impl Drop for Relay {
     }
 }
 
+fn never() -> Deny {
+    Arc::new(|_: &str| false)
+}
+
+/// What the relay does itself instead of relaying.
+#[derive(Clone, Copy)]
+struct Rules<'a> {
+    deny: &'a Deny,
+    stall: &'a Deny,
+    stalled: &'a AtomicUsize,
+}
+
 /// One client connection: request, answer, request, answer... until either side closes or the
 /// network is cut.
 async fn relay(
     mut client: TcpStream,
     upstream: SocketAddr,
     marker: &str,
-    deny: &Deny,
+    rules: Rules<'_>,
     cut_tx: &watch::Sender<bool>,
     cut: &watch::Receiver<bool>,
     relayed: &AtomicUsize,
@@ -115,7 +154,11 @@ async fn relay(
             return;
         };
         let text = String::from_utf8_lossy(&request).into_owned();
-        let answer = if deny(&text) {
+        if (rules.stall)(&text) {
+            rules.stalled.fetch_add(1, Ordering::SeqCst);
+            return std::future::pending().await;
+        }
+        let answer = if (rules.deny)(&text) {
             access_denied(&text)
         } else {
             if *cut.borrow() || server.write_all(&request).await.is_err() {

@@ -246,9 +246,9 @@ fn denied(op: &Op<'_>, message: Option<&str>, said: &str) -> StoreError {
 
 /// The text of the first `<tag>` element of an XML error body.
 fn xml_field(xml: &str, tag: &str) -> Option<String> {
-    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
-    let len = xml[start..].find(&format!("</{tag}>"))?;
-    Some(xml[start..start + len].trim().to_string()).filter(|s| !s.is_empty())
+    let (_, rest) = xml.split_once(&format!("<{tag}>"))?;
+    let (inner, _) = rest.split_once(&format!("</{tag}>"))?;
+    Some(inner.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// Removes a secret from a message, should AWS (or a mock) echo it back.

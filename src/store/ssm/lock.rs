@@ -44,7 +44,10 @@ impl SsmStore {
                 .await;
             match put {
                 Ok(_) => {
-                    self.held.lock().unwrap().insert(name, value);
+                    self.held
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(name, value);
                     return Ok(LockAttempt::Acquired);
                 }
                 Err(e) if code(&e) == Some("ParameterAlreadyExists") => {}
@@ -71,7 +74,11 @@ impl SsmStore {
     /// it over as stale).
     pub(super) async fn release(&self, names: &SecretNames) -> StoreResult<()> {
         let name = lock_parameter(names);
-        let ours = self.held.lock().unwrap().remove(&name);
+        let ours = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&name);
         if let Some(ours) = ours {
             match self.client.get_parameter().name(&name).send().await {
                 Ok(out) if out.parameter().and_then(|p| p.value()) != Some(ours.as_str()) => {
