@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod interrupt;
 pub mod last_run;
+pub mod page;
 pub mod recovery;
 pub mod reminder;
 pub mod secret;

@@ -12,25 +12,24 @@ use super::{MissingScope, SimConfig, SimError};
 async fn consent_page_over_http_then_accept_redirects_with_code_and_state() {
     let sim = start(SimConfig::default()).await;
     let url = authorize_url(&sim, &default_scopes(), "http://localhost", "xyz123");
-    let resp = client().get(url).send().await.unwrap();
+    let resp = client().get(url.clone()).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
     assert!(html.contains("Acme 1") && html.contains("https://acme1.atlassian.net"));
     assert!(html.contains("read:jira-work") && html.contains("offline_access"));
-    // Follow the Accept link the page offers.
-    let start = html.find("id=\"accept\" href=\"").unwrap() + "id=\"accept\" href=\"".len();
-    let href = html[start..]
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&");
-    assert!(href.starts_with("/authorize/decide?") && href.ends_with("decision=accept"));
+    // Submit the consent form: its hidden fields, the site, and the Accept button (a POST).
+    assert!(html.contains("<form method=\"post\" action=\"/authorize/decide\">"));
+    assert!(html.contains("id=\"accept\" type=\"submit\" name=\"decision\" value=\"accept\""));
+    let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
+    form.push(("site".into(), super::SimSite::numbered(1).id));
+    form.push(("decision".into(), "accept".into()));
     let resp = client()
-        .get(sim.base_url().join(&href).unwrap())
+        .post(sim.base_url().join("authorize/decide").unwrap())
+        .form(&form)
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 302);
+    assert_eq!(resp.status(), 303);
     let location = Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(
         location.as_str().split('?').next().unwrap(),
@@ -135,11 +134,14 @@ async fn decline_redirects_with_access_denied_and_state() {
     assert_eq!(param(&target, "state").as_deref(), Some("st-9"));
     assert!(param(&target, "code").is_none());
     // Same over HTTP.
-    let mut decide = sim.base_url().join("authorize/decide").unwrap();
-    decide.set_query(url.query());
-    decide.query_pairs_mut().append_pair("decision", "decline");
-    let resp = client().get(decide).send().await.unwrap();
-    assert_eq!(resp.status(), 302);
+    let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
+    form.push(("decision".into(), "decline".into()));
+    let decide = sim.base_url().join("authorize/decide").unwrap();
+    let resp = client().post(decide.clone()).form(&form).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
+    let get = client().get(decide).send().await.unwrap();
+    assert_eq!(get.status(), 405, "a GET never decides");
     let location = Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(param(&location, "error").as_deref(), Some("access_denied"));
     assert_eq!(param(&location, "state").as_deref(), Some("st-9"));
@@ -380,4 +382,42 @@ async fn refresh_with_wrong_secret_is_401() {
         "client_secret": "wrong", "refresh_token": rt});
     assert_eq!(post_token(&sim, body).await.status(), 401);
     assert!(sim.is_live_refresh_token(&rt));
+}
+
+#[tokio::test]
+async fn the_site_picked_on_consent_is_the_only_site_the_token_reaches() {
+    let config = SimConfig {
+        sites: vec![super::SimSite::numbered(1), super::SimSite::numbered(2)],
+        ..SimConfig::default()
+    };
+    let sim = start(config).await;
+    let url = authorize_url(&sim, &default_scopes(), "http://localhost", "s");
+    let html = client().get(url.clone()).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<select id=\"site\" name=\"site\">"), "{html}");
+    let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
+    form.push(("site".into(), super::SimSite::numbered(2).id));
+    form.push(("decision".into(), "accept".into()));
+    let resp = client()
+        .post(sim.base_url().join("authorize/decide").unwrap())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let location = Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
+    let tokens: Value = exchange(&sim, &param(&location, "code").unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sites: Value = client()
+        .get(sim.base_url().join("oauth/token/accessible-resources").unwrap())
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = sites.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [super::SimSite::numbered(2).id.as_str()]);
 }
