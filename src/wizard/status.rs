@@ -96,10 +96,10 @@ pub async fn run(
     }
     let meta = store.read_metadata(&names).await?;
     let expires = meta.issued_at.map(renew_by);
-    let days_left = expires.map(|e| (e - now).num_days());
+    let days_left = expires.map(|e| whole_days_left(e - now));
     let mut warn = false;
     match days_left {
-        Some(d) if d < 0 => {
+        Some(d) if d <= 0 => {
             critical = true;
             problems.push(
                 "the token family has expired (365 days): run `jira-psoxy-setup renew`".into(),
@@ -153,6 +153,14 @@ pub async fn run(
         problems,
         exit_code,
     })
+}
+
+/// Whole days left, a started day counting as one (as a certificate's "expires in" does): 365
+/// right after issue, 1 on the last day, 0 or less once expired.
+fn whole_days_left(remaining: chrono::Duration) -> i64 {
+    const DAY: i64 = 24 * 60 * 60;
+    let secs = remaining.num_seconds();
+    secs.div_euclid(DAY) + i64::from(secs.rem_euclid(DAY) > 0)
 }
 
 /// The report when the store cannot be read at all (no credentials, permission denied, a corrupt
@@ -292,5 +300,21 @@ fn print_verdict(r: &StatusReport) {
     println!("  health:       {}", r.health);
     for p in &r.problems {
         println!("  - {p}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_days_left as days_left;
+    use chrono::Duration;
+
+    #[test]
+    fn a_started_day_counts_and_the_deadline_itself_is_zero() {
+        let issued_now = Duration::days(365) - Duration::seconds(2);
+        assert_eq!(days_left(issued_now), 365);
+        assert_eq!(days_left(Duration::hours(1)), 1);
+        assert_eq!(days_left(Duration::zero()), 0);
+        assert_eq!(days_left(-Duration::hours(1)), 0);
+        assert_eq!(days_left(-Duration::hours(25)), -1);
     }
 }
