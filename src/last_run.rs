@@ -21,6 +21,9 @@ pub struct LastRun {
     pub redirect_uri: String,
     #[serde(default)]
     pub tfvars: Option<PathBuf>,
+    /// The target of `init --demo`: `renew` renews it against the simulator, never Atlassian.
+    #[serde(default)]
+    pub demo: bool,
 }
 
 /// The store options' argument ids (clap names them after the fields of `StoreArgs`).
@@ -54,6 +57,7 @@ impl LastRun {
             prefix: prefix.to_string(),
             redirect_uri: redirect_uri.to_string(),
             tfvars: tfvars.map(|t| std::path::absolute(t).unwrap_or_else(|_| t.to_path_buf())),
+            demo: false,
         }
     }
 
@@ -133,8 +137,15 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
         remembered.create_missing = typed.create_missing;
         remembered.destroy_old_versions = typed.destroy_old_versions;
     };
+    let mut also = "";
     match &mut cli.command {
+        // `renew --demo` never takes a real deployment's target.
+        Command::Renew(args) if args.demo && !last.demo => return None,
         Command::Renew(args) => {
+            if last.demo && !args.demo {
+                args.demo = true;
+                also = "; the last run was the demo, so this renews the demo";
+            }
             keep_switches(&args.store, &mut remembered);
             args.store = remembered;
             if !typed(sub, "redirect_uri") {
@@ -147,14 +158,20 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
         Command::Status(args) => {
             keep_switches(&args.store, &mut remembered);
             args.store = remembered;
+            // The demo's simulated Atlassian is gone; its token must not go to the real one.
+            if last.demo && args.check {
+                args.check = false;
+                also = "; --check skipped: the demo's simulated Atlassian ran only during the demo";
+            }
         }
         _ => return None,
     }
     let mut words = last.store_flags.clone();
     words.retain(|w| w != "--destroy-old-versions");
     words.extend(["--prefix".to_string(), last.prefix.clone()]);
+    let whose = if last.demo { "the demo's target" } else { "the target of the last run" };
     Some(format!(
-        "using the target of the last run: {} (pass --store to choose another)",
+        "using {whose}: {} (pass --store to choose another){also}",
         crate::recovery::shell_line(&words)
     ))
 }
@@ -183,6 +200,7 @@ mod tests {
             prefix: "/p/ACME_JIRA_CLOUD_".into(),
             redirect_uri: "http://127.0.0.1:8765/callback".into(),
             tfvars: None,
+            demo: false,
         }
     }
 
@@ -232,5 +250,29 @@ mod tests {
             why.contains("cannot be used") && why.contains("pass the store options"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn after_the_demo_renew_renews_the_demo_and_status_never_checks_against_atlassian() {
+        let demo = LastRun { demo: true, ..last() };
+        let (mut cli, m) = parse(&["x", "renew"]);
+        let note = fill_in(&mut cli, &m, Some(demo.clone())).expect("filled in");
+        let Command::Renew(args) = cli.command else {
+            panic!()
+        };
+        assert!(args.demo, "{note}");
+        assert!(note.contains("demo"), "{note}");
+
+        let (mut cli, m) = parse(&["x", "status", "--check"]);
+        let note = fill_in(&mut cli, &m, Some(demo)).expect("filled in");
+        let Command::Status(args) = cli.command else {
+            panic!()
+        };
+        assert!(!args.check, "{note}");
+
+        let (mut cli, m) = parse(&["x", "renew", "--demo"]);
+        assert_eq!(fill_in(&mut cli, &m, Some(last())), None, "a real target stays out of the demo");
+        let text = r#"{"store_flags":["--store","file"],"prefix":"P_","redirect_uri":"http://localhost"}"#;
+        assert!(!serde_json::from_str::<LastRun>(text).unwrap().demo, "older files load");
     }
 }

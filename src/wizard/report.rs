@@ -34,6 +34,9 @@ pub struct RunReport {
     pub tfvars_change: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ics: Option<PathBuf>,
+    /// A run against the built-in simulator: nothing real was connected.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub demo: bool,
 }
 
 pub fn describe_edit(edit: Edit) -> &'static str {
@@ -54,7 +57,11 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         return;
     }
     println!();
-    println!("Jira Cloud is connected for Psoxy.");
+    if report.demo {
+        println!("Demo finished: Atlassian was simulated on this machine, so nothing real is connected.");
+    } else {
+        println!("Jira Cloud is connected for Psoxy.");
+    }
     println!("  store:         {}", report.store);
     for name in &report.secrets_written {
         println!("  wrote:         {name}");
@@ -71,9 +78,17 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     if let Some(ics) = &report.ics {
         println!("  reminder:      {}", ics.display());
     }
+    let renew = if report.demo {
+        "jira-psoxy-setup renew --demo"
+    } else {
+        "jira-psoxy-setup renew"
+    };
     println!(
-        "  renew by:      {} (token family issued {}; run `jira-psoxy-setup renew` before then)",
+        "  renew by:      {} (token family issued {}; run `{renew}` before then)",
         report.renew_by.format("%Y-%m-%d"),
         report.family_issued_at.format("%Y-%m-%d")
     );
+    if report.demo {
+        println!("Try next: `jira-psoxy-setup status`, then `{renew}`; for a real connection, `jira-psoxy-setup init`.");
+    }
 }

@@ -157,7 +157,7 @@ pub async fn run(
 
 /// Whole days left, a started day counting as one (as a certificate's "expires in" does): 365
 /// right after issue, 1 on the last day, 0 or less once expired.
-fn whole_days_left(remaining: chrono::Duration) -> i64 {
+pub(crate) fn whole_days_left(remaining: chrono::Duration) -> i64 {
     const DAY: i64 = 24 * 60 * 60;
     let secs = remaining.num_seconds();
     secs.div_euclid(DAY) + i64::from(secs.rem_euclid(DAY) > 0)
