@@ -219,3 +219,29 @@ async fn init_writes_a_calendar_reminder_a_calendar_parser_accepts() {
     assert_eq!(start, icalendar::DatePerhapsTime::Date(expected));
     assert!(events[0].get_summary().unwrap().contains("renew"));
 }
+
+/// A healthy nightly cron run says nothing on stderr, as monitoring checks do by convention;
+/// `-v` brings the progress lines back.
+#[tokio::test]
+async fn a_healthy_status_from_cron_is_silent_on_stderr() {
+    let s = initialized(loopback_config(), &[]).await;
+    let run = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"));
+        cmd.args(status_args(&s, extra))
+            .env_clear()
+            .current_dir(s.dir.path());
+        for (k, v) in &s.env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let quiet = run(&[]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    assert!(String::from_utf8_lossy(&quiet.stdout).contains("health:       ok"));
+    let verbose = run(&["-v"]);
+    assert!(
+        String::from_utf8_lossy(&verbose.stderr).contains("found an existing deployment"),
+        "-v shows progress"
+    );
+}

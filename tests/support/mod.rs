@@ -47,6 +47,7 @@ impl Output {
 
 mod args;
 mod checks;
+pub mod terminal;
 #[path = "ports.rs"]
 mod ports;
 
