@@ -151,6 +151,19 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> String {
     out
 }
 
+/// Prints a result line on stdout; in a terminal, wrapped between words with continuation
+/// lines indented by `indent` (pipes and files keep one line per item).
+pub fn print_fitted(line: &str, indent: usize) {
+    if std::io::stdout().is_terminal() {
+        let width = dialoguer::console::Term::stdout()
+            .size_checked()
+            .map_or(80, |(_, cols)| usize::from(cols));
+        println!("{}", wrap(line, width, indent));
+    } else {
+        println!("{line}");
+    }
+}
+
 /// A prompt that fits the terminal: dialoguer leaves wrapping to the terminal, which breaks words.
 fn fitted(prompt: &str) -> String {
     wrap(prompt, terminal_width().saturating_sub(4), 2)

@@ -127,3 +127,39 @@ async fn after_the_demo_status_and_renew_need_no_options_and_stay_with_the_simul
     assert!(!plain.all().contains("auth.atlassian.com"), "{}", plain.all());
     assert_ne!(s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"], second);
 }
+
+/// With no browser here, the person can still use their own: while the terminal asks, the short
+/// link already answers; they choose to open it themselves and accept on the page.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_browser_the_demo_link_answers_while_the_terminal_asks() {
+    let s = Session::new(loopback_config()).await;
+    let file = s.secrets_file();
+    let args = ["init", "--demo", "--file", file.to_str().unwrap()];
+    let mut t = Terminal::start(&s, &args, &[]);
+    t.expect("Secret-name prefix");
+    t.send("\r");
+    t.answer_checklist(6);
+    let short = t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/start");
+    t.expect("Demo: the consent page");
+    // The prompt is up; the link answers and leads to the consent page.
+    let consent = reqwest::get(short.trim()).await.expect("the short link answers");
+    assert_eq!(consent.status(), 200);
+    let consent_url = consent.url().clone();
+    assert!(consent.text().await.unwrap().contains("id=\"accept\""));
+    t.send("\x1b[B");
+    t.send("\x1b[B");
+    t.send("\r");
+    let mut form: Vec<(String, String)> = consent_url.query_pairs().into_owned().collect();
+    form.push(("decision".into(), "accept".into()));
+    let landed = reqwest::Client::new()
+        .post(consent_url.join("/authorize/decide").unwrap())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(landed.status(), 200);
+    let (code, seen) = t.finish();
+    assert_eq!(code, 0, "exit {code}: {seen}");
+    assert!(seen.contains("could not open a browser (no display"), "{seen}");
+    assert!(seen.contains("Demo finished"), "{seen}");
+}

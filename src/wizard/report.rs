@@ -83,12 +83,14 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     } else {
         "jira-psoxy-setup renew"
     };
-    println!(
+    let renew_by = format!(
         "  renew by:      {} (token family issued {}; run `{renew}` before then)",
         report.renew_by.format("%Y-%m-%d"),
         report.family_issued_at.format("%Y-%m-%d")
     );
+    crate::ui::print_fitted(&renew_by, 17);
     if report.demo {
-        println!("Try next: `jira-psoxy-setup status`, then `{renew}`; for a real connection, `jira-psoxy-setup init`.");
+        println!("Try next: `jira-psoxy-setup status`, then `{renew}`.");
+        println!("For a real connection: `jira-psoxy-setup init`.");
     }
 }

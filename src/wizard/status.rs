@@ -299,7 +299,7 @@ pub fn print_human(r: &StatusReport) {
 fn print_verdict(r: &StatusReport) {
     println!("  health:       {}", r.health);
     for p in &r.problems {
-        println!("  - {p}");
+        crate::ui::print_fitted(&format!("  - {p}"), 4);
     }
 }
 
