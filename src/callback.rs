@@ -207,7 +207,9 @@ impl LoopbackListener {
         });
         let mut router = axum::Router::new()
             .route(&self.path, axum::routing::get(on_callback))
-            .fallback(|| async { respond(StatusCode::NOT_FOUND, "Not found", "<h1>Not found</h1>") });
+            .fallback(|| async {
+                respond(StatusCode::NOT_FOUND, "Not found", "<h1>Not found</h1>")
+            });
         if self.path != "/start" {
             router = router.route("/start", axum::routing::get(on_start));
         }

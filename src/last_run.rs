@@ -169,7 +169,11 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
     let mut words = last.store_flags.clone();
     words.retain(|w| w != "--destroy-old-versions");
     words.extend(["--prefix".to_string(), last.prefix.clone()]);
-    let whose = if last.demo { "the demo's target" } else { "the target of the last run" };
+    let whose = if last.demo {
+        "the demo's target"
+    } else {
+        "the target of the last run"
+    };
     Some(format!(
         "using {whose}: {} (pass --store to choose another){also}",
         crate::recovery::shell_line(&words)
@@ -254,7 +258,10 @@ mod tests {
 
     #[test]
     fn after_the_demo_renew_renews_the_demo_and_status_never_checks_against_atlassian() {
-        let demo = LastRun { demo: true, ..last() };
+        let demo = LastRun {
+            demo: true,
+            ..last()
+        };
         let (mut cli, m) = parse(&["x", "renew"]);
         let note = fill_in(&mut cli, &m, Some(demo.clone())).expect("filled in");
         let Command::Renew(args) = cli.command else {
@@ -271,8 +278,16 @@ mod tests {
         assert!(!args.check, "{note}");
 
         let (mut cli, m) = parse(&["x", "renew", "--demo"]);
-        assert_eq!(fill_in(&mut cli, &m, Some(last())), None, "a real target stays out of the demo");
-        let text = r#"{"store_flags":["--store","file"],"prefix":"P_","redirect_uri":"http://localhost"}"#;
-        assert!(!serde_json::from_str::<LastRun>(text).unwrap().demo, "older files load");
+        assert_eq!(
+            fill_in(&mut cli, &m, Some(last())),
+            None,
+            "a real target stays out of the demo"
+        );
+        let text =
+            r#"{"store_flags":["--store","file"],"prefix":"P_","redirect_uri":"http://localhost"}"#;
+        assert!(
+            !serde_json::from_str::<LastRun>(text).unwrap().demo,
+            "older files load"
+        );
     }
 }

@@ -82,12 +82,19 @@ async fn run(cli: Cli, store_typed: bool) -> i32 {
         Command::Completions { shell } => {
             // Into a buffer first: writing straight to a closed pipe (`| head`) would panic.
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut jira_psoxy_setup::cli::command(), "jira-psoxy-setup", &mut script);
+            clap_complete::generate(
+                shell,
+                &mut jira_psoxy_setup::cli::command(),
+                "jira-psoxy-setup",
+                &mut script,
+            );
             let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
             Ok(exit::OK)
         }
         Command::Man => {
-            match clap_mangen::Man::new(jira_psoxy_setup::cli::command()).render(&mut std::io::stdout()) {
+            match clap_mangen::Man::new(jira_psoxy_setup::cli::command())
+                .render(&mut std::io::stdout())
+            {
                 // `man | head` closes the pipe early: not an error.
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     Err(Error::Internal(e.to_string()))
@@ -188,7 +195,10 @@ async fn guarded<T>(
     match result {
         // The guard says what it released; a reason other than Ctrl-C (a quit) leads the line.
         Err(Error::Interrupted(why)) => Err(Error::Interrupted(
-            ctx.guard.interrupted().await.replacen("interrupted", &why, 1),
+            ctx.guard
+                .interrupted()
+                .await
+                .replacen("interrupted", &why, 1),
         )),
         other => other,
     }

@@ -301,8 +301,14 @@ mod tests {
                 "{line:?}"
             );
         }
-        assert_eq!(wrapped.split_whitespace().collect::<Vec<_>>(), text.split_whitespace().collect::<Vec<_>>());
-        assert!(wrapped.contains("\n  http://127.0.0.1:8765/callback"), "{wrapped}");
+        assert_eq!(
+            wrapped.split_whitespace().collect::<Vec<_>>(),
+            text.split_whitespace().collect::<Vec<_>>()
+        );
+        assert!(
+            wrapped.contains("\n  http://127.0.0.1:8765/callback"),
+            "{wrapped}"
+        );
         assert_eq!(wrap("short line", 40, 2), "short line");
     }
 }

@@ -195,7 +195,13 @@ impl Demo {
     fn start() -> Demo {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"))
-            .args(["init", "--demo", "--no-browser", "--non-interactive", "--file"])
+            .args([
+                "init",
+                "--demo",
+                "--no-browser",
+                "--non-interactive",
+                "--file",
+            ])
             .arg(dir.path().join("secrets.json"))
             .env_clear()
             .env("HOME", dir.path())
@@ -247,7 +253,11 @@ impl Demo {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status.code().unwrap_or(-1);
             }
-            assert!(Instant::now() < deadline, "the CLI did not finish: {}", self.output());
+            assert!(
+                Instant::now() < deadline,
+                "the CLI did not finish: {}",
+                self.output()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -294,7 +304,12 @@ fn a_forged_link_is_refused_then_consent_accepted_in_chromium_finishes_the_demo(
     browser.wait_for_title("Authorize app \u{2014} Atlassian (simulated)");
     assert_security_headers(&browser.response(&demo.start));
     assert_security_headers(&browser.response("/authorize?"));
-    browser.tab.wait_for_element("#accept").unwrap().click().unwrap();
+    browser
+        .tab
+        .wait_for_element("#accept")
+        .unwrap()
+        .click()
+        .unwrap();
     browser.wait_for_title("Code received");
     let callback = browser.response("/callback?code=");
     assert_eq!(callback.status, 200);
@@ -320,7 +335,12 @@ fn consent_declined_in_chromium_ends_the_demo_with_exit_4_and_nothing_written() 
     let mut demo = Demo::start();
     browser.open(&demo.start);
     browser.wait_for_title("Authorize app \u{2014} Atlassian (simulated)");
-    browser.tab.wait_for_element("#decline").unwrap().click().unwrap();
+    browser
+        .tab
+        .wait_for_element("#decline")
+        .unwrap()
+        .click()
+        .unwrap();
     browser.wait_for_title("Access declined");
     let declined = browser.response("error=access_denied");
     assert_eq!(declined.status, 403);

@@ -77,8 +77,15 @@ fn description(help: &str, flag: &str) -> String {
         .take_while(|l| !l.trim_start().starts_with('-') && !l.trim().is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    let text = format!("{} {rest}", first_line.split_once("  ").map(|x| x.1).unwrap_or(""));
-    text.split('[').next().unwrap_or_default().trim().to_string()
+    let text = format!(
+        "{} {rest}",
+        first_line.split_once("  ").map(|x| x.1).unwrap_or("")
+    );
+    text.split('[')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -100,23 +107,46 @@ fn every_flag_says_what_it_is_for_and_env_values_stay_hidden() {
         "--json",
     ] {
         let text = description(&init, flag);
-        assert!(text.split_whitespace().count() >= 3, "{flag} has a description: {text:?}");
+        assert!(
+            text.split_whitespace().count() >= 3,
+            "{flag} has a description: {text:?}"
+        );
     }
-    assert!(!init.contains("eu-sentinel-9") && !init.contains("=]"), "{init}");
+    assert!(
+        !init.contains("eu-sentinel-9") && !init.contains("=]"),
+        "{init}"
+    );
     assert!(init.contains("[env: AWS_REGION]"), "{init}");
     let (_, renew, _) = run(&["renew", "--help"]);
-    assert!(description(&renew, "--warn-days").contains("reminder"), "{renew}");
-    assert!(description(&renew, "--demo").contains("simulator"), "{renew}");
+    assert!(
+        description(&renew, "--warn-days").contains("reminder"),
+        "{renew}"
+    );
+    assert!(
+        description(&renew, "--demo").contains("simulator"),
+        "{renew}"
+    );
 }
 
 #[test]
 fn status_help_offers_only_what_a_reader_needs() {
     let (_, status, _) = run(&["status", "--help"]);
-    for write_only in ["--create-missing", "--destroy-old-versions", "--kms-key-id", "--output"] {
-        assert!(!status.contains(write_only), "status --help hides {write_only}: {status}");
+    for write_only in [
+        "--create-missing",
+        "--destroy-old-versions",
+        "--kms-key-id",
+        "--output",
+    ] {
+        assert!(
+            !status.contains(write_only),
+            "status --help hides {write_only}: {status}"
+        );
     }
     let store = description(&status, "--store");
-    assert!(store.contains("read from") && !store.contains("go"), "{store}");
+    assert!(
+        store.contains("read from") && !store.contains("go"),
+        "{store}"
+    );
     assert!(description(&status, "--json").contains("JSON"));
 }
 
@@ -125,9 +155,18 @@ fn one_json_switch_everywhere_and_the_old_spelling_still_parses() {
     for command in ["init", "renew", "status"] {
         let (_, help, _) = run(&[command, "--help"]);
         assert!(help.contains("--json"), "{command} has --json");
-        assert!(!help.contains("--output"), "{command} hides the old spelling");
+        assert!(
+            !help.contains("--output"),
+            "{command} hides the old spelling"
+        );
     }
-    let (code, _, err) = run(&["status", "--output", "json", "--file", "/nonexistent/x.json"]);
+    let (code, _, err) = run(&[
+        "status",
+        "--output",
+        "json",
+        "--file",
+        "/nonexistent/x.json",
+    ]);
     assert_ne!(code, 2, "--output json still parses: {err}");
 }
 

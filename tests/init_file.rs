@@ -222,10 +222,23 @@ async fn the_demo_runs_end_to_end_without_a_terminal() {
         "the summary says it was a simulation: {}",
         out.stdout
     );
-    assert!(!out.stdout.contains("Jira Cloud is connected"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("Jira Cloud is connected"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("renew --demo"), "{}", out.stdout);
-    for real in ["://auth.atlassian.com", "://api.atlassian.com", "developer.atlassian.com", "atlassian.net"] {
-        assert!(!out.all().contains(real), "the demo never points at {real}: {}", out.all());
+    for real in [
+        "://auth.atlassian.com",
+        "://api.atlassian.com",
+        "developer.atlassian.com",
+        "atlassian.net",
+    ] {
+        assert!(
+            !out.all().contains(real),
+            "the demo never points at {real}: {}",
+            out.all()
+        );
     }
     assert_eq!(s.secrets()["PSOXY_JIRA_CLOUD_CLIENT_ID"], "demo-client-id");
 }

@@ -72,8 +72,16 @@ async fn the_demo_opens_its_consent_page_in_the_browser_and_the_person_accepts_t
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(consent.host_str(), Some("127.0.0.1"), "{consent}");
-    let page = reqwest::get(consent.as_str()).await.unwrap().text().await.unwrap();
-    assert!(page.contains("Acme (demo)") && page.contains("id=\"accept\""), "{page}");
+    let page = reqwest::get(consent.as_str())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Acme (demo)") && page.contains("id=\"accept\""),
+        "{page}"
+    );
     // The page's form: the authorize query, the site, and the Accept button.
     let mut form: Vec<(String, String)> = consent.query_pairs().into_owned().collect();
     form.push(("decision".into(), "accept".into()));
@@ -84,11 +92,20 @@ async fn the_demo_opens_its_consent_page_in_the_browser_and_the_person_accepts_t
         .await
         .unwrap();
     assert_eq!(landed.status(), 200);
-    assert!(landed.text().await.unwrap().contains("finish in the terminal"));
+    assert!(
+        landed
+            .text()
+            .await
+            .unwrap()
+            .contains("finish in the terminal")
+    );
 
     let (code, seen) = t.finish();
     assert_eq!(code, 0, "exit {code}: {seen}");
-    assert!(!seen.contains("Demo: the consent page"), "nothing asked in the terminal: {seen}");
+    assert!(
+        !seen.contains("Demo: the consent page"),
+        "nothing asked in the terminal: {seen}"
+    );
     assert!(seen.contains("Demo finished"), "{seen}");
     assert!(s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].is_string());
 }
@@ -100,15 +117,26 @@ async fn after_the_demo_status_and_renew_need_no_options_and_stay_with_the_simul
     let s = Session::new(loopback_config()).await;
     let file = s.secrets_file().display().to_string();
     let demo = s
-        .run_with(&strings(&["init", "--demo", "--file", &file]), &[], &[], Browser::Nothing)
+        .run_with(
+            &strings(&["init", "--demo", "--file", &file]),
+            &[],
+            &[],
+            Browser::Nothing,
+        )
         .await;
     assert_eq!(demo.code, 0, "{}", demo.all());
     let first = s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].clone();
 
-    let status = s.run_with(&strings(&["status"]), &[], &[], Browser::Nothing).await;
+    let status = s
+        .run_with(&strings(&["status"]), &[], &[], Browser::Nothing)
+        .await;
     assert_eq!(status.code, 0, "{}", status.all());
     assert!(status.stdout.contains("365 days left"), "{}", status.stdout);
-    assert!(status.stderr.contains("the demo's target"), "{}", status.stderr);
+    assert!(
+        status.stderr.contains("the demo's target"),
+        "{}",
+        status.stderr
+    );
 
     let mut t = Terminal::start(&s, &["renew", "--demo"], &[]);
     t.expect("demo mode");
@@ -117,14 +145,23 @@ async fn after_the_demo_status_and_renew_need_no_options_and_stay_with_the_simul
     t.send("\r");
     let (code, seen) = t.finish();
     assert_eq!(code, 0, "exit {code}: {seen}");
-    assert!(seen.contains("Demo finished") && seen.contains("renew --demo"), "{seen}");
+    assert!(
+        seen.contains("Demo finished") && seen.contains("renew --demo"),
+        "{seen}"
+    );
     let second = s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].clone();
     assert_ne!(second, first, "a new family");
 
-    let plain = s.run_with(&strings(&["renew"]), &[], &[], Browser::Nothing).await;
+    let plain = s
+        .run_with(&strings(&["renew"]), &[], &[], Browser::Nothing)
+        .await;
     assert_eq!(plain.code, 0, "{}", plain.all());
     assert!(plain.stderr.contains("renews the demo"), "{}", plain.stderr);
-    assert!(!plain.all().contains("auth.atlassian.com"), "{}", plain.all());
+    assert!(
+        !plain.all().contains("auth.atlassian.com"),
+        "{}",
+        plain.all()
+    );
     assert_ne!(s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"], second);
 }
 
@@ -142,7 +179,9 @@ async fn without_a_browser_the_demo_link_answers_while_the_terminal_asks() {
     let short = t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/start");
     t.expect("Demo: the consent page");
     // The prompt is up; the link answers and leads to the consent page.
-    let consent = reqwest::get(short.trim()).await.expect("the short link answers");
+    let consent = reqwest::get(short.trim())
+        .await
+        .expect("the short link answers");
     assert_eq!(consent.status(), 200);
     let consent_url = consent.url().clone();
     assert!(consent.text().await.unwrap().contains("id=\"accept\""));
@@ -160,6 +199,9 @@ async fn without_a_browser_the_demo_link_answers_while_the_terminal_asks() {
     assert_eq!(landed.status(), 200);
     let (code, seen) = t.finish();
     assert_eq!(code, 0, "exit {code}: {seen}");
-    assert!(seen.contains("could not open a browser (no display"), "{seen}");
+    assert!(
+        seen.contains("could not open a browser (no display"),
+        "{seen}"
+    );
     assert!(seen.contains("Demo finished"), "{seen}");
 }

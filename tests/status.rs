@@ -51,7 +51,11 @@ async fn status_of_a_fresh_setup_is_healthy_and_never_uses_the_refresh_token() {
     assert_eq!(out.code, 0, "{}", out.all());
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["health"], "ok");
-    assert_eq!(report["days_left"].as_i64(), Some(365), "a started day counts");
+    assert_eq!(
+        report["days_left"].as_i64(),
+        Some(365),
+        "a started day counts"
+    );
     assert_eq!(report["access_token"]["state"], "valid");
     assert_eq!(report["site_reachable"], true);
     assert_eq!(report["cloud_id"], SimSite::numbered(1).id.as_str());

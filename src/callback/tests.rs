@@ -102,7 +102,11 @@ async fn listener_ignores_strangers_and_stops_after_one_good_callback() {
     assert_eq!(forged.status(), 400);
     assert_eq!(forged.headers()["referrer-policy"], "no-referrer");
     assert!(
-        !forged.text().await.unwrap().contains("window the wizard opened"),
+        !forged
+            .text()
+            .await
+            .unwrap()
+            .contains("window the wizard opened"),
         "no window was opened with --no-browser"
     );
     let forged_error = http
@@ -168,7 +172,11 @@ async fn a_busy_port_is_reported() {
 async fn declined_and_failed_authorizations_answer_with_error_statuses_and_own_titles() {
     for (query, status, title) in [
         ("error=access_denied", 403, "Access declined"),
-        ("error=invalid_scope&error_description=x", 400, "Authorization failed"),
+        (
+            "error=invalid_scope&error_description=x",
+            400,
+            "Authorization failed",
+        ),
     ] {
         let redirect = Url::parse(&format!("http://127.0.0.1:{}/cb", free_port())).unwrap();
         let listener = LoopbackListener::bind(&redirect).await.unwrap();
@@ -185,6 +193,9 @@ async fn declined_and_failed_authorizations_answer_with_error_statuses_and_own_t
         assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
         let body = resp.text().await.unwrap();
         assert!(body.contains(&format!("<title>{title}</title>")), "{body}");
-        assert!(waiting.await.unwrap().is_err(), "{query} ends the wait with an error");
+        assert!(
+            waiting.await.unwrap().is_err(),
+            "{query} ends the wait with an error"
+        );
     }
 }

@@ -114,6 +114,9 @@ mod tests {
         assert!(!site_picker(&config).contains("<select"));
         config.sites.push(super::super::SimSite::numbered(2));
         let picker = site_picker(&config);
-        assert!(picker.contains("<select") && picker.contains("Acme 2"), "{picker}");
+        assert!(
+            picker.contains("<select") && picker.contains("Acme 2"),
+            "{picker}"
+        );
     }
 }

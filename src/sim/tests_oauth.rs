@@ -137,7 +137,12 @@ async fn decline_redirects_with_access_denied_and_state() {
     let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
     form.push(("decision".into(), "decline".into()));
     let decide = sim.base_url().join("authorize/decide").unwrap();
-    let resp = client().post(decide.clone()).form(&form).send().await.unwrap();
+    let resp = client()
+        .post(decide.clone())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
     let get = client().get(decide).send().await.unwrap();
@@ -392,8 +397,18 @@ async fn the_site_picked_on_consent_is_the_only_site_the_token_reaches() {
     };
     let sim = start(config).await;
     let url = authorize_url(&sim, &default_scopes(), "http://localhost", "s");
-    let html = client().get(url.clone()).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("<select id=\"site\" name=\"site\">"), "{html}");
+    let html = client()
+        .get(url.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<select id=\"site\" name=\"site\">"),
+        "{html}"
+    );
     let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
     form.push(("site".into(), super::SimSite::numbered(2).id));
     form.push(("decision".into(), "accept".into()));
@@ -410,7 +425,11 @@ async fn the_site_picked_on_consent_is_the_only_site_the_token_reaches() {
         .await
         .unwrap();
     let sites: Value = client()
-        .get(sim.base_url().join("oauth/token/accessible-resources").unwrap())
+        .get(
+            sim.base_url()
+                .join("oauth/token/accessible-resources")
+                .unwrap(),
+        )
         .bearer_auth(tokens["access_token"].as_str().unwrap())
         .send()
         .await
@@ -418,6 +437,11 @@ async fn the_site_picked_on_consent_is_the_only_site_the_token_reaches() {
         .json()
         .await
         .unwrap();
-    let ids: Vec<&str> = sites.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [super::SimSite::numbered(2).id.as_str()]);
 }

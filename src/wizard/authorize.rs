@@ -132,7 +132,6 @@ async fn authorize(
     code
 }
 
-
 /// Opens the URL off the async threads (opening may ask a question); a failure is said, since
 /// the URL is printed anyway.
 async fn open_browser(ctx: &Context, url: &Url) {
@@ -147,7 +146,6 @@ async fn open_browser(ctx: &Context, url: &Url) {
         ));
     }
 }
-
 
 /// The paste-back path: the operator copies the address the browser landed on.
 async fn paste_code(ctx: &Context, state: &str, timeout: Duration) -> Result<SecretString> {

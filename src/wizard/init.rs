@@ -145,7 +145,10 @@ fn confirm_steps(ctx: &Context, steps: &[String]) -> Result<()> {
     for (i, s) in steps.iter().enumerate() {
         loop {
             let question = format!("Step {} done? {s}", i + 1);
-            match ctx.prompter.select(&question, &choices, "--non-interactive")? {
+            match ctx
+                .prompter
+                .select(&question, &choices, "--non-interactive")?
+            {
                 0 => break,
                 1 => {
                     for (j, step) in steps.iter().enumerate() {

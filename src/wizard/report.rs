@@ -58,7 +58,9 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     }
     println!();
     if report.demo {
-        println!("Demo finished: Atlassian was simulated on this machine, so nothing real is connected.");
+        println!(
+            "Demo finished: Atlassian was simulated on this machine, so nothing real is connected."
+        );
     } else {
         println!("Jira Cloud is connected for Psoxy.");
     }

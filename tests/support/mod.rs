@@ -47,9 +47,9 @@ impl Output {
 
 mod args;
 mod checks;
-pub mod terminal;
 #[path = "ports.rs"]
 mod ports;
+pub mod terminal;
 
 pub use args::*;
 pub use checks::*;
