@@ -19,7 +19,7 @@ use super::{Shared, lock};
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/authorize", get(authorize_page))
-        .route("/authorize/decide", get(authorize_decide))
+        .route("/authorize/decide", post(authorize_decide))
         .route("/oauth/token", post(token))
         .route(
             "/oauth/token/accessible-resources",
@@ -28,6 +28,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/ex/jira/{cloudid}/rest/api/3/myself", get(myself))
         .route("/_sim/requests", get(request_log))
         .fallback(not_found)
+        .layer(middleware::map_response(crate::page::secure))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }
@@ -89,8 +90,9 @@ async fn authorize_page(State(state): State<Shared>, RawQuery(raw): RawQuery) ->
     }
 }
 
-async fn authorize_decide(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Response {
-    let pairs = query_pairs(raw);
+/// The consent form's POST: the authorize query, `decision` and `site`, form-encoded.
+async fn authorize_decide(State(state): State<Shared>, body: Bytes) -> Response {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let accept = match pairs
         .iter()
         .find(|(k, _)| k == "decision")
@@ -105,7 +107,14 @@ async fn authorize_decide(State(state): State<Shared>, RawQuery(raw): RawQuery) 
         }
     };
     match super::decide_pairs(&state, &pairs, accept) {
-        Ok(url) => redirect(&url),
+        Ok(url) => {
+            // 303: the browser follows a form POST's answer with a GET.
+            let mut resp = redirect(&url);
+            if resp.status() == StatusCode::FOUND {
+                *resp.status_mut() = StatusCode::SEE_OTHER;
+            }
+            resp
+        }
         Err(e) => error_page(&e),
     }
 }
@@ -273,13 +282,17 @@ async fn accessible_resources(State(state): State<Shared>, headers: HeaderMap) -
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return resp;
     }
-    let Some(scopes) = bearer(&headers).and_then(|t| inner.access_token_scopes(t)) else {
+    let Some(token) = bearer(&headers) else {
+        return unauthorized("Unauthorized");
+    };
+    let Some(scopes) = inner.access_token_scopes(token) else {
         return unauthorized("Unauthorized");
     };
     let sites: Vec<Value> = inner
         .config
         .sites
         .iter()
+        .filter(|s| inner.access_token_reaches(token, &s.id))
         .map(|s| {
             json!({
                 "id": s.id,
@@ -302,7 +315,8 @@ async fn myself(
     let Some(scopes) = bearer(&headers).and_then(|t| inner.access_token_scopes(t)) else {
         return unauthorized("Unauthorized");
     };
-    if !inner.config.sites.iter().any(|s| s.id == cloudid) {
+    let reaches = bearer(&headers).is_some_and(|t| inner.access_token_reaches(t, &cloudid));
+    if !inner.config.sites.iter().any(|s| s.id == cloudid) || !reaches {
         return json_response(
             StatusCode::NOT_FOUND,
             json!({"errorMessages": ["Site not found"], "errors": {}}),

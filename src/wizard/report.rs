@@ -37,6 +37,9 @@ pub struct RunReport {
     pub tfvars_change: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ics: Option<PathBuf>,
+    /// A run against the built-in simulator: nothing real was connected.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub demo: bool,
 }
 
 pub fn describe_edit(edit: Edit) -> &'static str {
@@ -64,7 +67,13 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         return;
     }
     println!();
-    println!("Jira Cloud is connected for Psoxy.");
+    if report.demo {
+        println!(
+            "Demo finished: Atlassian was simulated on this machine, so nothing real is connected."
+        );
+    } else {
+        println!("Jira Cloud is connected for Psoxy.");
+    }
     println!("  store:         {}", report.store);
     for name in &report.secrets_written {
         println!("  wrote:         {name}");
@@ -81,9 +90,19 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     if let Some(ics) = &report.ics {
         println!("  reminder:      {}", ics.display());
     }
-    println!(
-        "  renew by:      {} (token family issued {}; run `jira-psoxy-setup renew` before then)",
+    let renew = if report.demo {
+        "jira-psoxy-setup renew --demo"
+    } else {
+        "jira-psoxy-setup renew"
+    };
+    let renew_by = format!(
+        "  renew by:      {} (token family issued {}; run `{renew}` before then)",
         report.renew_by.format("%Y-%m-%d"),
         report.family_issued_at.format("%Y-%m-%d")
     );
+    crate::ui::print_fitted(&renew_by, 17);
+    if report.demo {
+        println!("Try next: `jira-psoxy-setup status`, then `{renew}`.");
+        println!("For a real connection: `jira-psoxy-setup init`.");
+    }
 }
