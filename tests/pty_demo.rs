@@ -176,7 +176,7 @@ async fn without_a_browser_the_demo_link_answers_while_the_terminal_asks() {
     t.expect("Secret-name prefix");
     t.send("\r");
     t.answer_checklist(4);
-    let short = t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/start");
+    let short = t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/start/[0-9a-f]+");
     t.expect("Demo: the consent page");
     // The prompt is up; the link answers and leads to the consent page.
     let consent = reqwest::get(short.trim())
