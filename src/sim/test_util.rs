@@ -26,6 +26,23 @@ pub(super) fn authorize_url(sim: &Simulator, scopes: &str, redirect_uri: &str, s
     url
 }
 
+/// Submits `form` as the consent page's `<form method="post">` does (urlencoded body).
+pub(super) async fn post_form(url: Url, form: &[(String, String)]) -> reqwest::Response {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    client()
+        .post(url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 pub(super) fn default_scopes() -> String {
     super::DEFAULT_SCOPES.join(" ")
 }

@@ -23,12 +23,7 @@ async fn consent_page_over_http_then_accept_redirects_with_code_and_state() {
     let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
     form.push(("site".into(), super::SimSite::numbered(1).id));
     form.push(("decision".into(), "accept".into()));
-    let resp = client()
-        .post(sim.base_url().join("authorize/decide").unwrap())
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_form(sim.base_url().join("authorize/decide").unwrap(), &form).await;
     assert_eq!(resp.status(), 303);
     let location = Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(
@@ -137,12 +132,7 @@ async fn decline_redirects_with_access_denied_and_state() {
     let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
     form.push(("decision".into(), "decline".into()));
     let decide = sim.base_url().join("authorize/decide").unwrap();
-    let resp = client()
-        .post(decide.clone())
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_form(decide.clone(), &form).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
     let get = client().get(decide).send().await.unwrap();
