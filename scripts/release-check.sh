@@ -18,6 +18,8 @@ echo "== cargo deny check licenses bans sources" >&2
 cargo deny --locked check --hide-inclusion-graph licenses bans sources
 
 echo "== cargo package --locked" >&2
+# Expect one "ignoring test ..." warning per file in tests/: the package leaves them out on purpose
+# (Cargo.toml's `include`); the verification build needs only src/.
 cargo package --locked
 
 host=$(rustc -vV | awk '/^host:/ { print $2 }')
