@@ -13,14 +13,14 @@ pub const DEFAULT_SECRETS_FILE: &str = "./psoxy-jira-cloud.secrets.json";
 const EXIT_CODES: &str = "\
 Exit codes:
   0 success          1 internal error    2 usage error             3 bad input
-  4 authorization refused                5 no usable Jira site     6 secret store
+  4 authorization refused                5 no usable site          6 secret store
   7 terraform.tfvars 8 network           9 store failed, recovery file saved
  10 status: token family expires within --warn-days    11 status: expired, missing or unreadable
  12 store failed and no recovery file could be saved: the new tokens are lost
 129 SIGHUP    130 interrupted (Ctrl-C)    143 SIGTERM";
 
 #[derive(Debug, Parser)]
-#[command(name = "jira-psoxy-setup", version, about = "Connect Worklytics' Psoxy to Jira Cloud: OAuth 2.0 (3LO) app, tokens, secrets and terraform.tfvars in one guided run.", after_help = EXIT_CODES)]
+#[command(name = "jira-psoxy-setup", version, about = "Connect Worklytics' Psoxy to Jira Cloud or Confluence Cloud (--connector): OAuth 2.0 (3LO) app, tokens, secrets and terraform.tfvars in one guided run.", after_help = EXIT_CODES)]
 pub struct Cli {
     /// More log output on stderr (-v: info, -vv: debug). Secrets are never logged.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -65,6 +65,7 @@ pub enum Command {
 const INIT_EXAMPLES: &str = "\
 Examples:
   jira-psoxy-setup init --demo
+  jira-psoxy-setup init --demo --connector confluence-cloud
   jira-psoxy-setup init --store aws-ssm --aws-region us-east-1 --tfvars terraform.tfvars
   JIRA_CLIENT_SECRET=... jira-psoxy-setup init --non-interactive --client-id ID \\
       --redirect-uri http://127.0.0.1:8765/callback --site acme --store file
@@ -75,12 +76,14 @@ Secrets: the client secret is read from a hidden prompt, from JIRA_CLIENT_SECRET
 const RENEW_EXAMPLES: &str = "\
 Examples:
   jira-psoxy-setup renew --store aws-ssm --tfvars terraform.tfvars
+  jira-psoxy-setup renew --connector confluence-cloud --store aws-ssm --tfvars terraform.tfvars
   jira-psoxy-setup renew --store gcp-secret-manager --gcp-project acme-psoxy \\
       --redirect-uri http://127.0.0.1:8765/callback --ics renew-jira.ics";
 
 const STATUS_EXAMPLES: &str = "\
 Examples:
   jira-psoxy-setup status --store aws-ssm
+  jira-psoxy-setup status --connector confluence-cloud --store aws-ssm
   jira-psoxy-setup status --store gcp-secret-manager --gcp-project acme-psoxy --json --check
   # cron / monitoring: exit 0 healthy, 10 expires within --warn-days, 11 expired or broken
   jira-psoxy-setup status --store aws-ssm --warn-days 30 >/dev/null || alert";
@@ -209,7 +212,7 @@ pub struct AuthArgs {
     /// Scopes to request, separated by spaces or commas (default: the Psoxy list).
     #[arg(long)]
     pub scopes: Option<String>,
-    /// Jira site to use, by cloud id, URL or name.
+    /// Atlassian site to use, by cloud id, URL or name.
     #[arg(long)]
     pub site: Option<String>,
     /// Accept a token that lacks some requested scopes (newer Psoxy versions need fewer).
@@ -233,7 +236,8 @@ pub struct AuthArgs {
 /// Options shared by init and renew.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// terraform.tfvars to update with `jira_cloud_id`.
+    /// terraform.tfvars to update with the cloud id (`jira_cloud_id`; Confluence:
+    /// `confluence_example_cloud_id`).
     #[arg(long)]
     pub tfvars: Option<PathBuf>,
     /// Never prompt; every value from flags, env or stdin. Implied when stdin or stderr is not a terminal.
@@ -257,6 +261,10 @@ pub enum OutputFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct InitArgs {
+    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
+    /// init or renew asks].
+    #[arg(long, value_parser = crate::connector::value_parser())]
+    pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
@@ -270,6 +278,10 @@ pub struct InitArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct RenewArgs {
+    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
+    /// init or renew asks].
+    #[arg(long, value_parser = crate::connector::value_parser())]
+    pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
@@ -283,6 +295,10 @@ pub struct RenewArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
+    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
+    /// init or renew asks].
+    #[arg(long, value_parser = crate::connector::value_parser())]
+    pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Also call accessible-resources with the stored access token, if it is still valid.
@@ -298,14 +314,19 @@ pub struct StatusArgs {
     pub warn_days: i64,
     #[arg(long, env = "ATLASSIAN_API_URL", default_value = DEFAULT_API_URL)]
     pub atlassian_api_url: String,
-    /// terraform.tfvars whose `jira_cloud_id` (read as Terraform reads it) names the site to
-    /// report and `--check`; a family for another site is a warning.
+    /// terraform.tfvars whose cloud id (`jira_cloud_id`, `confluence_example_cloud_id`; read as
+    /// Terraform reads it) names the site to report and `--check`; a family for another site is
+    /// a warning.
     #[arg(long)]
     pub tfvars: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct PushArgs {
+    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
+    /// init or renew asks].
+    #[arg(long, value_parser = crate::connector::value_parser())]
+    pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// The recovery file a failed run saved.

@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::browser::{Browser, SystemBrowser};
 use crate::cli::InitArgs;
+use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
 use crate::sim::{SimConfig, Simulator};
@@ -19,13 +20,21 @@ pub struct Demo {
 }
 
 /// Starts the simulator and points the run at it.
-pub async fn prepare(args: &mut InitArgs) -> Result<Demo> {
+pub async fn prepare(args: &mut InitArgs, connector: &Connector) -> Result<Demo> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| Error::Internal(format!("no free loopback port for the demo: {e}")))?
         .port();
+    // The simulated app has exactly the connector's default permissions.
     let config = SimConfig {
         redirect_uri: format!("http://127.0.0.1:{port}/callback"),
+        app_scopes: connector.default_scopes(),
+        unlisted_scopes: connector
+            .unreported_scopes
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        app_name: format!("Psoxy {} connector (demo)", connector.display_name),
         ..SimConfig::default()
     };
     let sim = Simulator::start(config.clone())

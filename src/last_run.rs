@@ -12,6 +12,7 @@ use clap::{ArgMatches, Args, CommandFactory};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{Cli, Command, StoreArgs};
+use crate::connector::Connector;
 use crate::store::StoreTarget;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +20,9 @@ use crate::store::StoreTarget;
 pub struct LastRun {
     /// The store and its options, without per-run switches.
     pub store: StoreTarget,
+    /// The connector set up there (files from before the choice: Jira Cloud).
+    #[serde(with = "crate::connector::serde_id")]
+    pub connector: &'static Connector,
     pub prefix: String,
     pub redirect_uri: String,
     #[serde(default)]
@@ -33,6 +37,8 @@ struct SavedLastRun {
     store: Option<StoreTarget>,
     #[serde(default)]
     store_flags: Vec<String>,
+    #[serde(with = "crate::connector::serde_id", default = "crate::connector::default")]
+    connector: &'static Connector,
     prefix: String,
     redirect_uri: String,
     #[serde(default)]
@@ -49,6 +55,7 @@ impl TryFrom<SavedLastRun> for LastRun {
         };
         Ok(LastRun {
             store: store.remembered(),
+            connector: saved.connector,
             prefix: saved.prefix,
             redirect_uri: saved.redirect_uri,
             tfvars: saved.tfvars,
@@ -64,12 +71,14 @@ pub fn path() -> Option<PathBuf> {
 impl LastRun {
     pub fn new(
         store: &StoreTarget,
+        connector: &'static Connector,
         prefix: &str,
         redirect_uri: &str,
         tfvars: Option<&Path>,
     ) -> LastRun {
         LastRun {
             store: store.remembered(),
+            connector,
             prefix: prefix.to_string(),
             redirect_uri: redirect_uri.to_string(),
             tfvars: tfvars.map(|t| std::path::absolute(t).unwrap_or_else(|_| t.to_path_buf())),
@@ -133,20 +142,25 @@ fn typed(sub: &ArgMatches, id: &str) -> bool {
         && sub.value_source(id) == Some(ValueSource::CommandLine)
 }
 
-/// Fills in `renew` and `status` from the last run when no store option was typed. Returns the
-/// line to tell the operator, if anything was filled in. Per-run switches (`--create-missing`,
-/// `--gcp-replication`, `--destroy-old-versions`) are never remembered: they stay as typed.
+/// Fills in `renew` and `status` from the last run when no store option was typed, and no
+/// other connector than the last run's was asked for. Returns the line to tell the operator, if
+/// anything was filled in. Per-run switches (`--create-missing`, `--gcp-replication`,
+/// `--destroy-old-versions`) are never remembered: they stay as typed.
 pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Option<String> {
     let (_, sub) = matches.subcommand()?;
     if store_options_typed(matches) {
         return None;
     }
     let last = last?;
-    let store = match &mut cli.command {
-        Command::Renew(args) => &mut args.store,
-        Command::Status(args) => &mut args.store,
+    let (store, connector) = match &mut cli.command {
+        Command::Renew(args) => (&mut args.store, &mut args.connector),
+        Command::Status(args) => (&mut args.store, &mut args.connector),
         _ => return None,
     };
+    if connector.is_some_and(|typed| typed != last.connector) {
+        return None;
+    }
+    *connector = Some(last.connector);
     store.remembered = Some(last.store.clone().with_switches_of(store));
     store.prefix = Some(last.prefix.clone());
     if let Command::Renew(args) = &mut cli.command {
@@ -157,7 +171,8 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
             args.run.tfvars = last.tfvars.clone().filter(|t| t.exists());
         }
     }
-    let mut words = last.store.flags();
+    let mut words = vec!["--connector".to_string(), last.connector.id.to_string()];
+    words.extend(last.store.flags());
     words.extend(["--prefix".to_string(), last.prefix.clone()]);
     Some(format!(
         "using the target of the last run: {} (pass --store to choose another)",
@@ -182,6 +197,7 @@ mod tests {
                 region: Some("eu-west-1".into()),
                 ..Default::default()
             }),
+            connector: &crate::connector::JIRA_CLOUD,
             prefix: "/p/ACME_JIRA_CLOUD_".into(),
             redirect_uri: "http://127.0.0.1:8765/callback".into(),
             tfvars: None,
@@ -297,11 +313,33 @@ mod tests {
         });
         assert_eq!(loaded.store, expected);
         assert_eq!(loaded.prefix, "/p/ACME_JIRA_CLOUD_");
+        assert_eq!(loaded.connector, &crate::connector::JIRA_CLOUD);
         assert_eq!(
             loaded.tfvars.as_deref(),
             Some(Path::new("/work/psoxy/terraform.tfvars"))
         );
         std::fs::write(&path, old.replace("aws-ssm", "nowhere")).unwrap();
         assert!(LastRun::load(&path).unwrap_err().contains("cannot be used"));
+    }
+
+    #[test]
+    fn the_connector_is_remembered_and_another_one_typed_takes_nothing() {
+        let mut confluence = last();
+        confluence.connector = &crate::connector::CONFLUENCE_CLOUD;
+        confluence.prefix = "/p/ACME_CONFLUENCE_CLOUD_".into();
+        let (mut cli, m) = parse(&["x", "renew"]);
+        let note = fill_in(&mut cli, &m, Some(confluence)).expect("filled in");
+        assert!(note.contains("--connector confluence-cloud"), "{note}");
+        let Command::Renew(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.connector, Some(&crate::connector::CONFLUENCE_CLOUD));
+
+        let (mut cli, m) = parse(&["x", "status", "--connector", "confluence-cloud"]);
+        assert_eq!(fill_in(&mut cli, &m, Some(last())), None, "the last run was Jira's");
+        let Command::Status(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.store.prefix, None);
     }
 }

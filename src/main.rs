@@ -168,8 +168,16 @@ async fn dispatch(cli: Cli, store_typed: bool, guard: Guard) -> Result<i32> {
     }
 }
 
-/// The real seams: a terminal prompter (or a scripted one), the system browser, stdin.
-/// Step 1 of init and renew (the store, asked in a terminal), then the store itself.
+/// Step 1 of init and renew: the connector, asked in a terminal without `--connector`.
+async fn choose_connector(
+    ctx: &mut Context,
+    typed: Option<&'static jira_psoxy_setup::connector::Connector>,
+) -> Result<()> {
+    ctx.connector = guarded(ctx, async { target::choose_connector(ctx, typed) }).await?;
+    Ok(())
+}
+
+/// The rest of step 1 (the store, asked in a terminal), then the store itself.
 async fn open_chosen_store(
     ctx: &mut Context,
     args: &mut StoreArgs,
@@ -213,6 +221,7 @@ fn context(
         interactive,
         env_client_secret,
         store_target: None,
+        connector: jira_psoxy_setup::connector::default(),
         guard,
     }
 }
@@ -241,22 +250,20 @@ async fn guarded<T>(
 }
 
 async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
-    let demo = if args.demo {
-        Some(demo::prepare(&mut args).await?)
-    } else {
-        None
-    };
-    let secret = demo
-        .as_ref()
-        .map(|d| d.client_secret.clone())
-        .or_else(env_secret);
     let mut ctx = context(
         args.run.non_interactive,
         args.auth.no_browser,
-        secret,
+        env_secret(),
         guard,
     );
+    choose_connector(&mut ctx, args.connector).await?;
+    let demo = if args.demo {
+        Some(demo::prepare(&mut args, ctx.connector).await?)
+    } else {
+        None
+    };
     if let Some(d) = &demo {
+        ctx.env_client_secret = Some(d.client_secret.clone());
         ctx.ui
             .warn("demo mode: Atlassian is simulated on this machine; nothing leaves it");
         ctx.browser = Arc::new(demo::DemoBrowser {
@@ -282,6 +289,7 @@ fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
     };
     let last = last_run::LastRun::new(
         target,
+        ctx.connector,
         &report.prefix,
         redirect_uri,
         report.tfvars.as_deref(),
@@ -304,6 +312,7 @@ async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
         env_secret(),
         guard,
     );
+    choose_connector(&mut ctx, args.connector).await?;
     let store = open_chosen_store(&mut ctx, &mut args.store).await?;
     let report = guarded(&ctx, renew::run(&ctx, &args, store)).await?;
     report::print(&report, args.run.output);
@@ -312,13 +321,16 @@ async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
 }
 
 async fn run_status(args: StatusArgs) -> Result<i32> {
-    let ctx = context(true, true, None, Guard::default());
+    let mut ctx = context(true, true, None, Guard::default());
+    ctx.connector = args
+        .connector
+        .unwrap_or_else(jira_psoxy_setup::connector::default);
     let report = match args.store.target().open().await {
         Ok(store) => status::run(&ctx, &args, store).await,
         Err(e) => Err(e),
     };
     let report = match report {
-        Err(Error::Store(reason)) => status::unreadable(args.store.kind().name().into(), &reason),
+        Err(Error::Store(reason)) => status::unreadable(ctx.connector, args.store.kind().name().into(), &reason),
         other => other?,
     };
     if args.json || args.output == OutputFormat::Json {
@@ -333,9 +345,21 @@ async fn run_status(args: StatusArgs) -> Result<i32> {
 
 async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Result<i32> {
     let mut ctx = context(false, true, None, guard);
+    let pending = recovery::load(&args.from)?;
+    ctx.connector = match args.connector {
+        Some(typed) if typed != pending.connector => {
+            return Err(Error::Input(format!(
+                "{} holds {} secrets, not {}: check --from and --connector",
+                args.from.display(),
+                pending.connector.display_name,
+                typed.display_name
+            )));
+        }
+        _ => pending.connector,
+    };
     if !store_typed {
         // No store option typed: the store the failed run was writing to, as the file records.
-        if let Some(target) = recovery::load(&args.from)?.target {
+        if let Some(target) = pending.target {
             ctx.ui.info(&format!(
                 "writing to the store the failed run used: {}",
                 recovery::shell_line(&target.flags())

@@ -140,7 +140,7 @@ fn a_pathological_tfvars_is_refused_within_the_time_limit() {
     let copy = dir.path().join("terraform.tfvars");
     std::fs::copy(&path, &copy).unwrap();
     let started = std::time::Instant::now();
-    let err = jira_psoxy_setup::tfvars::update_file(&copy, ID).unwrap_err();
+    let err = jira_psoxy_setup::tfvars::update_file(&copy, "jira_cloud_id", ID).unwrap_err();
     let limit = jira_psoxy_setup::tfvars::PARSE_TIME_LIMIT;
     assert!(
         started.elapsed() < limit + std::time::Duration::from_secs(1),

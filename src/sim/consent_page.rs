@@ -45,7 +45,7 @@ pub(crate) fn consent(config: &SimConfig, req: &AuthRequest) -> String {
         .map(|s| format!("  <li><code>{}</code></li>\n", escape(s)))
         .collect();
     let sites: String = if config.sites.is_empty() {
-        "  <li>(no Jira sites available to this account)</li>\n".to_string()
+        "  <li>(no sites available to this account)</li>\n".to_string()
     } else {
         config
             .sites

@@ -142,7 +142,7 @@ impl SecretsManagerStore {
     }
 
     /// ListSecrets, with a name filter (a prefix match) on --ssm-root-path when one is given;
-    /// each Jira secret found is remembered. Without a root path nothing narrows the names: the
+    /// each connector secret found is remembered. Without a root path nothing narrows the names: the
     /// `all` filter matches words and (in moto at least) misses names that mix `/` and `_`
     /// (`/psoxy/ACME_JIRA_CLOUD_...`).
     async fn list(&self) -> StoreResult<Vec<String>> {
@@ -166,7 +166,7 @@ impl SecretsManagerStore {
             .map_err(|e| classify(e, Op::new("secretsmanager:ListSecrets", "*")))?
         {
             for secret in page.secret_list() {
-                if let Some(name) = secret.name().filter(|n| n.contains("_JIRA_CLOUD_")) {
+                if let Some(name) = secret.name().filter(|n| crate::connector::of_secret(n).is_some()) {
                     self.remember(name, secret.kms_key_id());
                     found.push(name.to_string());
                 }
@@ -238,7 +238,7 @@ impl SecretStore for SecretsManagerStore {
                 .create_secret()
                 .name(&id)
                 .set_kms_key_id(self.kms_key_id.clone())
-                .description("Psoxy Jira Cloud secret (created by jira-psoxy-setup)")
+                .description(crate::connector::secret_description(name))
                 .send()
                 .await;
             match created {

@@ -22,6 +22,8 @@ pub fn renew_by(issued_at: DateTime<Utc>) -> DateTime<Utc> {
 #[derive(Debug, Serialize)]
 pub struct RunReport {
     pub command: &'static str,
+    #[serde(with = "crate::connector::serde_id")]
+    pub connector: &'static crate::connector::Connector,
     pub store: String,
     pub prefix: String,
     pub secrets_written: Vec<String>,
@@ -39,17 +41,17 @@ pub struct RunReport {
     pub ics: Option<PathBuf>,
 }
 
-pub fn describe_edit(edit: Edit) -> &'static str {
+pub fn describe_edit(edit: Edit, key: &str) -> String {
     match edit {
-        Edit::Unchanged => "already set",
-        Edit::Replaced => "replaced jira_cloud_id (the top-level variable, which Terraform uses)",
-        Edit::ReplacedInConnectorSettings => "replaced jira_cloud_id in connector_settings",
-        Edit::ReplacedBoth => {
-            "set jira_cloud_id at top level (which Terraform uses) and in connector_settings, kept equal"
-        }
-        Edit::AddedToConnectorSettings => "added jira_cloud_id to connector_settings",
-        Edit::AddedConnectorSettings => "added connector_settings with jira_cloud_id",
-        Edit::ByHand => "not changed: jira_cloud_id must be added to connector_settings by hand",
+        Edit::Unchanged => "already set".into(),
+        Edit::Replaced => format!("replaced {key} (the top-level variable, which Terraform uses)"),
+        Edit::ReplacedInConnectorSettings => format!("replaced {key} in connector_settings"),
+        Edit::ReplacedBoth => format!(
+            "set {key} at top level (which Terraform uses) and in connector_settings, kept equal"
+        ),
+        Edit::AddedToConnectorSettings => format!("added {key} to connector_settings"),
+        Edit::AddedConnectorSettings => format!("added connector_settings with {key}"),
+        Edit::ByHand => format!("not changed: {key} must be added to connector_settings by hand"),
     }
 }
 
@@ -64,7 +66,8 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         return;
     }
     println!();
-    println!("Jira Cloud is connected for Psoxy.");
+    let connector = report.connector;
+    println!("{} is connected for Psoxy.", connector.display_name);
     println!("  store:         {}", report.store);
     for name in &report.secrets_written {
         println!("  wrote:         {name}");
@@ -73,7 +76,8 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         "  site:          {} ({})",
         report.site_name, report.site_url
     );
-    println!("  jira_cloud_id: {}", report.cloud_id);
+    let key = format!("{}:", connector.tfvars_key);
+    println!("  {key:<14} {}", report.cloud_id);
     println!("  authorized as: {}", report.authorized_as);
     if let (Some(path), Some(change)) = (&report.tfvars, &report.tfvars_change) {
         println!("  tfvars:        {} ({change})", path.display());
@@ -82,8 +86,9 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         println!("  reminder:      {}", ics.display());
     }
     println!(
-        "  renew by:      {} (token family issued {}; run `jira-psoxy-setup renew` before then)",
+        "  renew by:      {} (token family issued {}; run `{}` before then)",
         report.renew_by.format("%Y-%m-%d"),
-        report.family_issued_at.format("%Y-%m-%d")
+        report.family_issued_at.format("%Y-%m-%d"),
+        connector.command("renew")
     );
 }
