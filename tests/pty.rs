@@ -151,7 +151,7 @@ async fn ctrl_c_at_the_hidden_client_secret_prompt_restores_echo() {
     let mut t =
         Terminal::start_echoing(&s, &args, &[("SSH_CONNECTION", "10.0.0.1 22 10.0.0.2 22")]);
     t.accept_target();
-    t.answer_checklist(6);
+    t.answer_checklist(4);
     t.expect("Client ID");
     t.send(&format!("{CLIENT_ID}\r"));
     t.expect("Client secret");
