@@ -1,0 +1,221 @@
+//! Confluence Cloud (`--connector confluence-cloud`) through the real binary on the file store:
+//! init with the default scopes against an app with exactly Psoxy's Confluence permissions,
+//! status, renew (also from the remembered target), discovery beside a Jira deployment, the demo,
+//! and `confluence_example_cloud_id` in every tfvars shape.
+
+mod support;
+
+#[path = "support/hcl.rs"]
+mod hcl;
+
+use hcl::{parse_independently, terraform_reads_key, unquote};
+use jira_psoxy_setup::connector::CONFLUENCE_CLOUD;
+use jira_psoxy_setup::sim::{CONFLUENCE_SCOPES, DEFAULT_SCOPES, SimConfig, SimSite};
+use serde_json::Value;
+use support::*;
+
+const KEY: &str = "confluence_example_cloud_id";
+const PREFIX: &str = "PSOXY_CONFLUENCE_CLOUD_";
+
+/// An app whose console has exactly Psoxy's Confluence permissions, answering as Atlassian does.
+fn confluence_app() -> SimConfig {
+    let app = SimConfig::confluence();
+    SimConfig {
+        app_scopes: app.app_scopes,
+        unlisted_scopes: app.unlisted_scopes,
+        app_name: app.app_name,
+        ..loopback_config()
+    }
+}
+
+fn confluence(args: Vec<String>) -> Vec<String> {
+    with(args, &["--connector", "confluence-cloud"])
+}
+
+#[tokio::test]
+async fn init_connects_confluence_with_the_default_scopes_of_an_app_with_exactly_its_permissions()
+{
+    let s = Session::new(confluence_app()).await;
+    let tfvars = s.path("terraform.tfvars");
+    std::fs::write(&tfvars, "environment_name = \"acme\"\n").unwrap();
+    let args = with(confluence(s.init_args()), &["--tfvars", tfvars.to_str().unwrap()]);
+    let out = s.run(&args, Browser::Follow { accept: true }).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let requested: Vec<String> = out.authorize_urls[0]
+        .query_pairs()
+        .find(|(k, _)| k == "scope")
+        .map(|(_, v)| v.split(' ').map(String::from).collect())
+        .unwrap();
+    assert_eq!(requested, CONFLUENCE_CLOUD.default_scopes());
+    assert_eq!(requested, CONFLUENCE_SCOPES.map(String::from).to_vec());
+    // read:task:confluence is granted but not listed: not reported as missing.
+    assert!(out.stderr.contains("every requested scope was granted"), "{}", out.stderr);
+    assert!(out.stderr.contains("9 permissions under Confluence API"), "{}", out.stderr);
+    assert!(out.stderr.contains("authorized as Demo Admin <admin@acme.example>"), "{}", out.stderr);
+    let calls = s.sim.requests();
+    assert!(calls.iter().any(|c| c.ends_with("/wiki/rest/api/user/current")), "{calls:?}");
+    assert!(!calls.iter().any(|c| c.contains("/ex/jira/")), "{calls:?}");
+
+    let secrets = s.secrets();
+    assert_eq!(secrets[format!("{PREFIX}CLIENT_ID")], CLIENT_ID);
+    assert_eq!(secrets[format!("{PREFIX}CLIENT_SECRET")], CLIENT_SECRET);
+    assert!(s.sim.is_live_refresh_token(secrets[format!("{PREFIX}REFRESH_TOKEN")].as_str().unwrap()));
+    assert!(
+        !secrets.as_object().unwrap().keys().any(|k| k.contains("JIRA_CLOUD")),
+        "{secrets}"
+    );
+    let id = SimSite::numbered(1).id;
+    let parsed = parse_independently(&std::fs::read_to_string(&tfvars).unwrap());
+    assert_eq!(terraform_reads_key(&parsed, KEY), Some(id.clone()));
+    assert!(parsed.get("jira_cloud_id").is_none());
+    assert!(out.stdout.contains("Confluence Cloud is connected for Psoxy."), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("{KEY}: {id}")), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("jira-psoxy-setup renew --connector confluence-cloud"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test]
+async fn status_and_renew_work_on_confluence_and_renew_remembers_the_connector() {
+    let s = initialized(confluence_app(), &["--connector", "confluence-cloud"]).await;
+    let status = strings(&["status", "--connector", "confluence-cloud", "--file"]);
+    let status = with(status, &[s.secrets_file().to_str().unwrap()]);
+    let out = s.run_with(&with(status.clone(), &["--json"]), &[], &[], Browser::Nothing).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["connector"], "confluence-cloud");
+    assert_eq!(report["prefix"], PREFIX);
+    assert_eq!(report["health"], "ok");
+    let out = s.run_with(&status, &[], &[], Browser::Nothing).await;
+    assert!(out.stdout.contains("Psoxy Confluence Cloud secrets in file"), "{}", out.stdout);
+
+    let refresh = |s: &Session| s.secrets()[format!("{PREFIX}REFRESH_TOKEN")].as_str().unwrap().to_string();
+    let first = refresh(&s);
+    let out = s
+        .run_with(&confluence(s.renew_args()), &[], &[], Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("Renewing the Confluence token family"), "{}", out.stderr);
+    let second = refresh(&s);
+    assert_ne!(first, second);
+    assert!(s.sim.is_live_refresh_token(&second));
+
+    // A year later: `renew` with no options at all renews Confluence, from the last run.
+    let base = s.sim.base_url().to_string();
+    let bare = strings(&[
+        "renew", "--non-interactive", "--no-browser", "--atlassian-auth-url", &base,
+        "--atlassian-api-url", &base, "--callback-timeout", "20",
+    ]);
+    let out = s.run_with(&bare, &[], &[], Browser::Follow { accept: true }).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("using the target of the last run: --connector confluence-cloud"),
+        "{}",
+        out.stderr
+    );
+    assert_ne!(refresh(&s), second);
+}
+
+/// One store with a Jira and a Confluence deployment (one Atlassian app with both APIs): each
+/// command finds both and uses only its connector's.
+#[tokio::test]
+async fn discovery_finds_both_deployments_and_writes_only_the_chosen_one() {
+    let both: Vec<String> = DEFAULT_SCOPES.iter().chain(CONFLUENCE_SCOPES.iter().skip(1)).map(|s| s.to_string()).collect();
+    let config = SimConfig { app_scopes: both, ..confluence_app() };
+    let s = initialized(config, &["--prefix", "ACME_JIRA_CLOUD_"]).await;
+    let out = s
+        .run(&with(confluence(s.init_args()), &["--prefix", "ACME_CONFLUENCE_CLOUD_"]), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let before = s.secrets();
+
+    let out = s
+        .run_with(&confluence(s.renew_args()), &[], &[], Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("found an existing deployment with prefix ACME_CONFLUENCE_CLOUD_"),
+        "{}",
+        out.stderr
+    );
+    let after = s.secrets();
+    for suffix in ["CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "ACCESS_TOKEN"] {
+        let jira = format!("ACME_JIRA_CLOUD_{suffix}");
+        assert_eq!(after[&jira], before[&jira], "{jira} untouched");
+    }
+    let key = "ACME_CONFLUENCE_CLOUD_REFRESH_TOKEN";
+    assert_ne!(after[key], before[key]);
+    assert!(s.sim.is_live_refresh_token(after[key].as_str().unwrap()));
+
+    let status = with(strings(&["status", "--json", "--file"]), &[s.secrets_file().to_str().unwrap()]);
+    let out = s.run_with(&status, &[], &[], Browser::Nothing).await;
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["connector"], "jira-cloud", "the default");
+    assert_eq!(report["prefix"], "ACME_JIRA_CLOUD_");
+}
+
+#[tokio::test]
+async fn the_demo_runs_for_confluence() {
+    let s = Session::new(loopback_config()).await;
+    let file = s.secrets_file();
+    let args = strings(&["init", "--demo", "--non-interactive", "--connector", "confluence-cloud", "--file", file.to_str().unwrap()]);
+    let out = s.run_with(&args, &[], &[], Browser::Nothing).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Confluence Cloud is connected"), "{}", out.stdout);
+    assert_eq!(s.secrets()[format!("{PREFIX}CLIENT_ID")], "demo-client-id");
+}
+
+/// The shapes of terraform.tfvars the Jira key is placed in, for Confluence's key; each result
+/// read back by python-hcl2 with Terraform's rule.
+#[tokio::test]
+async fn init_puts_confluence_example_cloud_id_where_terraform_reads_it() {
+    let s = Session::new(confluence_app()).await;
+    let id = SimSite::numbered(1).id;
+    let other = "99999999-0000-4000-8000-999999999999";
+    let shapes = [
+        ("top-level only", format!("{KEY} = \"old\"\n"), format!("replaced {KEY} (the top-level")),
+        ("map only", format!("connector_settings = {{\n  {KEY} = \"old\"\n}}\n"), format!("replaced {KEY} in connector_settings")),
+        ("both", format!("{KEY} = \"old\"\nconnector_settings = {{\n  {KEY} = \"older\"\n}}\n"), "kept equal".to_string()),
+        ("neither, a map with Jira's key", format!("connector_settings = {{\n  jira_cloud_id = \"{other}\"\n}}\n"), format!("added {KEY} to connector_settings")),
+        ("no map at all", "environment_name = \"acme\"\n".to_string(), format!("added connector_settings with {KEY}")),
+        ("nested decoy", format!("connector_settings = {{\n  confluence = {{\n    {KEY} = \"decoy\"\n  }}\n}}\n"), format!("added {KEY} to connector_settings")),
+    ];
+    let tfvars = s.path("terraform.tfvars");
+    for (shape, before, says) in shapes {
+        std::fs::write(&tfvars, &before).unwrap();
+        let args = with(confluence(s.init_args()), &["--tfvars", tfvars.to_str().unwrap()]);
+        let out = s.run(&args, Browser::Follow { accept: true }).await;
+        assert_eq!(out.code, 0, "{shape}: {}", out.stderr);
+        assert!(out.stderr.contains(&says), "{shape}: {}", out.stderr);
+        let after = std::fs::read_to_string(&tfvars).unwrap();
+        let parsed = parse_independently(&after);
+        assert_eq!(terraform_reads_key(&parsed, KEY), Some(id.clone()), "{shape}: {after}");
+        if let Some(top) = parsed.get(KEY) {
+            assert_eq!(unquote(top), Some(id.clone()), "{shape}: both equal");
+        }
+        match shape {
+            "nested decoy" => assert_eq!(
+                unquote(&parsed["connector_settings"]["confluence"][KEY]).as_deref(),
+                Some("decoy"),
+                "{after}"
+            ),
+            "neither, a map with Jira's key" => assert_eq!(
+                terraform_reads_key(&parsed, "jira_cloud_id").as_deref(),
+                Some(other),
+                "{after}"
+            ),
+            _ => {}
+        }
+    }
+
+    let before = "connector_settings = merge(local.base, { github_organization = \"acme\" })\n";
+    std::fs::write(&tfvars, before).unwrap();
+    let args = with(confluence(s.init_args()), &["--tfvars", tfvars.to_str().unwrap()]);
+    let out = s.run(&args, Browser::Follow { accept: true }).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&tfvars).unwrap(), before);
+    assert!(out.stderr.contains(&format!("add {KEY} = \"{id}\" at the top level of the map")), "{}", out.stderr);
+}
