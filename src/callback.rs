@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::page::{escape, respond};
 use crate::secret::SecretString;
 
 /// A code taken from a pasted line; `state_checked` is false for a bare code.
@@ -211,11 +212,15 @@ impl LoopbackListener {
         });
         let mut router = axum::Router::new()
             .route(&self.path, axum::routing::get(on_callback))
-            .fallback(|| async { (StatusCode::NOT_FOUND, "not found") });
+            .fallback(|| async {
+                respond(StatusCode::NOT_FOUND, "Not found", "<h1>Not found</h1>")
+            });
         if self.path != self.start_path {
             router = router.route(&self.start_path, axum::routing::get(on_start));
         }
-        let router = router.with_state(shared);
+        let router = router
+            .layer(axum::middleware::map_response(crate::page::secure))
+            .with_state(shared);
         let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
         let mut servers = Vec::new(); // detached tasks: dropping a JoinHandle does not stop them
         for listener in self.listeners {
@@ -271,15 +276,36 @@ async fn on_callback(
         "callback request"
     );
     if !state_ok {
-        return (StatusCode::BAD_REQUEST, Html(page("This link is not from the current authorization. Use the browser window the wizard opened."))).into_response();
+        // With --no-browser nothing was opened: point at the link, wherever it was opened.
+        return respond(
+            StatusCode::BAD_REQUEST,
+            "Not this authorization",
+            "<h1>Not this authorization</h1><p>This link is not from the authorization the \
+             terminal is waiting for (an older run, another tab, or a forged link). Open the link \
+             the terminal printed for this run and approve there.</p>",
+        );
     }
     let result = check_callback(&query, &shared.expected_state);
-    let body = match &result {
-        Ok(_) => page("Authorization received. You may close this tab and return to the terminal."),
-        Err(e) => page(&format!(
-            "Authorization failed: {}. Return to the terminal.",
-            html_escape(&e.to_string())
-        )),
+    let response = match &result {
+        // The run may still fail (a wrong secret, an unknown site): claim only what is known.
+        Ok(_) => respond(
+            StatusCode::OK,
+            "Code received",
+            "<h1>Code received \u{2014} finish in the terminal</h1><p>You may close this tab; \
+             the terminal shows how the setup ends.</p>",
+        ),
+        Err(e) => {
+            let (status, title) = if query.get("error").is_some_and(|e| e == "access_denied") {
+                (StatusCode::FORBIDDEN, "Access declined")
+            } else {
+                (StatusCode::BAD_REQUEST, "Authorization failed")
+            };
+            let body = format!(
+                "<h1>{title}</h1><p>{}.</p><p>Return to the terminal.</p>",
+                escape(&e.to_string())
+            );
+            respond(status, title, &body)
+        }
     };
     if let Some(tx) = shared
         .done
@@ -289,20 +315,7 @@ async fn on_callback(
     {
         let _ = tx.send(result);
     }
-    Html(body).into_response()
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn page(message: &str) -> String {
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>jira-psoxy-setup</title></head>\
-         <body style=\"font-family:sans-serif;margin:4em\"><h2>jira-psoxy-setup</h2><p>{message}</p></body></html>"
-    )
+    response
 }
 
 #[cfg(test)]

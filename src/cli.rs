@@ -12,12 +12,12 @@ pub const DEFAULT_SECRETS_FILE: &str = "./psoxy-jira-cloud.secrets.json";
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0 success          1 internal error    2 usage error             3 bad input
-  4 authorization refused                5 no usable site          6 secret store
-  7 terraform.tfvars 8 network           9 store failed, recovery file saved
- 10 status: token family expires within --warn-days    11 status: expired, missing or unreadable
- 12 store failed and no recovery file could be saved: the new tokens are lost
-129 SIGHUP    130 interrupted (Ctrl-C)    143 SIGTERM";
+  0 success                  5 no usable site                       10 status: expires within --warn-days
+  1 internal error           6 secret store                         11 status: expired, missing, unreadable
+  2 usage error              7 terraform.tfvars                     12 store failed, tokens could not be saved
+  3 bad input                8 network                             129 SIGHUP
+  4 authorization refused    9 store failed, recovery file saved   130 interrupted (Ctrl-C) or quit
+                                                                   143 SIGTERM";
 
 #[derive(Debug, Parser)]
 #[command(name = "jira-psoxy-setup", version, about = "Connect Worklytics' Psoxy to Jira Cloud or Confluence Cloud (--connector): OAuth 2.0 (3LO) app, tokens, secrets and terraform.tfvars in one guided run.", after_help = EXIT_CODES)]
@@ -75,6 +75,7 @@ Secrets: the client secret is read from a hidden prompt, from JIRA_CLIENT_SECRET
 
 const RENEW_EXAMPLES: &str = "\
 Examples:
+  jira-psoxy-setup renew --demo
   jira-psoxy-setup renew --store aws-ssm --tfvars terraform.tfvars
   jira-psoxy-setup renew --connector confluence-cloud --store aws-ssm --tfvars terraform.tfvars
   jira-psoxy-setup renew --store gcp-secret-manager --gcp-project acme-psoxy \\
@@ -151,9 +152,11 @@ pub struct StoreArgs {
     /// the next `terraform apply` then needs them imported (the import ids are printed).
     #[arg(long)]
     pub create_missing: bool,
-    #[arg(long, env = "AWS_REGION")]
+    /// AWS region of the SSM parameters (default: the AWS profile's region).
+    #[arg(long, env = "AWS_REGION", hide_env_values = true)]
     pub aws_region: Option<String>,
-    #[arg(long, env = "AWS_PROFILE")]
+    /// AWS named profile for credentials (default: the standard AWS credential chain).
+    #[arg(long, env = "AWS_PROFILE", hide_env_values = true)]
     pub aws_profile: Option<String>,
     /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/` or `ACME_`); one that contains `/` starts with it.
     #[arg(long, default_value = "")]
@@ -161,10 +164,11 @@ pub struct StoreArgs {
     /// KMS key for parameters or secrets this tool creates (existing ones keep theirs).
     #[arg(long)]
     pub kms_key_id: Option<String>,
-    #[arg(long, env = "GOOGLE_CLOUD_PROJECT")]
+    /// GCP project that holds the Secret Manager secrets (default: gcloud's configured project).
+    #[arg(long, env = "GOOGLE_CLOUD_PROJECT", hide_env_values = true)]
     pub gcp_project: Option<String>,
     /// Secret Manager endpoint (a plain-http loopback URL uses anonymous credentials: emulators, tests).
-    #[arg(long, env = "JIRA_PSOXY_GCP_ENDPOINT")]
+    #[arg(long, env = "JIRA_PSOXY_GCP_ENDPOINT", hide_env_values = true)]
     pub gcp_endpoint: Option<String>,
     /// Destroy, rather than disable, older secret versions after a new one is labelled.
     #[arg(long)]
@@ -201,7 +205,7 @@ impl StoreArgs {
 #[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
     /// The app's Client ID (Developer console -> Settings).
-    #[arg(long, env = "JIRA_CLIENT_ID")]
+    #[arg(long, env = "JIRA_CLIENT_ID", hide_env_values = true)]
     pub client_id: Option<String>,
     /// Read the client secret from the first line of standard input.
     #[arg(long)]
@@ -227,9 +231,11 @@ pub struct AuthArgs {
     /// Seconds to wait for the browser's callback or a pasted URL (the code lives ~10 minutes).
     #[arg(long, default_value_t = 600)]
     pub callback_timeout: u64,
-    #[arg(long, env = "ATLASSIAN_AUTH_URL", default_value = DEFAULT_AUTH_URL)]
+    /// Atlassian's authorization server (change only for a simulator or a test double).
+    #[arg(long, env = "ATLASSIAN_AUTH_URL", hide_env_values = true, default_value = DEFAULT_AUTH_URL)]
     pub atlassian_auth_url: String,
-    #[arg(long, env = "ATLASSIAN_API_URL", default_value = DEFAULT_API_URL)]
+    /// Atlassian's API gateway (change only for a simulator or a test double).
+    #[arg(long, env = "ATLASSIAN_API_URL", hide_env_values = true, default_value = DEFAULT_API_URL)]
     pub atlassian_api_url: String,
 }
 
@@ -243,14 +249,43 @@ pub struct RunArgs {
     /// Never prompt; every value from flags, env or stdin. Implied when stdin or stderr is not a terminal.
     #[arg(long)]
     pub non_interactive: bool,
-    /// `json` prints what was written where (never a secret) on stdout.
-    #[arg(long, value_enum, default_value = "human")]
+    /// Print what was written where (never a secret) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The older spelling of --json (`--output json`), kept for scripts.
+    #[arg(long, value_enum, default_value = "human", hide = true)]
     pub output: OutputFormat,
     /// Write an iCalendar reminder (--warn-days before the family expires) to this file.
     #[arg(long)]
     pub ics: Option<PathBuf>,
+    /// Days before the family expires that the --ics reminder fires.
     #[arg(long, default_value_t = 30)]
     pub warn_days: i64,
+}
+
+impl RunArgs {
+    /// `--json`, or its older spelling `--output json`.
+    pub fn format(&self) -> OutputFormat {
+        output_format(self.json, self.output)
+    }
+}
+
+fn output_format(json: bool, output: OutputFormat) -> OutputFormat {
+    if json { OutputFormat::Json } else { output }
+}
+
+/// The command-line interface as clap builds it, with what the derive cannot say: `status` only
+/// reads, so the store's write-only switches are hidden from its help and `--store` says "read".
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().mut_subcommand("status", |status| {
+        ["create_missing", "destroy_old_versions", "kms_key_id"]
+            .into_iter()
+            .fold(status, |cmd, id| cmd.mut_arg(id, |a| a.hide(true)))
+            .mut_arg("store", |a| {
+                a.help("Where the secrets are read from [default: the last run's store, else file]")
+            })
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -291,6 +326,9 @@ pub struct RenewArgs {
     /// Accept a site that differs from the one configured before.
     #[arg(long)]
     pub allow_site_change: bool,
+    /// Renew the demo's token family against the built-in simulator (after `init --demo`).
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -304,21 +342,30 @@ pub struct StatusArgs {
     /// Also call accessible-resources with the stored access token, if it is still valid.
     #[arg(long)]
     pub check: bool,
-    /// Machine-readable output (same as --output json).
+    /// Print the status as JSON on stdout (never a secret).
     #[arg(long)]
     pub json: bool,
-    #[arg(long, value_enum, default_value = "human")]
+    /// The older spelling of --json (`--output json`), kept for scripts.
+    #[arg(long, value_enum, default_value = "human", hide = true)]
     pub output: OutputFormat,
     /// Exit 10 when the family expires within this many days.
     #[arg(long, default_value_t = 30)]
     pub warn_days: i64,
-    #[arg(long, env = "ATLASSIAN_API_URL", default_value = DEFAULT_API_URL)]
+    /// Atlassian's API gateway, for --check (change only for a simulator or a test double).
+    #[arg(long, env = "ATLASSIAN_API_URL", hide_env_values = true, default_value = DEFAULT_API_URL)]
     pub atlassian_api_url: String,
     /// terraform.tfvars whose cloud id (`jira_cloud_id`, `confluence_example_cloud_id`; read as
     /// Terraform reads it) names the site to report and `--check`; a family for another site is
     /// a warning.
     #[arg(long)]
     pub tfvars: Option<PathBuf>,
+}
+
+impl StatusArgs {
+    /// `--json`, or its older spelling `--output json`.
+    pub fn format(&self) -> OutputFormat {
+        output_format(self.json, self.output)
+    }
 }
 
 #[derive(Debug, Clone, Args)]

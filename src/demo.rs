@@ -1,26 +1,41 @@
-//! `init --demo`: the whole wizard against the built-in Atlassian simulator, so a newcomer sees
-//! every step with no Atlassian account. The consent page opens in a real browser where there is
-//! one; otherwise it is approved from the terminal (or automatically when nobody is there).
+//! `init --demo` and `renew --demo`: the whole wizard against the built-in Atlassian simulator,
+//! so a newcomer sees every step with no Atlassian account. Where a browser can open, the person
+//! approves on the simulator's consent page; otherwise from the terminal (or automatically when
+//! nobody is there). Nothing points at Atlassian: the simulated site lives under `.example`.
 
 use std::sync::Arc;
 
 use url::Url;
 
 use crate::browser::{Browser, SystemBrowser};
-use crate::cli::InitArgs;
+use crate::cli::{AuthArgs, StoreArgs, StoreKind};
 use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
-use crate::sim::{SimConfig, Simulator};
-use crate::ui::Prompter;
+use crate::sim::{SimConfig, SimSite, Simulator};
+use crate::ui::{Prompter, Ui};
 
 pub struct Demo {
     pub sim: Arc<Simulator>,
+    pub client_id: String,
     pub client_secret: SecretString,
 }
 
-/// Starts the simulator and points the run at it.
-pub async fn prepare(args: &mut InitArgs, connector: &Connector) -> Result<Demo> {
+/// The demo's one Atlassian site: a reserved `.example` name, so no link leads to a real site.
+fn demo_site() -> SimSite {
+    SimSite {
+        name: "Acme (demo)".into(),
+        url: "https://acme.jira.example".into(),
+        ..SimSite::numbered(1)
+    }
+}
+
+/// Starts the simulator and points the run at it (the file store unless another is chosen).
+pub async fn prepare(
+    auth: &mut AuthArgs,
+    store: &mut StoreArgs,
+    connector: &Connector,
+) -> Result<Demo> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| Error::Internal(format!("no free loopback port for the demo: {e}")))?
@@ -28,6 +43,7 @@ pub async fn prepare(args: &mut InitArgs, connector: &Connector) -> Result<Demo>
     // The simulated app has exactly the connector's default permissions.
     let config = SimConfig {
         redirect_uri: format!("http://127.0.0.1:{port}/callback"),
+        sites: vec![demo_site()],
         app_scopes: connector.default_scopes(),
         unlisted_scopes: connector
             .unreported_scopes
@@ -41,59 +57,76 @@ pub async fn prepare(args: &mut InitArgs, connector: &Connector) -> Result<Demo>
         .await
         .map_err(|e| Error::Internal(format!("could not start the simulator: {e}")))?;
     let base = sim.base_url().to_string();
-    args.auth.atlassian_auth_url = base.clone();
-    args.auth.atlassian_api_url = base;
-    args.auth.redirect_uri = config.redirect_uri.clone();
-    args.auth.client_id.get_or_insert(config.client_id.clone());
-    args.auth.paste = false;
-    args.store.store.get_or_insert(crate::cli::StoreKind::File);
+    auth.atlassian_auth_url = base.clone();
+    auth.atlassian_api_url = base;
+    auth.redirect_uri = config.redirect_uri.clone();
+    auth.paste = false;
+    store.store.get_or_insert(StoreKind::File);
     Ok(Demo {
         sim: Arc::new(sim),
+        client_id: config.client_id,
         client_secret: SecretString::from(config.client_secret),
     })
 }
 
-/// The demo's "browser": a real one where possible, else consent approved in-process and the
-/// redirect delivered to the loopback listener, exactly as a browser would.
+/// The demo's "browser": a real one where possible; else the person decides in the terminal and
+/// the redirect goes to the loopback listener exactly as a browser would send it.
 pub struct DemoBrowser {
     pub sim: Arc<Simulator>,
     pub prompter: Arc<dyn Prompter>,
     pub interactive: bool,
 }
 
+impl DemoBrowser {
+    /// Consent decided without a browser; the listener receives the redirect.
+    fn deliver(&self, url: &Url, accept: bool) -> std::result::Result<(), String> {
+        let redirect = self.sim.decide(url, accept).map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            let _ = reqwest::Client::new().get(redirect.as_str()).send().await;
+        });
+        Ok(())
+    }
+
+    /// No browser here: approve, decline, or use the printed link in a browser elsewhere.
+    fn decide_in_terminal(&self, url: &Url, why: &str) -> std::result::Result<(), String> {
+        Ui::new(false).info(&format!("could not open a browser ({why})"));
+        let choices = [
+            "Approve as the simulated user".to_string(),
+            "Decline (see what a refusal looks like)".to_string(),
+            "Open the link above in a browser myself".to_string(),
+        ];
+        let choice = self
+            .prompter
+            .select("Demo: the consent page", &choices, "--non-interactive")
+            .map_err(|e| e.to_string())?;
+        match choice {
+            0 => self.deliver(url, true),
+            1 => self.deliver(url, false),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Browser for DemoBrowser {
     fn open(&self, url: &Url) -> std::result::Result<(), String> {
-        if url.path().ends_with("/authorize") {
-            if self.interactive
-                && crate::browser::headless_reason().is_none()
-                && SystemBrowser.open(url).is_ok()
-            {
-                return Ok(());
-            }
-            let accept = if self.interactive {
-                self.prompter
-                    .confirm(
-                        "Demo: approve the consent page as the simulated user?",
-                        true,
-                    )
-                    .map_err(|e| e.to_string())?
-            } else {
-                true
-            };
-            let redirect = self.sim.decide(url, accept).map_err(|e| e.to_string())?;
-            tokio::spawn(async move {
-                let _ = reqwest::Client::new().get(redirect.as_str()).send().await;
-            });
-            return Ok(());
+        if !url.path().ends_with("/authorize") {
+            // The demo opens nothing but its own consent page.
+            return Err("the demo opens only its simulated consent page".into());
         }
-        // Anything else (the developer console) opens in a real browser, where there is one.
-        match crate::browser::headless_reason() {
+        if !self.interactive {
+            return self.deliver(url, true);
+        }
+        let opened = match crate::browser::headless_reason() {
             Some(why) => Err(why.to_string()),
             None => SystemBrowser.open(url),
+        };
+        match opened {
+            Ok(()) => Ok(()),
+            Err(why) => self.decide_in_terminal(url, &why),
         }
     }
 
-    /// The demo approves consent itself where no browser can, so the listener always works.
+    /// The demo decides consent itself where no browser can, so the listener always works.
     fn headless_reason(&self) -> Option<&'static str> {
         None
     }

@@ -27,6 +27,9 @@ pub struct LastRun {
     pub redirect_uri: String,
     #[serde(default)]
     pub tfvars: Option<PathBuf>,
+    /// The target of `init --demo`: `renew` renews it against the simulator, never Atlassian.
+    #[serde(default)]
+    pub demo: bool,
 }
 
 /// The file as any version wrote it: earlier ones kept the store as `store_flags`
@@ -43,6 +46,8 @@ struct SavedLastRun {
     redirect_uri: String,
     #[serde(default)]
     tfvars: Option<PathBuf>,
+    #[serde(default)]
+    demo: bool,
 }
 
 impl TryFrom<SavedLastRun> for LastRun {
@@ -59,6 +64,7 @@ impl TryFrom<SavedLastRun> for LastRun {
             prefix: saved.prefix,
             redirect_uri: saved.redirect_uri,
             tfvars: saved.tfvars,
+            demo: saved.demo,
         })
     }
 }
@@ -82,6 +88,7 @@ impl LastRun {
             prefix: prefix.to_string(),
             redirect_uri: redirect_uri.to_string(),
             tfvars: tfvars.map(|t| std::path::absolute(t).unwrap_or_else(|_| t.to_path_buf())),
+            demo: false,
         }
     }
 
@@ -152,30 +159,58 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
         return None;
     }
     let last = last?;
-    let (store, connector) = match &mut cli.command {
-        Command::Renew(args) => (&mut args.store, &mut args.connector),
-        Command::Status(args) => (&mut args.store, &mut args.connector),
+    let typed_connector = match &cli.command {
+        Command::Renew(args) => args.connector,
+        Command::Status(args) => args.connector,
         _ => return None,
     };
-    if connector.is_some_and(|typed| typed != last.connector) {
+    if typed_connector.is_some_and(|typed| typed != last.connector) {
         return None;
     }
+    let mut also = "";
+    let (store, connector) = match &mut cli.command {
+        // `renew --demo` never takes a real deployment's target.
+        Command::Renew(args) if args.demo && !last.demo => return None,
+        Command::Renew(args) => {
+            if last.demo && !args.demo {
+                args.demo = true;
+                also = "; the last run was the demo, so this renews the demo";
+            }
+            if !typed(sub, "redirect_uri") {
+                args.auth.redirect_uri = last.redirect_uri.clone();
+            }
+            if args.run.tfvars.is_none() {
+                args.run.tfvars = last.tfvars.clone().filter(|t| t.exists());
+            }
+            (&mut args.store, &mut args.connector)
+        }
+        Command::Status(args) => {
+            // The demo's simulated Atlassian is gone; its token must not go to the real one.
+            if last.demo && args.check {
+                args.check = false;
+                also = "; --check skipped: the demo's simulated Atlassian ran only during the demo";
+            }
+            (&mut args.store, &mut args.connector)
+        }
+        _ => return None,
+    };
     *connector = Some(last.connector);
     store.remembered = Some(last.store.clone().with_switches_of(store));
     store.prefix = Some(last.prefix.clone());
-    if let Command::Renew(args) = &mut cli.command {
-        if !typed(sub, "redirect_uri") {
-            args.auth.redirect_uri = last.redirect_uri.clone();
-        }
-        if args.run.tfvars.is_none() {
-            args.run.tfvars = last.tfvars.clone().filter(|t| t.exists());
-        }
+    // Jira's line stays as it was; another connector is named.
+    let mut words = Vec::new();
+    if !std::ptr::eq(last.connector, crate::connector::default()) {
+        words.extend(["--connector".to_string(), last.connector.id.to_string()]);
     }
-    let mut words = vec!["--connector".to_string(), last.connector.id.to_string()];
     words.extend(last.store.flags());
     words.extend(["--prefix".to_string(), last.prefix.clone()]);
+    let whose = if last.demo {
+        "the demo's target"
+    } else {
+        "the target of the last run"
+    };
     Some(format!(
-        "using the target of the last run: {} (pass --store to choose another)",
+        "using {whose}: {} (pass --store to choose another){also}",
         crate::recovery::shell_line(&words)
     ))
 }
@@ -201,6 +236,7 @@ mod tests {
             prefix: "/p/ACME_JIRA_CLOUD_".into(),
             redirect_uri: "http://127.0.0.1:8765/callback".into(),
             tfvars: None,
+            demo: false,
         }
     }
 
@@ -320,6 +356,41 @@ mod tests {
         );
         std::fs::write(&path, old.replace("aws-ssm", "nowhere")).unwrap();
         assert!(LastRun::load(&path).unwrap_err().contains("cannot be used"));
+    }
+
+    #[test]
+    fn after_the_demo_renew_renews_the_demo_and_status_never_checks_against_atlassian() {
+        let demo = LastRun {
+            demo: true,
+            ..last()
+        };
+        let (mut cli, m) = parse(&["x", "renew"]);
+        let note = fill_in(&mut cli, &m, Some(demo.clone())).expect("filled in");
+        let Command::Renew(args) = cli.command else {
+            panic!()
+        };
+        assert!(args.demo, "{note}");
+        assert!(note.contains("demo"), "{note}");
+
+        let (mut cli, m) = parse(&["x", "status", "--check"]);
+        let note = fill_in(&mut cli, &m, Some(demo)).expect("filled in");
+        let Command::Status(args) = cli.command else {
+            panic!()
+        };
+        assert!(!args.check, "{note}");
+
+        let (mut cli, m) = parse(&["x", "renew", "--demo"]);
+        assert_eq!(
+            fill_in(&mut cli, &m, Some(last())),
+            None,
+            "a real target stays out of the demo"
+        );
+        let text =
+            r#"{"store_flags":["--store","file"],"prefix":"P_","redirect_uri":"http://localhost"}"#;
+        assert!(
+            !serde_json::from_str::<LastRun>(text).unwrap().demo,
+            "older files load"
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod http;
 pub mod interrupt;
 pub mod last_run;
 pub mod local_file;
+pub mod page;
 pub mod recovery;
 pub mod reminder;
 pub mod sanitize;

@@ -13,7 +13,7 @@ use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use futures_util::FutureExt;
 use jira_psoxy_setup::browser::{Browser, NoBrowser, SystemBrowser};
 use jira_psoxy_setup::cli::{
@@ -22,14 +22,14 @@ use jira_psoxy_setup::cli::{
 use jira_psoxy_setup::error::{Error, Result, exit};
 use jira_psoxy_setup::interrupt::Guard;
 use jira_psoxy_setup::secret::{SecretString, secret_from_line};
-use jira_psoxy_setup::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
+use jira_psoxy_setup::ui::{self, Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
 use jira_psoxy_setup::wizard::{Context, init, push, renew, report, status, target};
 use jira_psoxy_setup::{demo, http, interrupt, last_run, recovery, sim, store};
 
 fn main() -> ExitCode {
     interrupt::remember_terminal();
     std::panic::set_hook(Box::new(report_panic));
-    let matches = Cli::command().get_matches();
+    let matches = jira_psoxy_setup::cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.verbose);
     let store_typed = last_run::store_options_typed(&matches);
@@ -135,25 +135,38 @@ async fn run(cli: Cli, store_typed: bool) -> i32 {
         Ok(code) => code,
         Err(e) => {
             interrupt::restore_cursor();
+            let mut line = e.to_string();
+            if std::io::stderr().is_terminal() {
+                // Between words, never mid-word; logs and pipes keep the one line.
+                line = ui::wrap(&line, ui::terminal_width().saturating_sub(7), 7);
+            }
             // stderr may be gone (SIGHUP closed the terminal): that must not panic.
-            let _ = writeln!(std::io::stderr(), "error: {e}");
+            let _ = writeln!(std::io::stderr(), "error: {line}");
             e.exit_code()
         }
     }
 }
 
 async fn dispatch(cli: Cli, store_typed: bool, guard: Guard) -> Result<i32> {
+    let verbose = cli.verbose;
     match cli.command {
         Command::Init(args) => run_init(args, guard).await,
         Command::Completions { shell } => {
             // Into a buffer first: writing straight to a closed pipe (`| head`) would panic.
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "jira-psoxy-setup", &mut script);
+            clap_complete::generate(
+                shell,
+                &mut jira_psoxy_setup::cli::command(),
+                "jira-psoxy-setup",
+                &mut script,
+            );
             let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
             Ok(exit::OK)
         }
         Command::Man => {
-            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            match clap_mangen::Man::new(jira_psoxy_setup::cli::command())
+                .render(&mut std::io::stdout())
+            {
                 // `man | head` closes the pipe early: not an error.
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     Err(Error::Internal(e.to_string()))
@@ -163,7 +176,7 @@ async fn dispatch(cli: Cli, store_typed: bool, guard: Guard) -> Result<i32> {
         }
         Command::Simulator(args) => run_simulator(args).await,
         Command::Renew(args) => run_renew(args, guard).await,
-        Command::Status(args) => run_status(args).await,
+        Command::Status(args) => run_status(args, verbose).await,
         Command::Push(args) => run_push(args, store_typed, guard).await,
     }
 }
@@ -240,11 +253,8 @@ async fn guarded<T>(
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
     match work.await {
-        Err(Error::Interrupted(_)) => Err(Error::Interrupted(
-            ctx.guard
-                .ended(interrupt::Ending::Interrupted.describe())
-                .await,
-        )),
+        // The guard says what it released; a reason other than Ctrl-C (a quit) leads the line.
+        Err(Error::Interrupted(why)) => Err(Error::Interrupted(ctx.guard.ended(&why).await)),
         other => other,
     }
 }
@@ -257,46 +267,59 @@ async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
         guard,
     );
     choose_connector(&mut ctx, args.connector).await?;
-    let demo = if args.demo {
-        Some(demo::prepare(&mut args, ctx.connector).await?)
-    } else {
-        None
-    };
-    if let Some(d) = &demo {
-        ctx.env_client_secret = Some(d.client_secret.clone());
-        ctx.ui
-            .warn("demo mode: Atlassian is simulated on this machine; nothing leaves it");
-        ctx.browser = Arc::new(demo::DemoBrowser {
-            sim: d.sim.clone(),
-            prompter: ctx.prompter.clone(),
-            interactive: ctx.interactive,
-        });
+    if args.demo {
+        let demo = demo::prepare(&mut args.auth, &mut args.store, ctx.connector).await?;
+        args.auth.client_id.get_or_insert(demo.client_id.clone());
+        ctx.env_client_secret = Some(demo.client_secret.clone());
+        use_demo(&mut ctx, &demo);
     }
     let store = open_chosen_store(&mut ctx, &mut args.store).await?;
-    let report = guarded(&ctx, init::run(&ctx, &args, store)).await?;
-    report::print(&report, args.run.output);
-    if demo.is_none() {
-        remember(&ctx, &report, &args.auth.redirect_uri);
-    }
+    let mut report = guarded(&ctx, init::run(&ctx, &args, store)).await?;
+    report.demo = args.demo;
+    report::print(&report, args.run.format());
+    remember(&ctx, &report, &args.auth.redirect_uri);
     Ok(exit::OK)
 }
 
+/// The simulator in place of Atlassian, and said so before anything else.
+fn use_demo(ctx: &mut Context, d: &demo::Demo) {
+    ctx.ui
+        .warn("demo mode: Atlassian is simulated on this machine; nothing leaves it");
+    ctx.browser = Arc::new(demo::DemoBrowser {
+        sim: d.sim.clone(),
+        prompter: ctx.prompter.clone(),
+        interactive: ctx.interactive,
+    });
+}
+
 /// Keeps this run's target for the next `renew` and `status` (nothing secret); a failure only
-/// costs the operator typing the options again.
+/// costs the operator typing the options again. A demo never replaces a real deployment's
+/// target: a nightly `status` must not start checking the demo's file.
 fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
     let Some(target) = &ctx.store_target else {
         return;
     };
-    let last = last_run::LastRun::new(
+    let mut last = last_run::LastRun::new(
         target,
         ctx.connector,
         &report.prefix,
         redirect_uri,
         report.tfvars.as_deref(),
     );
+    last.demo = report.demo;
     let Some(path) = last_run::path() else {
         return;
     };
+    if last.demo
+        && let Ok(Some(kept)) = last_run::LastRun::load(&path)
+        && !kept.demo
+    {
+        ctx.ui.info(&format!(
+            "the demo is not remembered ({} keeps your real deployment's target): pass --file to status",
+            path.display()
+        ));
+        return;
+    }
     if let Err(e) = last.save(&path) {
         ctx.ui.warn(&format!(
             "could not remember this target in {} ({e}): pass the store options to renew and status",
@@ -313,15 +336,23 @@ async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
         guard,
     );
     choose_connector(&mut ctx, args.connector).await?;
+    if args.demo {
+        let demo = demo::prepare(&mut args.auth, &mut args.store, ctx.connector).await?;
+        use_demo(&mut ctx, &demo);
+    }
     let store = open_chosen_store(&mut ctx, &mut args.store).await?;
-    let report = guarded(&ctx, renew::run(&ctx, &args, store)).await?;
-    report::print(&report, args.run.output);
+    let mut report = guarded(&ctx, renew::run(&ctx, &args, store)).await?;
+    report.demo = args.demo;
+    report::print(&report, args.run.format());
     remember(&ctx, &report, &args.auth.redirect_uri);
     Ok(exit::OK)
 }
 
-async fn run_status(args: StatusArgs) -> Result<i32> {
+/// A monitoring check: progress lines only at -v, so a healthy cron run is silent on stderr
+/// (warnings and errors still show).
+async fn run_status(args: StatusArgs, verbose: u8) -> Result<i32> {
     let mut ctx = context(true, true, None, Guard::default());
+    ctx.ui = Ui::new(verbose == 0);
     ctx.connector = args
         .connector
         .unwrap_or_else(jira_psoxy_setup::connector::default);
@@ -333,7 +364,7 @@ async fn run_status(args: StatusArgs) -> Result<i32> {
         Err(Error::Store(reason)) => status::unreadable(ctx.connector, args.store.kind().name().into(), &reason),
         other => other?,
     };
-    if args.json || args.output == OutputFormat::Json {
+    if args.format() == OutputFormat::Json {
         let json = serde_json::to_string_pretty(&report)
             .map_err(|e| Error::Internal(format!("the status report does not serialize: {e}")))?;
         let _ = writeln!(std::io::stdout(), "{json}");

@@ -66,6 +66,7 @@ impl Ui {
         if self.quiet {
             return;
         }
+        let msg = self.fit(symbol, msg);
         let mut err = std::io::stderr().lock();
         if self.color {
             let _ = writeln!(err, "\x1b[{code}m{symbol}\x1b[0m {msg}");
@@ -83,6 +84,7 @@ impl Ui {
     }
     pub fn warn(&self, msg: &str) {
         // Warnings are shown even when quiet: they change what the operator must do.
+        let msg = self.fit(if self.color { "!" } else { "[warning]" }, msg);
         let mut err = std::io::stderr().lock();
         if self.color {
             let _ = writeln!(err, "\x1b[33m!\x1b[0m {msg}");
@@ -92,6 +94,16 @@ impl Ui {
     }
     pub fn info(&self, msg: &str) {
         self.line("  ", "0", msg);
+    }
+
+    /// In a terminal, `msg` wrapped between words to fit after `symbol`, so the terminal never
+    /// breaks a word; elsewhere (logs, pipes) one line.
+    fn fit(&self, symbol: &str, msg: &str) -> String {
+        if !self.terminal {
+            return msg.to_string();
+        }
+        let indent = symbol.chars().count().saturating_add(1);
+        wrap(msg, terminal_width().saturating_sub(indent), indent)
     }
 
     /// Prints a URL on one unbroken line; as an OSC 8 hyperlink too in a colour terminal.
@@ -119,6 +131,55 @@ impl Ui {
         bar.enable_steady_tick(Duration::from_millis(100));
         Spinner(Some(bar))
     }
+}
+
+/// The terminal's width in columns (stderr's), or 80 when unknown.
+pub fn terminal_width() -> usize {
+    dialoguer::console::Term::stderr()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols))
+        .filter(|&c| c > 20)
+        .unwrap_or(80)
+}
+
+/// `text` broken between words into lines of at most `width` columns (a longer word, such as a
+/// URL, stays whole on its own line); lines after the first are indented by `indent` spaces.
+pub fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let width = width.max(20);
+    let mut out = String::with_capacity(text.len());
+    let mut column: usize = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if column > 0 && column.saturating_add(1).saturating_add(len) > width {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent));
+            column = 0;
+        } else if column > 0 {
+            out.push(' ');
+            column = column.saturating_add(1);
+        }
+        out.push_str(word);
+        column = column.saturating_add(len);
+    }
+    out
+}
+
+/// Prints a result line on stdout; in a terminal, wrapped between words with continuation
+/// lines indented by `indent` (pipes and files keep one line per item).
+pub fn print_fitted(line: &str, indent: usize) {
+    if std::io::stdout().is_terminal() {
+        let width = dialoguer::console::Term::stdout()
+            .size_checked()
+            .map_or(80, |(_, cols)| usize::from(cols));
+        println!("{}", wrap(line, width, indent));
+    } else {
+        println!("{line}");
+    }
+}
+
+/// A prompt that fits the terminal: dialoguer leaves wrapping to the terminal, which breaks words.
+fn fitted(prompt: &str) -> String {
+    wrap(prompt, terminal_width().saturating_sub(4), 2)
 }
 
 /// Clears itself when dropped, so an early `?` never leaves a spinner running.
@@ -157,7 +218,7 @@ pub struct TerminalPrompter;
 impl Prompter for TerminalPrompter {
     fn input(&self, prompt: &str, default: Option<&str>, _flag: &str) -> Result<String> {
         let theme = dialoguer::theme::ColorfulTheme::default();
-        let mut input = dialoguer::Input::<String>::with_theme(&theme).with_prompt(prompt);
+        let mut input = dialoguer::Input::<String>::with_theme(&theme).with_prompt(fitted(prompt));
         if let Some(d) = default {
             input = input.default(d.to_string());
         }
@@ -167,7 +228,7 @@ impl Prompter for TerminalPrompter {
     fn secret(&self, prompt: &str, _flag: &str) -> Result<SecretString> {
         let theme = dialoguer::theme::ColorfulTheme::default();
         let value = dialoguer::Password::with_theme(&theme)
-            .with_prompt(prompt)
+            .with_prompt(fitted(prompt))
             .interact()?;
         Ok(secret_from_line(&value))
     }
@@ -175,7 +236,7 @@ impl Prompter for TerminalPrompter {
     fn confirm(&self, prompt: &str, default: bool) -> Result<bool> {
         let theme = dialoguer::theme::ColorfulTheme::default();
         Ok(dialoguer::Confirm::with_theme(&theme)
-            .with_prompt(prompt)
+            .with_prompt(fitted(prompt))
             .default(default)
             .interact()?)
     }
@@ -183,7 +244,7 @@ impl Prompter for TerminalPrompter {
     fn select(&self, prompt: &str, items: &[String], _flag: &str) -> Result<usize> {
         let theme = dialoguer::theme::ColorfulTheme::default();
         Ok(dialoguer::Select::with_theme(&theme)
-            .with_prompt(prompt)
+            .with_prompt(fitted(prompt))
             .items(items)
             .default(0)
             .interact()?)
@@ -193,7 +254,7 @@ impl Prompter for TerminalPrompter {
     fn paste(&self, prompt: &str) -> Result<String> {
         let theme = dialoguer::theme::ColorfulTheme::default();
         Ok(dialoguer::Password::with_theme(&theme)
-            .with_prompt(prompt)
+            .with_prompt(fitted(prompt))
             .allow_empty_password(true)
             .interact()?)
     }
@@ -237,4 +298,30 @@ fn missing(prompt: &str, flag: &str) -> Error {
     Error::Input(format!(
         "{prompt} is required in non-interactive mode: pass {flag}"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrapping_breaks_between_words_and_keeps_long_words_whole() {
+        let text = "Step 2 done? Authorization -> OAuth 2.0 (3LO) -> Callback URL, exactly: http://127.0.0.1:8765/callback";
+        let wrapped = wrap(text, 40, 2);
+        for line in wrapped.lines() {
+            assert!(
+                line.chars().count() <= 40 || !line.trim().contains(' '),
+                "{line:?}"
+            );
+        }
+        assert_eq!(
+            wrapped.split_whitespace().collect::<Vec<_>>(),
+            text.split_whitespace().collect::<Vec<_>>()
+        );
+        assert!(
+            wrapped.contains("\n  http://127.0.0.1:8765/callback"),
+            "{wrapped}"
+        );
+        assert_eq!(wrap("short line", 40, 2), "short line");
+    }
 }

@@ -20,7 +20,7 @@ fn help_documents_exit_codes_and_how_secrets_are_passed() {
     let (code, top, _) = run(&["--help"]);
     assert_eq!(code, 0);
     assert!(
-        top.contains("130") && top.contains("recovery file"),
+        top.contains("130") && top.contains("recovery file") && top.contains("2 usage error"),
         "{top}"
     );
     let (_, init, _) = run(&["init", "--help"]);
@@ -61,6 +61,113 @@ fn help_documents_exit_codes_and_how_secrets_are_passed() {
             "{command} --help has examples: {help}"
         );
     }
+}
+
+/// What a flag's `--help` entry says, without its name, `[env: ...]` and `[default: ...]`.
+fn description(help: &str, flag: &str) -> String {
+    let start = help
+        .find(&format!("      {flag} "))
+        .or_else(|| help.find(&format!("      {flag}\n")))
+        .unwrap_or_else(|| panic!("{flag} is listed: {help}"));
+    let entry = &help[start..];
+    let first_line = entry.lines().next().unwrap_or_default();
+    let rest: String = entry
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with('-') && !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let text = format!(
+        "{} {rest}",
+        first_line.split_once("  ").map(|x| x.1).unwrap_or("")
+    );
+    text.split('[')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn every_flag_says_what_it_is_for_and_env_values_stay_hidden() {
+    let out = Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"))
+        .args(["init", "--help"])
+        .env_clear()
+        .env("AWS_REGION", "eu-sentinel-9")
+        .output()
+        .unwrap();
+    let init = String::from_utf8_lossy(&out.stdout).into_owned();
+    for flag in [
+        "--aws-region",
+        "--aws-profile",
+        "--gcp-project",
+        "--atlassian-auth-url",
+        "--atlassian-api-url",
+        "--warn-days",
+        "--json",
+    ] {
+        let text = description(&init, flag);
+        assert!(
+            text.split_whitespace().count() >= 3,
+            "{flag} has a description: {text:?}"
+        );
+    }
+    assert!(
+        !init.contains("eu-sentinel-9") && !init.contains("=]"),
+        "{init}"
+    );
+    assert!(init.contains("[env: AWS_REGION]"), "{init}");
+    let (_, renew, _) = run(&["renew", "--help"]);
+    assert!(
+        description(&renew, "--warn-days").contains("reminder"),
+        "{renew}"
+    );
+    assert!(
+        description(&renew, "--demo").contains("simulator"),
+        "{renew}"
+    );
+}
+
+#[test]
+fn status_help_offers_only_what_a_reader_needs() {
+    let (_, status, _) = run(&["status", "--help"]);
+    for write_only in [
+        "--create-missing",
+        "--destroy-old-versions",
+        "--kms-key-id",
+        "--output",
+    ] {
+        assert!(
+            !status.contains(write_only),
+            "status --help hides {write_only}: {status}"
+        );
+    }
+    let store = description(&status, "--store");
+    assert!(
+        store.contains("read from") && !store.contains("go"),
+        "{store}"
+    );
+    assert!(description(&status, "--json").contains("JSON"));
+}
+
+#[test]
+fn one_json_switch_everywhere_and_the_old_spelling_still_parses() {
+    for command in ["init", "renew", "status"] {
+        let (_, help, _) = run(&[command, "--help"]);
+        assert!(help.contains("--json"), "{command} has --json");
+        assert!(
+            !help.contains("--output"),
+            "{command} hides the old spelling"
+        );
+    }
+    let (code, _, err) = run(&[
+        "status",
+        "--output",
+        "json",
+        "--file",
+        "/nonexistent/x.json",
+    ]);
+    assert_ne!(code, 2, "--output json still parses: {err}");
 }
 
 #[test]

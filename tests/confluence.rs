@@ -12,6 +12,7 @@ use hcl::{parse_independently, terraform_reads_key, unquote};
 use jira_psoxy_setup::connector::CONFLUENCE_CLOUD;
 use jira_psoxy_setup::sim::{CONFLUENCE_SCOPES, DEFAULT_SCOPES, SimConfig, SimSite};
 use serde_json::Value;
+use support::terminal::Terminal;
 use support::*;
 
 const KEY: &str = "confluence_example_cloud_id";
@@ -157,6 +158,27 @@ async fn discovery_finds_both_deployments_and_writes_only_the_chosen_one() {
     assert_eq!(report["prefix"], "ACME_JIRA_CLOUD_");
 }
 
+/// In a terminal without `--connector`, step 1 asks; the second choice is Confluence.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_picks_confluence_in_step_1_of_the_demo() {
+    let s = Session::new(loopback_config()).await;
+    let file = s.secrets_file();
+    let mut t = Terminal::start(&s, &["init", "--demo", "--file", file.to_str().unwrap()], &[]);
+    t.expect("Which Psoxy connector?");
+    t.send("\x1b[B");
+    t.send("\r");
+    t.expect("demo mode");
+    t.expect(PREFIX);
+    t.send("\r");
+    t.answer_checklist(4);
+    t.expect("Demo: the consent page");
+    t.send("\r");
+    let (code, seen) = t.finish();
+    assert_eq!(code, 0, "exit {code}: {seen}");
+    assert!(seen.contains("Demo finished (Confluence Cloud)"), "{seen}");
+    assert!(s.secrets()[format!("{PREFIX}REFRESH_TOKEN")].is_string());
+}
+
 #[tokio::test]
 async fn the_demo_runs_for_confluence() {
     let s = Session::new(loopback_config()).await;
@@ -164,7 +186,8 @@ async fn the_demo_runs_for_confluence() {
     let args = strings(&["init", "--demo", "--non-interactive", "--connector", "confluence-cloud", "--file", file.to_str().unwrap()]);
     let out = s.run_with(&args, &[], &[], Browser::Nothing).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("Confluence Cloud is connected"), "{}", out.stdout);
+    assert!(out.stdout.contains("Demo finished (Confluence Cloud)"), "{}", out.stdout);
+    assert!(out.stdout.contains("renew --connector confluence-cloud --demo"), "{}", out.stdout);
     assert_eq!(s.secrets()[format!("{PREFIX}CLIENT_ID")], "demo-client-id");
 }
 

@@ -156,7 +156,7 @@ async fn renew_adds_versions_and_retires_the_old_ones_then_status_reads_them() {
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["health"], "ok", "{report}");
     assert_eq!(report["prefix"], PREFIX, "discovered");
-    assert_eq!(report["days_left"].as_i64(), Some(364));
+    assert_eq!(report["days_left"].as_i64(), Some(365));
     assert_eq!(report["cloud_id"], SimSite::numbered(1).id.as_str());
     for s in report["secrets"].as_array().unwrap() {
         assert_eq!(s["state"], "present", "{s}");
@@ -338,7 +338,7 @@ async fn status_exit_codes_follow_the_secrets_and_the_family_age_in_gcp() {
     fake.set_label(&refresh, "jira-family-issued-at", &aged(340).to_string());
     let (code, r) = gcp_status(&s, &fake).await;
     assert_eq!(code, 10, "{r}");
-    assert_eq!(r["days_left"].as_i64(), Some(24), "{r}");
+    assert_eq!(r["days_left"].as_i64(), Some(25), "{r}");
 
     fake.set_label(&refresh, "jira-family-issued-at", &aged(400).to_string());
     let (code, r) = gcp_status(&s, &fake).await;

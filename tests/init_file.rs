@@ -121,7 +121,7 @@ async fn init_again_over_a_live_family_says_what_it_replaces() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("already holds a token family issued")
-            && out.stderr.contains("364 days left")
+            && out.stderr.contains("365 days left")
             && out.stderr.contains("jira-psoxy-setup renew"),
         "{}",
         out.stderr
@@ -221,6 +221,28 @@ async fn the_demo_runs_end_to_end_without_a_terminal() {
     ]);
     let out = s.run_with(&args, &[], &[], Browser::Nothing).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("Jira Cloud is connected"));
+    assert!(
+        out.stdout.contains("Demo finished") && out.stdout.contains("nothing real is connected"),
+        "the summary says it was a simulation: {}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("Jira Cloud is connected"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("renew --demo"), "{}", out.stdout);
+    for real in [
+        "://auth.atlassian.com",
+        "://api.atlassian.com",
+        "developer.atlassian.com",
+        "atlassian.net",
+    ] {
+        assert!(
+            !out.all().contains(real),
+            "the demo never points at {real}: {}",
+            out.all()
+        );
+    }
     assert_eq!(s.secrets()["PSOXY_JIRA_CLOUD_CLIENT_ID"], "demo-client-id");
 }

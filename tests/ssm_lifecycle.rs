@@ -191,7 +191,7 @@ async fn status_reads_dates_from_ssm_and_its_exit_codes_follow_the_family_age() 
     assert_eq!(out.code, 0, "{}", out.all());
     let r = report(&out);
     assert_eq!(r["health"], "ok", "{r}");
-    assert_eq!(r["days_left"].as_i64(), Some(364), "{r}");
+    assert_eq!(r["days_left"].as_i64(), Some(365), "{r}");
     assert_eq!(r["prefix"], PREFIX, "discovered");
     assert_eq!(r["cloud_id"], SimSite::numbered(1).id.as_str());
     assert_eq!(r["access_token"]["state"], "valid");
@@ -220,10 +220,10 @@ async fn status_reads_dates_from_ssm_and_its_exit_codes_follow_the_family_age() 
     assert_eq!(out.code, 10, "{}", out.all());
     let r = report(&out);
     assert_eq!(r["health"], "warn", "{r}");
-    assert_eq!(r["days_left"].as_i64(), Some(24), "{r}");
+    assert_eq!(r["days_left"].as_i64(), Some(25), "{r}");
     let out = status(&[]).await;
     assert_eq!(out.code, 10, "{}", out.all());
-    assert!(out.stdout.contains("expires in 24 days"), "{}", out.stdout);
+    assert!(out.stdout.contains("expires in 25 days"), "{}", out.stdout);
 
     age_family(&ssm, 400).await;
     let out = status(&["--json"]).await;

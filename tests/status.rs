@@ -51,7 +51,11 @@ async fn status_of_a_fresh_setup_is_healthy_and_never_uses_the_refresh_token() {
     assert_eq!(out.code, 0, "{}", out.all());
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["health"], "ok");
-    assert_eq!(report["days_left"].as_i64(), Some(364));
+    assert_eq!(
+        report["days_left"].as_i64(),
+        Some(365),
+        "a started day counts"
+    );
     assert_eq!(report["access_token"]["state"], "valid");
     assert_eq!(report["site_reachable"], true);
     assert_eq!(report["cloud_id"], SimSite::numbered(1).id.as_str());
@@ -96,7 +100,7 @@ async fn status_warns_before_and_alarms_after_the_365_day_deadline() {
         .run_with(&status_args(&s, &[]), &[], &[], Browser::Nothing)
         .await;
     assert_eq!(out.code, 10, "{}", out.all());
-    assert!(out.stdout.contains("expires in 24 days"), "{}", out.stdout);
+    assert!(out.stdout.contains("expires in 25 days"), "{}", out.stdout);
     let out = s
         .run_with(
             &status_args(&s, &["--warn-days", "10"]),
@@ -218,4 +222,30 @@ async fn init_writes_a_calendar_reminder_a_calendar_parser_accepts() {
     let expected = (Utc::now() + Duration::days(365 - 30)).date_naive();
     assert_eq!(start, icalendar::DatePerhapsTime::Date(expected));
     assert!(events[0].get_summary().unwrap().contains("renew"));
+}
+
+/// A healthy nightly cron run says nothing on stderr, as monitoring checks do by convention;
+/// `-v` brings the progress lines back.
+#[tokio::test]
+async fn a_healthy_status_from_cron_is_silent_on_stderr() {
+    let s = initialized(loopback_config(), &[]).await;
+    let run = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"));
+        cmd.args(status_args(&s, extra))
+            .env_clear()
+            .current_dir(s.dir.path());
+        for (k, v) in &s.env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let quiet = run(&[]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    assert!(String::from_utf8_lossy(&quiet.stdout).contains("health:       ok"));
+    let verbose = run(&["-v"]);
+    assert!(
+        String::from_utf8_lossy(&verbose.stderr).contains("found an existing deployment"),
+        "-v shows progress"
+    );
 }

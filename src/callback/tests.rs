@@ -95,12 +95,25 @@ async fn listener_ignores_strangers_and_stops_after_one_good_callback() {
         start.headers()["location"],
         "https://auth.example/authorize?x=1"
     );
+    assert_eq!(
+        start.headers()["content-security-policy"],
+        "default-src 'none'; style-src 'unsafe-inline'"
+    );
     let forged = http
         .get(format!("{base}/callback?code=evil&state=wrong"))
         .send()
         .await
         .unwrap();
     assert_eq!(forged.status(), 400);
+    assert_eq!(forged.headers()["referrer-policy"], "no-referrer");
+    assert!(
+        !forged
+            .text()
+            .await
+            .unwrap()
+            .contains("window the wizard opened"),
+        "no window was opened with --no-browser"
+    );
     let forged_error = http
         .get(format!("{base}/callback?error=access_denied"))
         .send()
@@ -112,11 +125,13 @@ async fn listener_ignores_strangers_and_stops_after_one_good_callback() {
         .send()
         .await
         .unwrap();
+    assert_eq!(good.headers()["cache-control"], "no-store");
+    let good = good.text().await.unwrap();
     assert!(
-        good.text()
-            .await
-            .unwrap()
-            .contains("You may close this tab")
+        good.contains("<title>Code received</title>")
+            && good.contains("finish in the terminal")
+            && !good.contains("Authorization received"),
+        "{good}"
     );
     let code = waiting.await.unwrap().unwrap();
     assert_eq!(
@@ -156,4 +171,36 @@ async fn a_busy_port_is_reported() {
     let redirect = Url::parse(&format!("http://localhost:{port}/cb")).unwrap();
     let err = LoopbackListener::bind(&redirect).await.err().unwrap();
     assert!(err.contains("cannot listen"), "{err}");
+}
+
+#[tokio::test]
+async fn declined_and_failed_authorizations_answer_with_error_statuses_and_own_titles() {
+    for (query, status, title) in [
+        ("error=access_denied", 403, "Access declined"),
+        (
+            "error=invalid_scope&error_description=x",
+            400,
+            "Authorization failed",
+        ),
+    ] {
+        let redirect = Url::parse(&format!("http://127.0.0.1:{}/cb", free_port())).unwrap();
+        let listener = LoopbackListener::bind(&redirect).await.unwrap();
+        let authorize = Url::parse("https://auth.example/authorize").unwrap();
+        let waiting = tokio::spawn(async move {
+            listener
+                .wait(STATE, &authorize, Duration::from_secs(10))
+                .await
+        });
+        let resp = reqwest::get(format!("{redirect}?{query}&state={STATE}"))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), status, "{query}");
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+        let body = resp.text().await.unwrap();
+        assert!(body.contains(&format!("<title>{title}</title>")), "{body}");
+        assert!(
+            waiting.await.unwrap().is_err(),
+            "{query} ends the wait with an error"
+        );
+    }
 }

@@ -13,7 +13,7 @@ pub(crate) struct AuthRequest {
     pub state: Option<String>,
     /// Scopes that will be granted on acceptance (deduplicated, request order).
     pub granted: Vec<String>,
-    /// All query pairs except `decision`, to rebuild the consent links.
+    /// All query pairs except `decision` and `site`, to rebuild the consent form.
     pub pairs: Vec<(String, String)>,
 }
 
@@ -36,7 +36,7 @@ pub(crate) fn validate(
 ) -> Result<Validated, SimError> {
     let pairs: Vec<(String, String)> = pairs
         .iter()
-        .filter(|(k, _)| k != "decision")
+        .filter(|(k, _)| k != "decision" && k != "site")
         .cloned()
         .collect();
     let get = |name: &str| -> Result<Option<&str>, SimError> {

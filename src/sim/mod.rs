@@ -62,17 +62,27 @@ pub(crate) fn lock(state: &Shared) -> MutexGuard<'_, state::Inner> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Validates authorize query pairs and applies the user's decision.
+/// Validates authorize query pairs and applies the user's decision; a `site` pair (the consent
+/// page's picker) limits the grant to that site.
 pub(crate) fn decide_pairs(
     state: &Shared,
     pairs: &[(String, String)],
     accept: bool,
 ) -> Result<url::Url, SimError> {
     let mut inner = lock(state);
+    let site = pairs
+        .iter()
+        .find(|(k, _)| k == "site")
+        .map(|(_, v)| v.clone());
+    if let Some(id) = &site
+        && !inner.config.sites.iter().any(|s| &s.id == id)
+    {
+        return Err(SimError::InvalidRequest(format!("unknown site `{id}`")));
+    }
     match authorize::validate(&inner.config, pairs)? {
         authorize::Validated::Redirect(url) => Ok(url),
         authorize::Validated::Consent(req) if accept => {
-            let code = inner.issue_code(&req.redirect_uri, &req.granted);
+            let code = inner.issue_code(&req.redirect_uri, &req.granted, site);
             Ok(authorize::code_redirect(
                 &req.redirect_uri,
                 &code,

@@ -19,7 +19,7 @@ use super::{Shared, lock};
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/authorize", get(authorize_page))
-        .route("/authorize/decide", get(authorize_decide))
+        .route("/authorize/decide", post(authorize_decide))
         .route("/oauth/token", post(token))
         .route(
             "/oauth/token/accessible-resources",
@@ -32,6 +32,7 @@ pub(crate) fn router(state: Shared) -> Router {
         )
         .route("/_sim/requests", get(request_log))
         .fallback(not_found)
+        .layer(middleware::map_response(crate::page::secure))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }
@@ -93,8 +94,9 @@ async fn authorize_page(State(state): State<Shared>, RawQuery(raw): RawQuery) ->
     }
 }
 
-async fn authorize_decide(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Response {
-    let pairs = query_pairs(raw);
+/// The consent form's POST: the authorize query, `decision` and `site`, form-encoded.
+async fn authorize_decide(State(state): State<Shared>, body: Bytes) -> Response {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let accept = match pairs
         .iter()
         .find(|(k, _)| k == "decision")
@@ -109,7 +111,14 @@ async fn authorize_decide(State(state): State<Shared>, RawQuery(raw): RawQuery) 
         }
     };
     match super::decide_pairs(&state, &pairs, accept) {
-        Ok(url) => redirect(&url),
+        Ok(url) => {
+            // 303: the browser follows a form POST's answer with a GET.
+            let mut resp = redirect(&url);
+            if resp.status() == StatusCode::FOUND {
+                *resp.status_mut() = StatusCode::SEE_OTHER;
+            }
+            resp
+        }
         Err(e) => error_page(&e),
     }
 }
@@ -287,13 +296,17 @@ async fn accessible_resources(State(state): State<Shared>, headers: HeaderMap) -
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return resp;
     }
-    let Some(scopes) = bearer(&headers).and_then(|t| inner.access_token_scopes(t)) else {
+    let Some(token) = bearer(&headers) else {
+        return unauthorized("Unauthorized");
+    };
+    let Some(scopes) = inner.access_token_scopes(token) else {
         return unauthorized("Unauthorized");
     };
     let sites: Vec<Value> = inner
         .config
         .sites
         .iter()
+        .filter(|s| inner.access_token_reaches(token, &s.id))
         .map(|s| {
             json!({
                 "id": s.id,
@@ -365,7 +378,8 @@ fn caller(
     let Some(scopes) = bearer(headers).and_then(|t| inner.access_token_scopes(t)) else {
         return Err(unauthorized("Unauthorized"));
     };
-    if !inner.config.sites.iter().any(|s| s.id == cloudid) {
+    let reaches = bearer(headers).is_some_and(|t| inner.access_token_reaches(t, cloudid));
+    if !inner.config.sites.iter().any(|s| s.id == cloudid) || !reaches {
         return Err(json_response(
             StatusCode::NOT_FOUND,
             json!({"errorMessages": ["Site not found"], "errors": {}}),

@@ -17,11 +17,14 @@ struct CodeGrant {
     client_id: String,
     redirect_uri: String,
     scopes: Vec<String>,
+    /// The site picked on the consent page; `None` grants every site.
+    site: Option<String>,
     expires_at: Instant,
 }
 
 struct AccessGrant {
     scopes: Vec<String>,
+    site: Option<String>,
     expires_at: Instant,
 }
 
@@ -34,6 +37,7 @@ struct RefreshEntry {
 struct Family {
     client_id: String,
     scopes: Vec<String>,
+    site: Option<String>,
     created_at: Instant,
     last_used: Instant,
     revoked: bool,
@@ -102,12 +106,18 @@ impl Inner {
     }
 
     /// Issues a fresh authorization code (128 random bits).
-    pub fn issue_code(&mut self, redirect_uri: &str, scopes: &[String]) -> String {
+    pub fn issue_code(
+        &mut self,
+        redirect_uri: &str,
+        scopes: &[String],
+        site: Option<String>,
+    ) -> String {
         let code = random_token("sim-code-", 16);
         let grant = CodeGrant {
             client_id: self.config.client_id.clone(),
             redirect_uri: redirect_uri.to_string(),
             scopes: scopes.to_vec(),
+            site,
             expires_at: self.now() + self.config.code_ttl,
         };
         self.codes.insert(code.clone(), grant);
@@ -152,6 +162,7 @@ impl Inner {
                 Family {
                     client_id: grant.client_id.clone(),
                     scopes: grant.scopes.clone(),
+                    site: grant.site.clone(),
                     created_at: now,
                     last_used: now,
                     revoked: false,
@@ -161,7 +172,7 @@ impl Inner {
         } else {
             None
         };
-        Ok(self.issue_access_token(grant.scopes, refresh_token))
+        Ok(self.issue_access_token(grant.scopes, grant.site, refresh_token))
     }
 
     fn issue_refresh_token(&mut self, family: u64) -> String {
@@ -176,11 +187,17 @@ impl Inner {
         token
     }
 
-    fn issue_access_token(&mut self, scopes: Vec<String>, refresh_token: Option<String>) -> Issued {
+    fn issue_access_token(
+        &mut self,
+        scopes: Vec<String>,
+        site: Option<String>,
+        refresh_token: Option<String>,
+    ) -> Issued {
         let token = random_token("sim-at-", 32);
         let ttl = self.config.access_token_ttl_secs;
         let grant = AccessGrant {
             scopes: scopes.clone(),
+            site,
             expires_at: self.now() + Duration::from_secs(ttl),
         };
         self.access_tokens.insert(token.clone(), grant);
@@ -248,13 +265,14 @@ impl Inner {
         }
         family.last_used = now;
         let scopes = family.scopes.clone();
+        let site = family.site.clone();
         for entry in self.refresh_tokens.values_mut() {
             if entry.family == family_id && entry.superseded_at.is_none() {
                 entry.superseded_at = Some(now);
             }
         }
         let new_refresh = self.issue_refresh_token(family_id);
-        Ok(self.issue_access_token(scopes, Some(new_refresh)))
+        Ok(self.issue_access_token(scopes, site, Some(new_refresh)))
     }
 
     pub fn is_live_refresh_token(&self, token: &str) -> bool {
@@ -276,6 +294,13 @@ impl Inner {
     pub fn access_token_scopes(&self, token: &str) -> Option<Vec<String>> {
         let grant = self.access_tokens.get(token)?;
         (grant.expires_at > self.now()).then(|| grant.scopes.clone())
+    }
+
+    /// Whether a valid access token reaches this site (the one picked on consent, or any).
+    pub fn access_token_reaches(&self, token: &str, site_id: &str) -> bool {
+        self.access_tokens.get(token).is_some_and(|g| {
+            g.expires_at > self.now() && g.site.as_deref().is_none_or(|s| s == site_id)
+        })
     }
 }
 

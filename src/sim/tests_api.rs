@@ -216,3 +216,60 @@ async fn serve_on_fixed_address() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_site_picked_on_consent_is_the_only_site_the_token_reaches() {
+    let config = SimConfig {
+        sites: vec![super::SimSite::numbered(1), super::SimSite::numbered(2)],
+        ..SimConfig::default()
+    };
+    let sim = start(config).await;
+    let url = authorize_url(&sim, &default_scopes(), "http://localhost", "s");
+    let html = client()
+        .get(url.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<select id=\"site\" name=\"site\">"),
+        "{html}"
+    );
+    let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
+    form.push(("site".into(), super::SimSite::numbered(2).id));
+    form.push(("decision".into(), "accept".into()));
+    let resp = client()
+        .post(sim.base_url().join("authorize/decide").unwrap())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
+    let tokens: Value = exchange(&sim, &param(&location, "code").unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sites: Value = client()
+        .get(
+            sim.base_url()
+                .join("oauth/token/accessible-resources")
+                .unwrap(),
+        )
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [super::SimSite::numbered(2).id.as_str()]);
+}

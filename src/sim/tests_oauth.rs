@@ -12,25 +12,24 @@ use super::{MissingScope, SimConfig, SimError};
 async fn consent_page_over_http_then_accept_redirects_with_code_and_state() {
     let sim = start(SimConfig::default()).await;
     let url = authorize_url(&sim, &default_scopes(), "http://localhost", "xyz123");
-    let resp = client().get(url).send().await.unwrap();
+    let resp = client().get(url.clone()).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
     assert!(html.contains("Acme 1") && html.contains("https://acme1.atlassian.net"));
     assert!(html.contains("read:jira-work") && html.contains("offline_access"));
-    // Follow the Accept link the page offers.
-    let start = html.find("id=\"accept\" href=\"").unwrap() + "id=\"accept\" href=\"".len();
-    let href = html[start..]
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&");
-    assert!(href.starts_with("/authorize/decide?") && href.ends_with("decision=accept"));
+    // Submit the consent form: its hidden fields, the site, and the Accept button (a POST).
+    assert!(html.contains("<form method=\"post\" action=\"/authorize/decide\">"));
+    assert!(html.contains("id=\"accept\" type=\"submit\" name=\"decision\" value=\"accept\""));
+    let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
+    form.push(("site".into(), super::SimSite::numbered(1).id));
+    form.push(("decision".into(), "accept".into()));
     let resp = client()
-        .get(sim.base_url().join(&href).unwrap())
+        .post(sim.base_url().join("authorize/decide").unwrap())
+        .form(&form)
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 302);
+    assert_eq!(resp.status(), 303);
     let location = Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(
         location.as_str().split('?').next().unwrap(),
@@ -135,11 +134,19 @@ async fn decline_redirects_with_access_denied_and_state() {
     assert_eq!(param(&target, "state").as_deref(), Some("st-9"));
     assert!(param(&target, "code").is_none());
     // Same over HTTP.
-    let mut decide = sim.base_url().join("authorize/decide").unwrap();
-    decide.set_query(url.query());
-    decide.query_pairs_mut().append_pair("decision", "decline");
-    let resp = client().get(decide).send().await.unwrap();
-    assert_eq!(resp.status(), 302);
+    let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
+    form.push(("decision".into(), "decline".into()));
+    let decide = sim.base_url().join("authorize/decide").unwrap();
+    let resp = client()
+        .post(decide.clone())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
+    let get = client().get(decide).send().await.unwrap();
+    assert_eq!(get.status(), 405, "a GET never decides");
     let location = Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(param(&location, "error").as_deref(), Some("access_denied"));
     assert_eq!(param(&location, "state").as_deref(), Some("st-9"));

@@ -96,27 +96,54 @@ async fn authorize(
         ctx.ui
             .info(&format!("(short link to the same page: {})", l.short_url()));
     }
-    if plan.open_browser
-        && let Err(why) = ctx.browser.open(&url)
-    {
-        ctx.ui.info(&format!(
-            "could not open a browser ({why}): open the URL above yourself"
-        ));
+    let Some(listener) = listener else {
+        if plan.open_browser {
+            open_browser(ctx, &url).await;
+        }
+        return paste_code(ctx, &state, plan.timeout).await;
+    };
+    // Served from now on, so the printed links answer while a browser opens or the demo asks.
+    let waiting = listener.wait(&state, &url, plan.timeout);
+    tokio::pin!(waiting);
+    let mut early = None;
+    if plan.open_browser {
+        let opening = open_browser(ctx, &url);
+        tokio::pin!(opening);
+        loop {
+            tokio::select! {
+                code = &mut waiting, if early.is_none() => early = Some(code),
+                () = &mut opening => break,
+            }
+        }
     }
-    match listener {
-        Some(l) => {
-            let spinner = ctx.ui.spinner(&format!(
+    let code = match early {
+        Some(code) => code,
+        None => {
+            let _spinner = ctx.ui.spinner(&format!(
                 "Waiting for the browser to return to {}",
                 plan.redirect_uri
             ));
-            let code = l.wait(&state, &url, plan.timeout).await;
-            drop(spinner);
-            if code.is_ok() {
-                ctx.ui.ok("authorization code received (state checked)");
-            }
-            code
+            waiting.await
         }
-        None => paste_code(ctx, &state, plan.timeout).await,
+    };
+    if code.is_ok() {
+        ctx.ui.ok("authorization code received (state checked)");
+    }
+    code
+}
+
+/// Opens the URL off the async threads (opening may ask a question); a failure is said, since
+/// the URL is printed anyway.
+async fn open_browser(ctx: &Context, url: &Url) {
+    let browser = ctx.browser.clone();
+    let target = url.clone();
+    let opened = tokio::task::spawn_blocking(move || browser.open(&target))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    if let Err(why) = opened {
+        ctx.ui.info(&format!(
+            "could not open a browser ({why}): open the URL above yourself"
+        ));
     }
 }
 

@@ -36,7 +36,7 @@ pub async fn run(ctx: &Context, args: &InitArgs, store: Arc<dyn SecretStore>) ->
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;
     }
-    show_console_checklist(ctx, &plan)?;
+    show_console_checklist(ctx, &plan, args.demo)?;
     let creds = client_credentials(ctx, &args.auth, None)?;
     let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
     check_scopes(ctx, &plan, &tokens)?;
@@ -105,11 +105,18 @@ pub fn auth_plan(ctx: &Context, auth: &AuthArgs) -> Result<AuthPlan> {
     })
 }
 
-/// psoxy-contract §1 steps 1-4, with the exact callback URL and scopes this run uses.
-fn show_console_checklist(ctx: &Context, plan: &AuthPlan) -> Result<()> {
+/// psoxy-contract §1 steps 1-4, with the exact callback URL and scopes this run uses. The demo
+/// shows the same steps but never points at Atlassian: its simulator has the app already.
+fn show_console_checklist(ctx: &Context, plan: &AuthPlan, demo: bool) -> Result<()> {
     ctx.ui.step("In Atlassian's developer console");
+    let console = if demo {
+        ctx.ui.info("demo: the simulator already has this app; a real run does these steps in Atlassian's developer console");
+        "Atlassian's developer console".to_string()
+    } else {
+        CONSOLE_URL.to_string()
+    };
     let mut steps = vec![
-        format!("Create an \"OAuth 2.0 integration\" app at {CONSOLE_URL}"),
+        format!("Create an \"OAuth 2.0 integration\" app at {console}"),
         format!(
             "Authorization -> OAuth 2.0 (3LO) -> Callback URL, exactly: {}",
             plan.redirect_uri
@@ -124,19 +131,49 @@ fn show_console_checklist(ctx: &Context, plan: &AuthPlan) -> Result<()> {
         }
         return Ok(());
     }
-    if plan.open_browser
+    if !demo
+        && plan.open_browser
         && ctx
             .prompter
             .confirm("Open the developer console in your browser?", false)?
         && let Ok(url) = url::Url::parse(CONSOLE_URL)
+        && let Err(why) = ctx.browser.open(&url)
     {
-        let _ = ctx.browser.open(&url);
+        ctx.ui.info(&format!(
+            "could not open a browser ({why}): open {CONSOLE_URL} yourself"
+        ));
     }
+    confirm_steps(ctx, &steps)
+}
+
+/// Each step: done, shown again (the whole list, for a person who needs a minute in the
+/// console), or quit. Taking time is fine: nothing waits on the other side yet.
+fn confirm_steps(ctx: &Context, steps: &[String]) -> Result<()> {
+    let choices = [
+        "Done".to_string(),
+        "Show the steps again".to_string(),
+        "Quit (nothing is written yet)".to_string(),
+    ];
     for (s, n) in steps.iter().zip(1..) {
-        if !ctx.prompter.confirm(&format!("Step {n} done? {s}"), true)? {
-            return Err(Error::Input(format!(
-                "console step {n} is not done: finish it, then run again"
-            )));
+        loop {
+            let question = format!("Step {n} done? {s}");
+            match ctx
+                .prompter
+                .select(&question, &choices, "--non-interactive")?
+            {
+                0 => break,
+                1 => {
+                    for (step, m) in steps.iter().zip(1..) {
+                        let mark = if m == n { ">" } else { " " };
+                        ctx.ui.info(&format!("{mark} {m}. {step}"));
+                    }
+                }
+                _ => {
+                    return Err(Error::Interrupted(format!(
+                        "you quit at console step {n} (run init again once the console is set up)"
+                    )));
+                }
+            }
         }
     }
     Ok(())

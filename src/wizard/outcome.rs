@@ -132,5 +132,6 @@ pub fn finish(
         tfvars: run.tfvars.clone(),
         tfvars_change,
         ics: run.ics.clone(),
+        demo: false,
     })
 }

@@ -39,6 +39,9 @@ pub struct RunReport {
     pub tfvars_change: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ics: Option<PathBuf>,
+    /// A run against the built-in simulator: nothing real was connected.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub demo: bool,
 }
 
 pub fn describe_edit(edit: Edit, key: &str) -> String {
@@ -67,7 +70,14 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     }
     println!();
     let connector = report.connector;
-    println!("{} is connected for Psoxy.", connector.display_name);
+    if report.demo {
+        println!(
+            "Demo finished ({}): Atlassian was simulated on this machine, so nothing real is connected.",
+            connector.display_name
+        );
+    } else {
+        println!("{} is connected for Psoxy.", connector.display_name);
+    }
     println!("  store:         {}", report.store);
     for name in &report.secrets_written {
         println!("  wrote:         {name}");
@@ -85,10 +95,22 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     if let Some(ics) = &report.ics {
         println!("  reminder:      {}", ics.display());
     }
-    println!(
-        "  renew by:      {} (token family issued {}; run `{}` before then)",
+    let renew = if report.demo {
+        format!("{} --demo", connector.command("renew"))
+    } else {
+        connector.command("renew")
+    };
+    let renew_by = format!(
+        "  renew by:      {} (token family issued {}; run `{renew}` before then)",
         report.renew_by.format("%Y-%m-%d"),
         report.family_issued_at.format("%Y-%m-%d"),
-        connector.command("renew")
     );
+    crate::ui::print_fitted(&renew_by, 17);
+    if report.demo {
+        println!(
+            "Try next: `{}`, then `{renew}`.",
+            connector.command("status")
+        );
+        println!("For a real connection: `{}`.", connector.command("init"));
+    }
 }

@@ -107,7 +107,7 @@ pub async fn run(
     }
     let meta = store.read_metadata(&names).await?;
     let expires = meta.issued_at.map(renew_by);
-    let days_left = expires.map(|e| e.signed_duration_since(now).num_days());
+    let days_left = expires.map(|e| whole_days_left(e.signed_duration_since(now)));
     // The site Terraform is configured for, read as renew reads it; else the family's own.
     let configured = match &args.tfvars {
         Some(path) => crate::tfvars::read_cloud_id(path, ctx.connector.tfvars_key)?,
@@ -123,7 +123,7 @@ pub async fn run(
     }
     let cloud_id = configured.or(meta.cloud_id);
     match days_left {
-        Some(d) if d < 0 => {
+        Some(d) if d <= 0 => {
             critical = true;
             problems.push(format!(
                 "the token family has expired (365 days): run `{renew}`"
@@ -178,6 +178,15 @@ pub async fn run(
         problems,
         exit_code,
     })
+}
+
+/// Whole days left, a started day counting as one (as a certificate's "expires in" does): 365
+/// right after issue, 1 on the last day, 0 or less once expired.
+pub(crate) fn whole_days_left(remaining: chrono::Duration) -> i64 {
+    const DAY: i64 = 24 * 60 * 60;
+    let secs = remaining.num_seconds();
+    secs.div_euclid(DAY)
+        .saturating_add(i64::from(secs.rem_euclid(DAY) > 0))
 }
 
 /// The report when the store cannot be read at all (no credentials, permission denied, a corrupt
@@ -317,6 +326,22 @@ pub fn print_human(r: &StatusReport) {
 fn print_verdict(r: &StatusReport) {
     println!("  health:       {}", r.health);
     for p in &r.problems {
-        println!("  - {p}");
+        crate::ui::print_fitted(&format!("  - {p}"), 4);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_days_left as days_left;
+    use chrono::Duration;
+
+    #[test]
+    fn a_started_day_counts_and_the_deadline_itself_is_zero() {
+        let issued_now = Duration::days(365) - Duration::seconds(2);
+        assert_eq!(days_left(issued_now), 365);
+        assert_eq!(days_left(Duration::hours(1)), 1);
+        assert_eq!(days_left(Duration::zero()), 0);
+        assert_eq!(days_left(-Duration::hours(1)), 0);
+        assert_eq!(days_left(-Duration::hours(25)), -1);
     }
 }

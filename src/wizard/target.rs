@@ -140,9 +140,8 @@ pub async fn confirm_replacing_live_family(
     let Some(issued) = meta.issued_at else {
         return Ok(false);
     };
-    let days_left = renew_by(issued)
-        .signed_duration_since(chrono::Utc::now())
-        .num_days();
+    let days_left =
+        super::status::whole_days_left(renew_by(issued).signed_duration_since(chrono::Utc::now()));
     if days_left < 0 {
         return Ok(false);
     }

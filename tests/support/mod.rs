@@ -49,6 +49,7 @@ mod args;
 mod checks;
 #[path = "ports.rs"]
 mod ports;
+pub mod terminal;
 
 pub use args::*;
 pub use checks::*;

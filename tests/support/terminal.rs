@@ -1,14 +1,11 @@
-//! A program in a real pseudo-terminal, answered as a person would, keeping everything it showed
-//! (tests/pty.rs).
-
-#![allow(dead_code)]
+//! A program in a real pseudo-terminal, answered as a person would (tests/pty*.rs).
 
 use std::process::Command;
 use std::time::Duration;
 
 use expectrl::{Expect, Regex, Session as Pty};
 
-use super::support::*;
+use super::*;
 
 /// A terminal session that keeps everything the program printed.
 pub struct Terminal<'s> {
@@ -127,7 +124,8 @@ impl<'s> Terminal<'s> {
     pub fn answer_checklist(&mut self, steps: usize) {
         for i in 1..=steps {
             self.expect(&format!("Step {i} done?"));
-            self.send("y");
+            // "Done" is the first choice.
+            self.send("\r");
         }
     }
 
@@ -184,4 +182,27 @@ impl<'s> Terminal<'s> {
         let echo = self.pty.get_process().get_echo().unwrap();
         (code, self.seen, echo)
     }
+}
+
+/// `init` as a person types it: store file, callback and endpoints, everything else prompted.
+pub fn interactive_init(s: &Session) -> Vec<String> {
+    let base = s.sim.base_url().to_string();
+    let file = s.secrets_file().display().to_string();
+    [
+        "init",
+        "--file",
+        &file,
+        "--redirect-uri",
+        &s.redirect_uri,
+        "--atlassian-auth-url",
+        &base,
+        "--atlassian-api-url",
+        &base,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+pub fn authorize_url(text: &str) -> url::Url {
+    url::Url::parse(text.trim()).unwrap()
 }
