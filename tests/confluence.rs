@@ -18,17 +18,6 @@ use support::*;
 const KEY: &str = "confluence_example_cloud_id";
 const PREFIX: &str = "PSOXY_CONFLUENCE_CLOUD_";
 
-/// An app whose console has exactly Psoxy's Confluence permissions, answering as Atlassian does.
-fn confluence_app() -> SimConfig {
-    let app = SimConfig::confluence();
-    SimConfig {
-        app_scopes: app.app_scopes,
-        unlisted_scopes: app.unlisted_scopes,
-        app_name: app.app_name,
-        ..loopback_config()
-    }
-}
-
 fn confluence(args: Vec<String>) -> Vec<String> {
     with(args, &["--connector", "confluence-cloud"])
 }
