@@ -279,12 +279,17 @@ fn output_format(json: bool, output: OutputFormat) -> OutputFormat {
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
     Cli::command().mut_subcommand("status", |status| {
-        ["create_missing", "destroy_old_versions", "kms_key_id"]
-            .into_iter()
-            .fold(status, |cmd, id| cmd.mut_arg(id, |a| a.hide(true)))
-            .mut_arg("store", |a| {
-                a.help("Where the secrets are read from [default: the last run's store, else file]")
-            })
+        [
+            "create_missing",
+            "destroy_old_versions",
+            "kms_key_id",
+            "gcp_replication",
+        ]
+        .into_iter()
+        .fold(status, |cmd, id| cmd.mut_arg(id, |a| a.hide(true)))
+        .mut_arg("store", |a| {
+            a.help("Where the secrets are read from [default: the last run's store, else file]")
+        })
     })
 }
 
