@@ -131,9 +131,9 @@ pub fn value_parser() -> impl clap::builder::TypedValueParser<Value = &'static C
 
 /// The connector whose secrets a name belongs to (`..._CONFLUENCE_CLOUD_CLIENT_ID`).
 pub fn of_secret(name: &str) -> Option<&'static Connector> {
-    ALL.iter()
-        .copied()
-        .find(|c| name.contains(&format!("_{}", c.name_segment)) || name.starts_with(c.name_segment))
+    ALL.iter().copied().find(|c| {
+        name.contains(&format!("_{}", c.name_segment)) || name.starts_with(c.name_segment)
+    })
 }
 
 /// The description this tool gives a secret it creates.
@@ -193,7 +193,10 @@ mod tests {
             of_secret("/x/ACME_CONFLUENCE_CLOUD_CLIENT_ID"),
             Some(&CONFLUENCE_CLOUD)
         );
-        assert_eq!(of_secret("PSOXY_JIRA_CLOUD_REFRESH_TOKEN"), Some(&JIRA_CLOUD));
+        assert_eq!(
+            of_secret("PSOXY_JIRA_CLOUD_REFRESH_TOKEN"),
+            Some(&JIRA_CLOUD)
+        );
         assert_eq!(
             secret_description("psoxy_JIRA_CLOUD_CLIENT_ID"),
             "Psoxy Jira Cloud secret (created by jira-psoxy-setup)"
@@ -203,8 +206,17 @@ mod tests {
     #[test]
     fn every_connector_asks_offline_access_first_and_owns_its_scopes() {
         for c in ALL {
-            assert_eq!(c.default_scopes.first(), Some(&"offline_access"), "{}", c.id);
-            assert!(c.default_scopes.iter().skip(1).all(|s| c.owns_scope(s)), "{}", c.id);
+            assert_eq!(
+                c.default_scopes.first(),
+                Some(&"offline_access"),
+                "{}",
+                c.id
+            );
+            assert!(
+                c.default_scopes.iter().skip(1).all(|s| c.owns_scope(s)),
+                "{}",
+                c.id
+            );
             assert!(c.verify.path_for("ID").contains("/ID/"), "{}", c.id);
         }
         assert!(!JIRA_CLOUD.owns_scope("read:page:confluence"));

@@ -40,7 +40,10 @@ struct SavedLastRun {
     store: Option<StoreTarget>,
     #[serde(default)]
     store_flags: Vec<String>,
-    #[serde(with = "crate::connector::serde_id", default = "crate::connector::default")]
+    #[serde(
+        with = "crate::connector::serde_id",
+        default = "crate::connector::default"
+    )]
     connector: &'static Connector,
     prefix: String,
     redirect_uri: String,
@@ -407,7 +410,11 @@ mod tests {
         assert_eq!(args.connector, Some(&crate::connector::CONFLUENCE_CLOUD));
 
         let (mut cli, m) = parse(&["x", "status", "--connector", "confluence-cloud"]);
-        assert_eq!(fill_in(&mut cli, &m, Some(last())), None, "the last run was Jira's");
+        assert_eq!(
+            fill_in(&mut cli, &m, Some(last())),
+            None,
+            "the last run was Jira's"
+        );
         let Command::Status(args) = cli.command else {
             panic!()
         };

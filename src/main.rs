@@ -361,7 +361,9 @@ async fn run_status(args: StatusArgs, verbose: u8) -> Result<i32> {
         Err(e) => Err(e),
     };
     let report = match report {
-        Err(Error::Store(reason)) => status::unreadable(ctx.connector, args.store.kind().name().into(), &reason),
+        Err(Error::Store(reason)) => {
+            status::unreadable(ctx.connector, args.store.kind().name().into(), &reason)
+        }
         other => other?,
     };
     if args.format() == OutputFormat::Json {

@@ -86,7 +86,10 @@ struct RecoveryFile {
     own_lock_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     store: Option<StoreTarget>,
-    #[serde(with = "crate::connector::serde_id", default = "crate::connector::default")]
+    #[serde(
+        with = "crate::connector::serde_id",
+        default = "crate::connector::default"
+    )]
     connector: &'static crate::connector::Connector,
     /// How earlier versions recorded the store (`--store aws-ssm --aws-region ...`): read only.
     #[serde(default, skip_serializing)]

@@ -97,7 +97,12 @@ impl Places {
         match &self.settings {
             Settings::NotLiteral => (text.to_string(), Edit::ByHand),
             Settings::Literal { object, .. } => (
-                insert_key(text, object.clone(), &format!("{} = {literal}", self.name), nl),
+                insert_key(
+                    text,
+                    object.clone(),
+                    &format!("{} = {literal}", self.name),
+                    nl,
+                ),
                 Edit::AddedToConnectorSettings,
             ),
             Settings::Absent => {
@@ -111,7 +116,9 @@ impl Places {
                     out.push_str(nl);
                 }
                 let name = &self.name;
-                out.push_str(&format!("{SETTINGS} = {{{nl}  {name} = {literal}{nl}}}{nl}"));
+                out.push_str(&format!(
+                    "{SETTINGS} = {{{nl}  {name} = {literal}{nl}}}{nl}"
+                ));
                 (out, Edit::AddedConnectorSettings)
             }
         }

@@ -23,12 +23,14 @@ fn confluence(args: Vec<String>) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn init_connects_confluence_with_the_default_scopes_of_an_app_with_exactly_its_permissions()
-{
+async fn init_connects_confluence_with_the_default_scopes_of_an_app_with_exactly_its_permissions() {
     let s = Session::new(confluence_app()).await;
     let tfvars = s.path("terraform.tfvars");
     std::fs::write(&tfvars, "environment_name = \"acme\"\n").unwrap();
-    let args = with(confluence(s.init_args()), &["--tfvars", tfvars.to_str().unwrap()]);
+    let args = with(
+        confluence(s.init_args()),
+        &["--tfvars", tfvars.to_str().unwrap()],
+    );
     let out = s.run(&args, Browser::Follow { accept: true }).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
 
@@ -40,29 +42,64 @@ async fn init_connects_confluence_with_the_default_scopes_of_an_app_with_exactly
     assert_eq!(requested, CONFLUENCE_CLOUD.default_scopes());
     assert_eq!(requested, CONFLUENCE_SCOPES.map(String::from).to_vec());
     // read:task:confluence is granted but not listed: not reported as missing.
-    assert!(out.stderr.contains("every requested scope was granted"), "{}", out.stderr);
-    assert!(out.stderr.contains("9 permissions under Confluence API"), "{}", out.stderr);
-    assert!(out.stderr.contains("authorized as Demo Admin <admin@acme.example>"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("every requested scope was granted"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("9 permissions under Confluence API"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("authorized as Demo Admin <admin@acme.example>"),
+        "{}",
+        out.stderr
+    );
     let calls = s.sim.requests();
-    assert!(calls.iter().any(|c| c.ends_with("/wiki/rest/api/user/current")), "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.ends_with("/wiki/rest/api/user/current")),
+        "{calls:?}"
+    );
     assert!(!calls.iter().any(|c| c.contains("/ex/jira/")), "{calls:?}");
 
     let secrets = s.secrets();
     assert_eq!(secrets[format!("{PREFIX}CLIENT_ID")], CLIENT_ID);
     assert_eq!(secrets[format!("{PREFIX}CLIENT_SECRET")], CLIENT_SECRET);
-    assert!(s.sim.is_live_refresh_token(secrets[format!("{PREFIX}REFRESH_TOKEN")].as_str().unwrap()));
     assert!(
-        !secrets.as_object().unwrap().keys().any(|k| k.contains("JIRA_CLOUD")),
+        s.sim
+            .is_live_refresh_token(secrets[format!("{PREFIX}REFRESH_TOKEN")].as_str().unwrap())
+    );
+    assert!(
+        !secrets
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.contains("JIRA_CLOUD")),
         "{secrets}"
     );
     let id = SimSite::numbered(1).id;
     let parsed = parse_independently(&std::fs::read_to_string(&tfvars).unwrap());
     assert_eq!(terraform_reads_key(&parsed, KEY), Some(id.clone()));
     assert!(parsed.get("jira_cloud_id").is_none());
-    assert!(out.stdout.contains("Confluence Cloud is connected for Psoxy."), "{}", out.stdout);
-    assert!(out.stdout.contains(&format!("{KEY}: {id}")), "{}", out.stdout);
     assert!(
-        out.stdout.contains("jira-psoxy-setup renew --connector confluence-cloud"),
+        out.stdout
+            .contains("Confluence Cloud is connected for Psoxy."),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!("{KEY}: {id}")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("jira-psoxy-setup renew --connector confluence-cloud"),
         "{}",
         out.stdout
     );
@@ -73,22 +110,48 @@ async fn status_and_renew_work_on_confluence_and_renew_remembers_the_connector()
     let s = initialized(confluence_app(), &["--connector", "confluence-cloud"]).await;
     let status = strings(&["status", "--connector", "confluence-cloud", "--file"]);
     let status = with(status, &[s.secrets_file().to_str().unwrap()]);
-    let out = s.run_with(&with(status.clone(), &["--json"]), &[], &[], Browser::Nothing).await;
+    let out = s
+        .run_with(
+            &with(status.clone(), &["--json"]),
+            &[],
+            &[],
+            Browser::Nothing,
+        )
+        .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["connector"], "confluence-cloud");
     assert_eq!(report["prefix"], PREFIX);
     assert_eq!(report["health"], "ok");
     let out = s.run_with(&status, &[], &[], Browser::Nothing).await;
-    assert!(out.stdout.contains("Psoxy Confluence Cloud secrets in file"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Psoxy Confluence Cloud secrets in file"),
+        "{}",
+        out.stdout
+    );
 
-    let refresh = |s: &Session| s.secrets()[format!("{PREFIX}REFRESH_TOKEN")].as_str().unwrap().to_string();
+    let refresh = |s: &Session| {
+        s.secrets()[format!("{PREFIX}REFRESH_TOKEN")]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     let first = refresh(&s);
     let out = s
-        .run_with(&confluence(s.renew_args()), &[], &[], Browser::Follow { accept: true })
+        .run_with(
+            &confluence(s.renew_args()),
+            &[],
+            &[],
+            Browser::Follow { accept: true },
+        )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("Renewing the Confluence token family"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Renewing the Confluence token family"),
+        "{}",
+        out.stderr
+    );
     let second = refresh(&s);
     assert_ne!(first, second);
     assert!(s.sim.is_live_refresh_token(&second));
@@ -96,13 +159,23 @@ async fn status_and_renew_work_on_confluence_and_renew_remembers_the_connector()
     // A year later: `renew` with no options at all renews Confluence, from the last run.
     let base = s.sim.base_url().to_string();
     let bare = strings(&[
-        "renew", "--non-interactive", "--no-browser", "--atlassian-auth-url", &base,
-        "--atlassian-api-url", &base, "--callback-timeout", "20",
+        "renew",
+        "--non-interactive",
+        "--no-browser",
+        "--atlassian-auth-url",
+        &base,
+        "--atlassian-api-url",
+        &base,
+        "--callback-timeout",
+        "20",
     ]);
-    let out = s.run_with(&bare, &[], &[], Browser::Follow { accept: true }).await;
+    let out = s
+        .run_with(&bare, &[], &[], Browser::Follow { accept: true })
+        .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("using the target of the last run: --connector confluence-cloud"),
+        out.stderr
+            .contains("using the target of the last run: --connector confluence-cloud"),
         "{}",
         out.stderr
     );
@@ -113,26 +186,50 @@ async fn status_and_renew_work_on_confluence_and_renew_remembers_the_connector()
 /// command finds both and uses only its connector's.
 #[tokio::test]
 async fn discovery_finds_both_deployments_and_writes_only_the_chosen_one() {
-    let both: Vec<String> = DEFAULT_SCOPES.iter().chain(CONFLUENCE_SCOPES.iter().skip(1)).map(|s| s.to_string()).collect();
-    let config = SimConfig { app_scopes: both, ..confluence_app() };
+    let both: Vec<String> = DEFAULT_SCOPES
+        .iter()
+        .chain(CONFLUENCE_SCOPES.iter().skip(1))
+        .map(|s| s.to_string())
+        .collect();
+    let config = SimConfig {
+        app_scopes: both,
+        ..confluence_app()
+    };
     let s = initialized(config, &["--prefix", "ACME_JIRA_CLOUD_"]).await;
     let out = s
-        .run(&with(confluence(s.init_args()), &["--prefix", "ACME_CONFLUENCE_CLOUD_"]), Browser::Follow { accept: true })
+        .run(
+            &with(
+                confluence(s.init_args()),
+                &["--prefix", "ACME_CONFLUENCE_CLOUD_"],
+            ),
+            Browser::Follow { accept: true },
+        )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let before = s.secrets();
 
     let out = s
-        .run_with(&confluence(s.renew_args()), &[], &[], Browser::Follow { accept: true })
+        .run_with(
+            &confluence(s.renew_args()),
+            &[],
+            &[],
+            Browser::Follow { accept: true },
+        )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("found an existing deployment with prefix ACME_CONFLUENCE_CLOUD_"),
+        out.stderr
+            .contains("found an existing deployment with prefix ACME_CONFLUENCE_CLOUD_"),
         "{}",
         out.stderr
     );
     let after = s.secrets();
-    for suffix in ["CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "ACCESS_TOKEN"] {
+    for suffix in [
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "REFRESH_TOKEN",
+        "ACCESS_TOKEN",
+    ] {
         let jira = format!("ACME_JIRA_CLOUD_{suffix}");
         assert_eq!(after[&jira], before[&jira], "{jira} untouched");
     }
@@ -140,7 +237,10 @@ async fn discovery_finds_both_deployments_and_writes_only_the_chosen_one() {
     assert_ne!(after[key], before[key]);
     assert!(s.sim.is_live_refresh_token(after[key].as_str().unwrap()));
 
-    let status = with(strings(&["status", "--json", "--file"]), &[s.secrets_file().to_str().unwrap()]);
+    let status = with(
+        strings(&["status", "--json", "--file"]),
+        &[s.secrets_file().to_str().unwrap()],
+    );
     let out = s.run_with(&status, &[], &[], Browser::Nothing).await;
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["connector"], "jira-cloud", "the default");
@@ -152,7 +252,11 @@ async fn discovery_finds_both_deployments_and_writes_only_the_chosen_one() {
 async fn a_person_picks_confluence_in_step_1_of_the_demo() {
     let s = Session::new(loopback_config()).await;
     let file = s.secrets_file();
-    let mut t = Terminal::start(&s, &["init", "--demo", "--file", file.to_str().unwrap()], &[]);
+    let mut t = Terminal::start(
+        &s,
+        &["init", "--demo", "--file", file.to_str().unwrap()],
+        &[],
+    );
     t.expect("Which Psoxy connector?");
     t.send("\x1b[B");
     t.send("\r");
@@ -172,11 +276,28 @@ async fn a_person_picks_confluence_in_step_1_of_the_demo() {
 async fn the_demo_runs_for_confluence() {
     let s = Session::new(loopback_config()).await;
     let file = s.secrets_file();
-    let args = strings(&["init", "--demo", "--non-interactive", "--connector", "confluence-cloud", "--file", file.to_str().unwrap()]);
+    let args = strings(&[
+        "init",
+        "--demo",
+        "--non-interactive",
+        "--connector",
+        "confluence-cloud",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
     let out = s.run_with(&args, &[], &[], Browser::Nothing).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("Demo finished (Confluence Cloud)"), "{}", out.stdout);
-    assert!(out.stdout.contains("renew --connector confluence-cloud --demo"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Demo finished (Confluence Cloud)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("renew --connector confluence-cloud --demo"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(s.secrets()[format!("{PREFIX}CLIENT_ID")], "demo-client-id");
 }
 
@@ -188,23 +309,56 @@ async fn init_puts_confluence_example_cloud_id_where_terraform_reads_it() {
     let id = SimSite::numbered(1).id;
     let other = "99999999-0000-4000-8000-999999999999";
     let shapes = [
-        ("top-level only", format!("{KEY} = \"old\"\n"), format!("replaced {KEY} (the top-level")),
-        ("map only", format!("connector_settings = {{\n  {KEY} = \"old\"\n}}\n"), format!("replaced {KEY} in connector_settings")),
-        ("both", format!("{KEY} = \"old\"\nconnector_settings = {{\n  {KEY} = \"older\"\n}}\n"), "kept equal".to_string()),
-        ("neither, a map with Jira's key", format!("connector_settings = {{\n  jira_cloud_id = \"{other}\"\n}}\n"), format!("added {KEY} to connector_settings")),
-        ("no map at all", "environment_name = \"acme\"\n".to_string(), format!("added connector_settings with {KEY}")),
-        ("nested decoy", format!("connector_settings = {{\n  confluence = {{\n    {KEY} = \"decoy\"\n  }}\n}}\n"), format!("added {KEY} to connector_settings")),
+        (
+            "top-level only",
+            format!("{KEY} = \"old\"\n"),
+            format!("replaced {KEY} (the top-level"),
+        ),
+        (
+            "map only",
+            format!("connector_settings = {{\n  {KEY} = \"old\"\n}}\n"),
+            format!("replaced {KEY} in connector_settings"),
+        ),
+        (
+            "both",
+            format!("{KEY} = \"old\"\nconnector_settings = {{\n  {KEY} = \"older\"\n}}\n"),
+            "kept equal".to_string(),
+        ),
+        (
+            "neither, a map with Jira's key",
+            format!("connector_settings = {{\n  jira_cloud_id = \"{other}\"\n}}\n"),
+            format!("added {KEY} to connector_settings"),
+        ),
+        (
+            "no map at all",
+            "environment_name = \"acme\"\n".to_string(),
+            format!("added connector_settings with {KEY}"),
+        ),
+        (
+            "nested decoy",
+            format!(
+                "connector_settings = {{\n  confluence = {{\n    {KEY} = \"decoy\"\n  }}\n}}\n"
+            ),
+            format!("added {KEY} to connector_settings"),
+        ),
     ];
     let tfvars = s.path("terraform.tfvars");
     for (shape, before, says) in shapes {
         std::fs::write(&tfvars, &before).unwrap();
-        let args = with(confluence(s.init_args()), &["--tfvars", tfvars.to_str().unwrap()]);
+        let args = with(
+            confluence(s.init_args()),
+            &["--tfvars", tfvars.to_str().unwrap()],
+        );
         let out = s.run(&args, Browser::Follow { accept: true }).await;
         assert_eq!(out.code, 0, "{shape}: {}", out.stderr);
         assert!(out.stderr.contains(&says), "{shape}: {}", out.stderr);
         let after = std::fs::read_to_string(&tfvars).unwrap();
         let parsed = parse_independently(&after);
-        assert_eq!(terraform_reads_key(&parsed, KEY), Some(id.clone()), "{shape}: {after}");
+        assert_eq!(
+            terraform_reads_key(&parsed, KEY),
+            Some(id.clone()),
+            "{shape}: {after}"
+        );
         if let Some(top) = parsed.get(KEY) {
             assert_eq!(unquote(top), Some(id.clone()), "{shape}: both equal");
         }
@@ -225,9 +379,40 @@ async fn init_puts_confluence_example_cloud_id_where_terraform_reads_it() {
 
     let before = "connector_settings = merge(local.base, { github_organization = \"acme\" })\n";
     std::fs::write(&tfvars, before).unwrap();
-    let args = with(confluence(s.init_args()), &["--tfvars", tfvars.to_str().unwrap()]);
+    let args = with(
+        confluence(s.init_args()),
+        &["--tfvars", tfvars.to_str().unwrap()],
+    );
     let out = s.run(&args, Browser::Follow { accept: true }).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(std::fs::read_to_string(&tfvars).unwrap(), before);
-    assert!(out.stderr.contains(&format!("add {KEY} = \"{id}\" at the top level of the map")), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("add {KEY} = \"{id}\" at the top level of the map")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn every_command_that_touches_a_deployment_offers_the_connector() {
+    for command in ["init", "renew", "status", "push"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"))
+            .args([command, "--help"])
+            .env_clear()
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("--connector") && help.contains("confluence-cloud"),
+            "{command}: {help}"
+        );
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"))
+        .args(["status", "--connector", "jira"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("jira-cloud"));
 }

@@ -14,10 +14,18 @@ use moto::{Moto, PLACEHOLDER};
 use serde_json::Value;
 use support::*;
 
-const SUFFIXES: [&str; 4] = ["CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "ACCESS_TOKEN"];
+const SUFFIXES: [&str; 4] = [
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "REFRESH_TOKEN",
+    "ACCESS_TOKEN",
+];
 
 fn confluence(args: Vec<String>, store: &[String]) -> Vec<String> {
-    with(on_store(args, store.to_vec()), &["--connector", "confluence-cloud"])
+    with(
+        on_store(args, store.to_vec()),
+        &["--connector", "confluence-cloud"],
+    )
 }
 
 /// Terraform applied for both connectors; init for Confluence finds both deployments, fills in
@@ -26,7 +34,8 @@ fn confluence(args: Vec<String>, store: &[String]) -> Vec<String> {
 async fn ssm_init_and_status_for_confluence_beside_a_jira_deployment() {
     let moto = Moto::start();
     moto.seed_placeholders("PSOXY_JIRA_CLOUD_", None).await;
-    moto.seed_placeholders("PSOXY_CONFLUENCE_CLOUD_", None).await;
+    moto.seed_placeholders("PSOXY_CONFLUENCE_CLOUD_", None)
+        .await;
     let s = Session::new(confluence_app()).await;
     let mut env = moto.env();
     env.push(("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string()));
@@ -41,22 +50,35 @@ async fn ssm_init_and_status_for_confluence_beside_a_jira_deployment() {
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("found an existing deployment with prefix PSOXY_CONFLUENCE_CLOUD_"),
+        out.stderr
+            .contains("found an existing deployment with prefix PSOXY_CONFLUENCE_CLOUD_"),
         "{}",
         out.stderr
     );
     for suffix in SUFFIXES {
         let jira = moto.value(&format!("PSOXY_JIRA_CLOUD_{suffix}")).await;
-        assert_eq!(jira.as_deref(), Some(PLACEHOLDER), "Jira's {suffix} untouched");
-        let value = moto.value(&format!("PSOXY_CONFLUENCE_CLOUD_{suffix}")).await.unwrap();
+        assert_eq!(
+            jira.as_deref(),
+            Some(PLACEHOLDER),
+            "Jira's {suffix} untouched"
+        );
+        let value = moto
+            .value(&format!("PSOXY_CONFLUENCE_CLOUD_{suffix}"))
+            .await
+            .unwrap();
         assert_ne!(value, PLACEHOLDER, "{suffix}");
     }
-    let refresh = moto.value("PSOXY_CONFLUENCE_CLOUD_REFRESH_TOKEN").await.unwrap();
+    let refresh = moto
+        .value("PSOXY_CONFLUENCE_CLOUD_REFRESH_TOKEN")
+        .await
+        .unwrap();
     assert!(s.sim.is_live_refresh_token(&refresh));
 
     let status = strings(&["status", "--connector", "confluence-cloud", "--json"]);
     let status = with(status, &["--store", "aws-ssm"]);
-    let out = s.run_with(&status, &borrowed(&moto.env()), &[], Browser::Nothing).await;
+    let out = s
+        .run_with(&status, &borrowed(&moto.env()), &[], Browser::Nothing)
+        .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["prefix"], "PSOXY_CONFLUENCE_CLOUD_");
@@ -81,17 +103,30 @@ async fn gcp_init_and_renew_for_confluence() {
     ]);
     let value = |name: &str| fake.secret(name).and_then(|s| s.proxy_value());
     let out = s
-        .run(&confluence(s.init_args(), &store), Browser::Follow { accept: true })
+        .run(
+            &confluence(s.init_args(), &store),
+            Browser::Follow { accept: true },
+        )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(value(&format!("{PREFIX}CLIENT_ID")).as_deref(), Some(CLIENT_ID));
+    assert_eq!(
+        value(&format!("{PREFIX}CLIENT_ID")).as_deref(),
+        Some(CLIENT_ID)
+    );
     let first = value(&format!("{PREFIX}REFRESH_TOKEN")).unwrap();
     assert!(s.sim.is_live_refresh_token(&first));
     for suffix in SUFFIXES {
-        assert_eq!(value(&format!("psoxy_JIRA_CLOUD_{suffix}")), None, "Jira's {suffix}");
+        assert_eq!(
+            value(&format!("psoxy_JIRA_CLOUD_{suffix}")),
+            None,
+            "Jira's {suffix}"
+        );
     }
     let meta = fake.secret(&format!("{PREFIX}REFRESH_TOKEN")).unwrap();
-    assert_eq!(meta.label("jira-cloud-id"), Some(SimSite::numbered(1).id.as_str()));
+    assert_eq!(
+        meta.label("jira-cloud-id"),
+        Some(SimSite::numbered(1).id.as_str())
+    );
 
     let out = s
         .run_with(

@@ -36,7 +36,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    CONFLUENCE_SCOPES, DEFAULT_SCOPES, MissingScope, OLDER_PAGE_SCOPES, SimConfig, SimSite, SimUser, TokenQuirks,
+    CONFLUENCE_SCOPES, DEFAULT_SCOPES, MissingScope, OLDER_PAGE_SCOPES, SimConfig, SimSite,
+    SimUser, TokenQuirks,
 };
 
 /// Why an authorize request is rejected with Atlassian's own error page

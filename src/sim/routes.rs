@@ -326,9 +326,14 @@ async fn myself(
     Path(cloudid): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let user = match caller(&state, &cloudid, &headers, &["read:jira-user", "read:user:jira"]) {
+    let user = match caller(
+        &state,
+        &cloudid,
+        &headers,
+        &["read:jira-user", "read:user:jira"],
+    ) {
         Ok(user) => user,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     json_response(
         StatusCode::OK,
@@ -352,7 +357,7 @@ async fn confluence_current_user(
     let accepted = ["read:content-details:confluence", "read:confluence-user"];
     let user = match caller(&state, &cloudid, &headers, &accepted) {
         Ok(user) => user,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     json_response(
         StatusCode::OK,
@@ -373,20 +378,20 @@ fn caller(
     cloudid: &str,
     headers: &HeaderMap,
     accepted: &[&str],
-) -> Result<super::SimUser, Response> {
+) -> Result<super::SimUser, Box<Response>> {
     let inner = lock(state);
     let Some(scopes) = bearer(headers).and_then(|t| inner.access_token_scopes(t)) else {
-        return Err(unauthorized("Unauthorized"));
+        return Err(Box::new(unauthorized("Unauthorized")));
     };
     let reaches = bearer(headers).is_some_and(|t| inner.access_token_reaches(t, cloudid));
     if !inner.config.sites.iter().any(|s| s.id == cloudid) || !reaches {
-        return Err(json_response(
+        return Err(Box::new(json_response(
             StatusCode::NOT_FOUND,
             json!({"errorMessages": ["Site not found"], "errors": {}}),
-        ));
+        )));
     }
     if !scopes.iter().any(|s| accepted.contains(&s.as_str())) {
-        return Err(unauthorized("Unauthorized; scope does not match"));
+        return Err(Box::new(unauthorized("Unauthorized; scope does not match")));
     }
     Ok(inner.config.user.clone())
 }

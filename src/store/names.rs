@@ -123,7 +123,10 @@ mod tests {
     #[test]
     fn aws_prefix_upper_cases_and_keeps_hyphens_and_root_path() {
         assert_eq!(aws_prefix("", "psoxy", J), "PSOXY_JIRA_CLOUD_");
-        assert_eq!(aws_prefix("/x/", "acme-prod", J), "/x/ACME-PROD_JIRA_CLOUD_");
+        assert_eq!(
+            aws_prefix("/x/", "acme-prod", J),
+            "/x/ACME-PROD_JIRA_CLOUD_"
+        );
         assert_eq!(aws_prefix("ACME_", "psoxy", J), "ACME_PSOXY_JIRA_CLOUD_");
     }
 

@@ -166,7 +166,10 @@ impl SecretsManagerStore {
             .map_err(|e| classify(e, Op::new("secretsmanager:ListSecrets", "*")))?
         {
             for secret in page.secret_list() {
-                if let Some(name) = secret.name().filter(|n| crate::connector::of_secret(n).is_some()) {
+                if let Some(name) = secret
+                    .name()
+                    .filter(|n| crate::connector::of_secret(n).is_some())
+                {
                     self.remember(name, secret.kms_key_id());
                     found.push(name.to_string());
                 }

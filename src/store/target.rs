@@ -243,8 +243,14 @@ mod tests {
             StoreTarget::AwsSsm(aws.clone()),
             StoreTarget::AwsSecretsManager(aws.clone()),
         ] {
-            assert_eq!(target.default_prefix("JIRA_CLOUD_"), "/psoxy/PSOXY_JIRA_CLOUD_");
-            assert_eq!(target.derived_prefix("acme", "JIRA_CLOUD_"), "/psoxy/ACME_JIRA_CLOUD_");
+            assert_eq!(
+                target.default_prefix("JIRA_CLOUD_"),
+                "/psoxy/PSOXY_JIRA_CLOUD_"
+            );
+            assert_eq!(
+                target.derived_prefix("acme", "JIRA_CLOUD_"),
+                "/psoxy/ACME_JIRA_CLOUD_"
+            );
         }
         let gcp = StoreTarget::GcpSecretManager(GcpTarget::default());
         assert_eq!(gcp.default_prefix("JIRA_CLOUD_"), "psoxy_JIRA_CLOUD_");

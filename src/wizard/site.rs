@@ -73,15 +73,24 @@ pub async fn choose_site(
         ))),
         1 => {
             let site = sites.remove(0);
-            ctx.ui.ok(&format!("the token reaches one site: {}", site.label()));
+            ctx.ui
+                .ok(&format!("the token reaches one site: {}", site.label()));
             Ok(site)
         }
         _ => {
             let labels: Vec<String> = sites.iter().map(Site::label).collect();
             if !ctx.interactive {
-                return Err(Error::Site(format!("the token reaches {} sites: pass --site with one of: {}", sites.len(), labels.join("; "))));
+                return Err(Error::Site(format!(
+                    "the token reaches {} sites: pass --site with one of: {}",
+                    sites.len(),
+                    labels.join("; ")
+                )));
             }
-            let i = ctx.prompter.select(&format!("Which {product} site should the proxy read?"), &labels, "--site (id, URL or name)")?;
+            let i = ctx.prompter.select(
+                &format!("Which {product} site should the proxy read?"),
+                &labels,
+                "--site (id, URL or name)",
+            )?;
             Ok(sites.swap_remove(i))
         }
     }
