@@ -379,17 +379,7 @@ async fn run_status(args: StatusArgs, verbose: u8) -> Result<i32> {
 async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Result<i32> {
     let mut ctx = context(false, true, None, guard);
     let pending = recovery::load(&args.from)?;
-    ctx.connector = match args.connector {
-        Some(typed) if typed != pending.connector => {
-            return Err(Error::Input(format!(
-                "{} holds {} secrets, not {}: check --from and --connector",
-                args.from.display(),
-                pending.connector.display_name,
-                typed.display_name
-            )));
-        }
-        _ => pending.connector,
-    };
+    ctx.connector = push::connector(&args.from, &pending, args.connector)?;
     if !store_typed {
         // No store option typed: the store the failed run was writing to, as the file records.
         if let Some(target) = pending.target {

@@ -1,14 +1,14 @@
 //! Confluence Cloud (`--connector confluence-cloud`) through the real binary on the file store:
 //! init with the default scopes against an app with exactly Psoxy's Confluence permissions,
-//! status, renew (also from the remembered target), discovery beside a Jira deployment, the demo,
-//! and `confluence_example_cloud_id` in every tfvars shape.
+//! status, renew (also from the remembered target), discovery beside a Jira deployment, the demo
+//! (tfvars shapes: confluence_tfvars.rs; cloud stores: confluence_stores.rs).
 
 mod support;
 
 #[path = "support/hcl.rs"]
 mod hcl;
 
-use hcl::{parse_independently, terraform_reads_key, unquote};
+use hcl::{parse_independently, terraform_reads_key};
 use jira_psoxy_setup::connector::CONFLUENCE_CLOUD;
 use jira_psoxy_setup::sim::{CONFLUENCE_SCOPES, DEFAULT_SCOPES, SimConfig, SimSite};
 use serde_json::Value;
@@ -138,9 +138,13 @@ async fn status_and_renew_work_on_confluence_and_renew_remembers_the_connector()
             .to_string()
     };
     let first = refresh(&s);
+    let ics = s.path("renew.ics");
     let out = s
         .run_with(
-            &confluence(s.renew_args()),
+            &with(
+                confluence(s.renew_args()),
+                &["--ics", ics.to_str().unwrap()],
+            ),
             &[],
             &[],
             Browser::Follow { accept: true },
@@ -151,6 +155,13 @@ async fn status_and_renew_work_on_confluence_and_renew_remembers_the_connector()
         out.stderr.contains("Renewing the Confluence token family"),
         "{}",
         out.stderr
+    );
+    let reminder = std::fs::read_to_string(&ics).unwrap().replace("\r\n ", "");
+    assert!(
+        reminder.contains(
+            "SUMMARY:Renew the Psoxy Confluence Cloud token (jira-psoxy-setup renew --connector confluence-cloud)"
+        ),
+        "{reminder}"
     );
     let second = refresh(&s);
     assert_ne!(first, second);
@@ -301,99 +312,6 @@ async fn the_demo_runs_for_confluence() {
     assert_eq!(s.secrets()[format!("{PREFIX}CLIENT_ID")], "demo-client-id");
 }
 
-/// The shapes of terraform.tfvars the Jira key is placed in, for Confluence's key; each result
-/// read back by python-hcl2 with Terraform's rule.
-#[tokio::test]
-async fn init_puts_confluence_example_cloud_id_where_terraform_reads_it() {
-    let s = Session::new(confluence_app()).await;
-    let id = SimSite::numbered(1).id;
-    let other = "99999999-0000-4000-8000-999999999999";
-    let shapes = [
-        (
-            "top-level only",
-            format!("{KEY} = \"old\"\n"),
-            format!("replaced {KEY} (the top-level"),
-        ),
-        (
-            "map only",
-            format!("connector_settings = {{\n  {KEY} = \"old\"\n}}\n"),
-            format!("replaced {KEY} in connector_settings"),
-        ),
-        (
-            "both",
-            format!("{KEY} = \"old\"\nconnector_settings = {{\n  {KEY} = \"older\"\n}}\n"),
-            "kept equal".to_string(),
-        ),
-        (
-            "neither, a map with Jira's key",
-            format!("connector_settings = {{\n  jira_cloud_id = \"{other}\"\n}}\n"),
-            format!("added {KEY} to connector_settings"),
-        ),
-        (
-            "no map at all",
-            "environment_name = \"acme\"\n".to_string(),
-            format!("added connector_settings with {KEY}"),
-        ),
-        (
-            "nested decoy",
-            format!(
-                "connector_settings = {{\n  confluence = {{\n    {KEY} = \"decoy\"\n  }}\n}}\n"
-            ),
-            format!("added {KEY} to connector_settings"),
-        ),
-    ];
-    let tfvars = s.path("terraform.tfvars");
-    for (shape, before, says) in shapes {
-        std::fs::write(&tfvars, &before).unwrap();
-        let args = with(
-            confluence(s.init_args()),
-            &["--tfvars", tfvars.to_str().unwrap()],
-        );
-        let out = s.run(&args, Browser::Follow { accept: true }).await;
-        assert_eq!(out.code, 0, "{shape}: {}", out.stderr);
-        assert!(out.stderr.contains(&says), "{shape}: {}", out.stderr);
-        let after = std::fs::read_to_string(&tfvars).unwrap();
-        let parsed = parse_independently(&after);
-        assert_eq!(
-            terraform_reads_key(&parsed, KEY),
-            Some(id.clone()),
-            "{shape}: {after}"
-        );
-        if let Some(top) = parsed.get(KEY) {
-            assert_eq!(unquote(top), Some(id.clone()), "{shape}: both equal");
-        }
-        match shape {
-            "nested decoy" => assert_eq!(
-                unquote(&parsed["connector_settings"]["confluence"][KEY]).as_deref(),
-                Some("decoy"),
-                "{after}"
-            ),
-            "neither, a map with Jira's key" => assert_eq!(
-                terraform_reads_key(&parsed, "jira_cloud_id").as_deref(),
-                Some(other),
-                "{after}"
-            ),
-            _ => {}
-        }
-    }
-
-    let before = "connector_settings = merge(local.base, { github_organization = \"acme\" })\n";
-    std::fs::write(&tfvars, before).unwrap();
-    let args = with(
-        confluence(s.init_args()),
-        &["--tfvars", tfvars.to_str().unwrap()],
-    );
-    let out = s.run(&args, Browser::Follow { accept: true }).await;
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(std::fs::read_to_string(&tfvars).unwrap(), before);
-    assert!(
-        out.stderr
-            .contains(&format!("add {KEY} = \"{id}\" at the top level of the map")),
-        "{}",
-        out.stderr
-    );
-}
-
 #[test]
 fn every_command_that_touches_a_deployment_offers_the_connector() {
     for command in ["init", "renew", "status", "push"] {
@@ -415,4 +333,47 @@ fn every_command_that_touches_a_deployment_offers_the_connector() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("jira-cloud"));
+}
+
+/// `push` takes the connector from the recovery file; a `--connector` naming another is refused.
+#[tokio::test]
+async fn push_finishes_a_confluence_run_and_refuses_another_connector() {
+    let s = Session::new(loopback_config()).await;
+    let from = s.path("recovery.json");
+    let recovery = serde_json::json!({
+        "version": 1,
+        "created_at": "2026-11-30T09:00:00Z",
+        "prefix": PREFIX,
+        "connector": "confluence-cloud",
+        "secrets": { format!("{PREFIX}REFRESH_TOKEN"): "recovered-refresh-token" },
+    });
+    std::fs::write(&from, recovery.to_string()).unwrap();
+    let file = s.secrets_file();
+    let push = strings(&["push", "--from", from.to_str().unwrap(), "--store", "file"]);
+    let push = with(push, &["--file", file.to_str().unwrap()]);
+
+    let out = s
+        .run_with(
+            &with(push.clone(), &["--connector", "jira-cloud"]),
+            &[],
+            &[],
+            Browser::Nothing,
+        )
+        .await;
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("holds Confluence Cloud secrets, not Jira Cloud"),
+        "{}",
+        out.stderr
+    );
+    assert!(from.exists() && !file.exists());
+
+    let out = s.run_with(&push, &[], &[], Browser::Nothing).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        s.secrets()[format!("{PREFIX}REFRESH_TOKEN")],
+        "recovered-refresh-token"
+    );
+    assert!(!from.exists());
 }

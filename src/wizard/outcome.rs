@@ -113,7 +113,8 @@ pub fn finish(
     };
     let issued = stored.grant.tokens.obtained_at;
     if let Some(path) = &run.ics {
-        crate::reminder::write(path, report::renew_by(issued), run.warn_days, &site.url)?;
+        let renew_by = report::renew_by(issued);
+        crate::reminder::write(path, renew_by, run.warn_days, &site.url, ctx.connector)?;
         ctx.ui
             .ok(&format!("calendar reminder written to {}", path.display()));
     }
