@@ -1,5 +1,5 @@
 //! AWS Secrets Manager, where Psoxy deployments with `secrets_store_implementation =
-//! "aws_secrets_manager"` keep the Jira secrets (psoxy-contract §4): secrets named like the SSM
+//! "aws_secrets_manager"` keep the connector secrets (psoxy-contract §4): secrets named like the SSM
 //! parameters (a name containing `/` starts with one), created by Terraform with no version.
 //! The rest stays in SSM, through the SSM store: the proxy's refresh lock
 //! `<prefix>OAUTH_REFRESH_TOKEN_lock`, and the token family's metadata as tags on the parameter

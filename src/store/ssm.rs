@@ -1,5 +1,5 @@
 //! AWS Systems Manager Parameter Store, where Psoxy's AWS deployments read their secrets
-//! (psoxy-contract §3): SecureString parameters `<root path><ENV>_JIRA_CLOUD_<NAME>`, pre-created by
+//! (psoxy-contract §3): SecureString parameters `<root path><ENV>_<SEGMENT><NAME>` (`_JIRA_CLOUD_`), pre-created by
 //! Terraform as `fill me`. Credentials and region come from the standard AWS chain (environment,
 //! profiles including IAM Identity Center, web identity, instance roles), and AWS_ENDPOINT_URL /
 //! AWS_ENDPOINT_URL_SSM are honoured. An overwritten parameter keeps its KMS key; the token
@@ -45,7 +45,7 @@ pub struct SsmStore {
     root_path: String,
     kms_key_id: Option<String>,
     known: Mutex<HashMap<String, Known>>,
-    /// Set once discovery has described every `_JIRA_CLOUD_` parameter (so `known` is complete
+    /// Set once discovery has described every connector's parameters (so `known` is complete
     /// for any prefix it proposes).
     described_all: std::sync::atomic::AtomicBool,
     /// Lock parameters this store holds, with the value it wrote.
