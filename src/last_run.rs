@@ -77,6 +77,23 @@ pub fn path() -> Option<PathBuf> {
     crate::user_dirs::app_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("last-run.json"))
 }
 
+/// One connector's last run, next to `path()`: `last-run-confluence-cloud.json`. An operator with
+/// both connectors gets each one's target back with `--connector`.
+pub fn path_for(connector: &Connector) -> Option<PathBuf> {
+    path().map(|p| p.with_file_name(format!("last-run-{}.json", connector.id)))
+}
+
+/// The run to fill in from: with `--connector`, that connector's last run if there is one; else
+/// the last run of any connector (`fill_in` takes it only for the same connector).
+pub fn load_for(typed: Option<&Connector>) -> Result<Option<LastRun>, String> {
+    if let Some(own) = typed.and_then(path_for)
+        && let Some(last) = LastRun::load(&own)?
+    {
+        return Ok(Some(last));
+    }
+    path().map_or(Ok(None), |p| LastRun::load(&p))
+}
+
 impl LastRun {
     pub fn new(
         store: &StoreTarget,

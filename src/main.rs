@@ -55,13 +55,13 @@ fn main() -> ExitCode {
 /// `renew` and `status` without store options take the last run's target, and say so (a cron
 /// `status` only at -v, so it does not mail the line every night).
 fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
-    let Some(path) =
-        last_run::path().filter(|_| matches!(cli.command, Command::Renew(_) | Command::Status(_)))
-    else {
-        return;
+    let typed = match &cli.command {
+        Command::Renew(args) => args.connector,
+        Command::Status(args) => args.connector,
+        _ => return,
     };
     let ui = Ui::new(false);
-    let last = match last_run::LastRun::load(&path) {
+    let last = match last_run::load_for(typed) {
         Ok(last) => last,
         Err(why) => {
             ui.warn(&why);
@@ -307,24 +307,28 @@ fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
         report.tfvars.as_deref(),
     );
     last.demo = report.demo;
-    let Some(path) = last_run::path() else {
-        return;
-    };
-    if last.demo
-        && let Ok(Some(kept)) = last_run::LastRun::load(&path)
-        && !kept.demo
+    // The last run of any connector, and this connector's own.
+    for path in [last_run::path(), last_run::path_for(ctx.connector)]
+        .into_iter()
+        .flatten()
     {
-        ctx.ui.info(&format!(
-            "the demo is not remembered ({} keeps your real deployment's target): pass --file to status",
-            path.display()
-        ));
-        return;
-    }
-    if let Err(e) = last.save(&path) {
-        ctx.ui.warn(&format!(
-            "could not remember this target in {} ({e}): pass the store options to renew and status",
-            path.display()
-        ));
+        if last.demo
+            && let Ok(Some(kept)) = last_run::LastRun::load(&path)
+            && !kept.demo
+        {
+            ctx.ui.info(&format!(
+                "the demo is not remembered ({} keeps your real deployment's target): pass --file to status",
+                path.display()
+            ));
+            return;
+        }
+        if let Err(e) = last.save(&path) {
+            ctx.ui.warn(&format!(
+                "could not remember this target in {} ({e}): pass the store options to renew and status",
+                path.display()
+            ));
+            return;
+        }
     }
 }
 

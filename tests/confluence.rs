@@ -168,18 +168,7 @@ async fn status_and_renew_work_on_confluence_and_renew_remembers_the_connector()
     assert!(s.sim.is_live_refresh_token(&second));
 
     // A year later: `renew` with no options at all renews Confluence, from the last run.
-    let base = s.sim.base_url().to_string();
-    let bare = strings(&[
-        "renew",
-        "--non-interactive",
-        "--no-browser",
-        "--atlassian-auth-url",
-        &base,
-        "--atlassian-api-url",
-        &base,
-        "--callback-timeout",
-        "20",
-    ]);
+    let bare = bare(&s, "renew");
     let out = s
         .run_with(&bare, &[], &[], Browser::Follow { accept: true })
         .await;
@@ -256,6 +245,37 @@ async fn discovery_finds_both_deployments_and_writes_only_the_chosen_one() {
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["connector"], "jira-cloud", "the default");
     assert_eq!(report["prefix"], "ACME_JIRA_CLOUD_");
+
+    // Each connector's last run is remembered: `--connector jira-cloud` alone renews Jira's.
+    let jira = "ACME_JIRA_CLOUD_REFRESH_TOKEN";
+    let renew = with(bare(&s, "renew"), &["--connector", "jira-cloud"]);
+    let out = s
+        .run_with(&renew, &[], &[], Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--prefix ACME_JIRA_CLOUD_"),
+        "{}",
+        out.stderr
+    );
+    assert_ne!(s.secrets()[jira], after[jira]);
+    assert_eq!(s.secrets()[key], after[key], "Confluence's untouched");
+}
+
+/// `command` with no store option: what an operator types a year later.
+fn bare(s: &Session, command: &str) -> Vec<String> {
+    let base = s.sim.base_url().to_string();
+    strings(&[
+        command,
+        "--non-interactive",
+        "--no-browser",
+        "--atlassian-auth-url",
+        &base,
+        "--atlassian-api-url",
+        &base,
+        "--callback-timeout",
+        "20",
+    ])
 }
 
 /// In a terminal without `--connector`, step 1 asks; the second choice is Confluence.
