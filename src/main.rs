@@ -55,13 +55,13 @@ fn main() -> ExitCode {
 /// `renew` and `status` without store options take the last run's target, and say so (a cron
 /// `status` only at -v, so it does not mail the line every night).
 fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
-    let Some(path) =
-        last_run::path().filter(|_| matches!(cli.command, Command::Renew(_) | Command::Status(_)))
-    else {
-        return;
+    let typed = match &cli.command {
+        Command::Renew(args) => args.connector,
+        Command::Status(args) => args.connector,
+        _ => return,
     };
     let ui = Ui::new(false);
-    let last = match last_run::LastRun::load(&path) {
+    let last = match last_run::load_for(typed) {
         Ok(last) => last,
         Err(why) => {
             ui.warn(&why);
@@ -181,8 +181,16 @@ async fn dispatch(cli: Cli, store_typed: bool, guard: Guard) -> Result<i32> {
     }
 }
 
-/// The real seams: a terminal prompter (or a scripted one), the system browser, stdin.
-/// Step 1 of init and renew (the store, asked in a terminal), then the store itself.
+/// Step 1 of init and renew: the connector, asked in a terminal without `--connector`.
+async fn choose_connector(
+    ctx: &mut Context,
+    typed: Option<&'static jira_psoxy_setup::connector::Connector>,
+) -> Result<()> {
+    ctx.connector = guarded(ctx, async { target::choose_connector(ctx, typed) }).await?;
+    Ok(())
+}
+
+/// The rest of step 1 (the store, asked in a terminal), then the store itself.
 async fn open_chosen_store(
     ctx: &mut Context,
     args: &mut StoreArgs,
@@ -226,6 +234,7 @@ fn context(
         interactive,
         env_client_secret,
         store_target: None,
+        connector: jira_psoxy_setup::connector::default(),
         guard,
     }
 }
@@ -251,25 +260,18 @@ async fn guarded<T>(
 }
 
 async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
-    let demo = if args.demo {
-        let demo = demo::prepare(&mut args.auth, &mut args.store).await?;
-        args.auth.client_id.get_or_insert(demo.client_id.clone());
-        Some(demo)
-    } else {
-        None
-    };
-    let secret = demo
-        .as_ref()
-        .map(|d| d.client_secret.clone())
-        .or_else(env_secret);
     let mut ctx = context(
         args.run.non_interactive,
         args.auth.no_browser,
-        secret,
+        env_secret(),
         guard,
     );
-    if let Some(d) = &demo {
-        use_demo(&mut ctx, d);
+    choose_connector(&mut ctx, args.connector).await?;
+    if args.demo {
+        let demo = demo::prepare(&mut args.auth, &mut args.store, ctx.connector).await?;
+        args.auth.client_id.get_or_insert(demo.client_id.clone());
+        ctx.env_client_secret = Some(demo.client_secret.clone());
+        use_demo(&mut ctx, &demo);
     }
     let store = open_chosen_store(&mut ctx, &mut args.store).await?;
     let mut report = guarded(&ctx, init::run(&ctx, &args, store)).await?;
@@ -299,46 +301,48 @@ fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
     };
     let mut last = last_run::LastRun::new(
         target,
+        ctx.connector,
         &report.prefix,
         redirect_uri,
         report.tfvars.as_deref(),
     );
     last.demo = report.demo;
-    let Some(path) = last_run::path() else {
-        return;
-    };
-    if last.demo
-        && let Ok(Some(kept)) = last_run::LastRun::load(&path)
-        && !kept.demo
+    // The last run of any connector, and this connector's own.
+    for path in [last_run::path(), last_run::path_for(ctx.connector)]
+        .into_iter()
+        .flatten()
     {
-        ctx.ui.info(&format!(
-            "the demo is not remembered ({} keeps your real deployment's target): pass --file to status",
-            path.display()
-        ));
-        return;
-    }
-    if let Err(e) = last.save(&path) {
-        ctx.ui.warn(&format!(
-            "could not remember this target in {} ({e}): pass the store options to renew and status",
-            path.display()
-        ));
+        if last.demo
+            && let Ok(Some(kept)) = last_run::LastRun::load(&path)
+            && !kept.demo
+        {
+            ctx.ui.info(&format!(
+                "the demo is not remembered ({} keeps your real deployment's target): pass --file to status",
+                path.display()
+            ));
+            return;
+        }
+        if let Err(e) = last.save(&path) {
+            ctx.ui.warn(&format!(
+                "could not remember this target in {} ({e}): pass the store options to renew and status",
+                path.display()
+            ));
+            return;
+        }
     }
 }
 
 async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
-    let demo = if args.demo {
-        Some(demo::prepare(&mut args.auth, &mut args.store).await?)
-    } else {
-        None
-    };
     let mut ctx = context(
         args.run.non_interactive,
         args.auth.no_browser,
         env_secret(),
         guard,
     );
-    if let Some(d) = &demo {
-        use_demo(&mut ctx, d);
+    choose_connector(&mut ctx, args.connector).await?;
+    if args.demo {
+        let demo = demo::prepare(&mut args.auth, &mut args.store, ctx.connector).await?;
+        use_demo(&mut ctx, &demo);
     }
     let store = open_chosen_store(&mut ctx, &mut args.store).await?;
     let mut report = guarded(&ctx, renew::run(&ctx, &args, store)).await?;
@@ -353,12 +357,17 @@ async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
 async fn run_status(args: StatusArgs, verbose: u8) -> Result<i32> {
     let mut ctx = context(true, true, None, Guard::default());
     ctx.ui = Ui::new(verbose == 0);
+    ctx.connector = args
+        .connector
+        .unwrap_or_else(jira_psoxy_setup::connector::default);
     let report = match args.store.target().open().await {
         Ok(store) => status::run(&ctx, &args, store).await,
         Err(e) => Err(e),
     };
     let report = match report {
-        Err(Error::Store(reason)) => status::unreadable(args.store.kind().name().into(), &reason),
+        Err(Error::Store(reason)) => {
+            status::unreadable(ctx.connector, args.store.kind().name().into(), &reason)
+        }
         other => other?,
     };
     if args.format() == OutputFormat::Json {
@@ -373,9 +382,11 @@ async fn run_status(args: StatusArgs, verbose: u8) -> Result<i32> {
 
 async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Result<i32> {
     let mut ctx = context(false, true, None, guard);
+    let pending = recovery::load(&args.from)?;
+    ctx.connector = push::connector(&args.from, &pending, args.connector)?;
     if !store_typed {
         // No store option typed: the store the failed run was writing to, as the file records.
-        if let Some(target) = recovery::load(&args.from)?.target {
+        if let Some(target) = pending.target {
             ctx.ui.info(&format!(
                 "writing to the store the failed run used: {}",
                 recovery::shell_line(&target.flags())

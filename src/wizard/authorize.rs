@@ -88,10 +88,11 @@ async fn authorize(
         }
     };
     ctx.ui.step("Authorize the app in your browser");
-    ctx.ui.url(
-        "Open this URL, choose the Jira site, and click Accept:",
-        url.as_str(),
+    let open = format!(
+        "Open this URL, choose the {} site, and click Accept:",
+        ctx.connector.product
     );
+    ctx.ui.url(&open, url.as_str());
     if let Some(l) = &listener {
         ctx.ui
             .info(&format!("(short link to the same page: {})", l.short_url()));

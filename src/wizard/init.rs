@@ -24,7 +24,11 @@ const CONSOLE_URL: &str = "https://developer.atlassian.com/console/myapps/";
 pub async fn run(ctx: &Context, args: &InitArgs, store: Arc<dyn SecretStore>) -> Result<RunReport> {
     let atl = atlassian_client(ctx, &args.auth)?;
     let plan = auth_plan(ctx, &args.auth)?;
-    ctx.ui.step(&format!("Target: {}", store.describe()));
+    ctx.ui.step(&format!(
+        "Target: {} ({})",
+        store.describe(),
+        ctx.connector.display_name
+    ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
     super::push::warn_about_leftovers(ctx, &names.prefix);
     preflight(ctx, store.as_ref(), &names, args.store.create_missing).await?;
@@ -65,12 +69,12 @@ pub fn auth_plan(ctx: &Context, auth: &AuthArgs) -> Result<AuthPlan> {
         .scopes
         .as_deref()
         .map(scopes::parse)
-        .unwrap_or_else(scopes::default_scopes);
+        .unwrap_or_else(|| scopes::default_scopes(ctx.connector));
     if scopes.is_empty() {
-        return Err(Error::Input(
-            "--scopes is empty: list the scopes to request, e.g. \"offline_access read:jira-work\""
-                .into(),
-        ));
+        return Err(Error::Input(format!(
+            "--scopes is empty: list the scopes to request, e.g. \"{}\"",
+            ctx.connector.default_scopes.join(" ")
+        )));
     }
     let redirect = url::Url::parse(&auth.redirect_uri)
         .map_err(|e| Error::Input(format!("--redirect-uri {:?} is not a URL ({e}): give the callback URL registered in the console", auth.redirect_uri)))?;
@@ -118,7 +122,7 @@ fn show_console_checklist(ctx: &Context, plan: &AuthPlan, demo: bool) -> Result<
             plan.redirect_uri
         ),
     ];
-    steps.extend(scopes::checklist(&plan.scopes));
+    steps.extend(scopes::checklist(ctx.connector, &plan.scopes));
     steps.push("Settings -> copy the Client ID and the Secret".into());
     if !ctx.interactive {
         // Nobody to confirm: the list is the record of what the console must hold.

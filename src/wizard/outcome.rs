@@ -7,7 +7,7 @@ use super::Context;
 use super::report::{self, RunReport};
 use super::save::{Keep, save_secrets};
 use crate::atlassian::oauth::{ClientCredentials, TokenSet};
-use crate::atlassian::sites::{JiraUser, Site};
+use crate::atlassian::sites::{AtlassianUser, Site};
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::recovery::Pending;
@@ -19,7 +19,7 @@ use crate::tfvars;
 pub struct Grant {
     pub tokens: TokenSet,
     pub site: Site,
-    pub user: JiraUser,
+    pub user: AtlassianUser,
 }
 
 /// What was stored, for the summary.
@@ -66,6 +66,7 @@ pub async fn store_grant(
     let pending = Pending {
         own_lock_ms: None,
         target: ctx.store_target.clone(),
+        connector: ctx.connector,
         prefix: names.prefix.clone(),
         values,
         meta,
@@ -87,23 +88,24 @@ pub fn finish(
     stored: Stored,
 ) -> Result<RunReport> {
     let site = &stored.grant.site;
+    let key = ctx.connector.tfvars_key;
     let tfvars_change = match &run.tfvars {
         Some(path) => {
-            let edit = tfvars::update_file(path, &site.id)?;
+            let edit = tfvars::update_file(path, key, &site.id)?;
+            let done = report::describe_edit(edit, key);
             if edit == tfvars::Edit::ByHand {
                 // A warning, not a failure: the secrets are stored, and the proxy never reads
                 // this id (only the example calls Terraform generates do, psoxy-contract §5).
-                let fix = tfvars::by_hand(&site.id);
+                let fix = tfvars::by_hand(key, &site.id);
                 ctx.ui.warn(&format!("{}: {fix}", path.display()));
             } else {
-                let done = report::describe_edit(edit);
                 ctx.ui.ok(&format!("{}: {done}", path.display()));
             }
-            Some(report::describe_edit(edit).to_string())
+            Some(done)
         }
         None => {
             ctx.ui.info(&format!(
-                "add jira_cloud_id = \"{}\" to connector_settings in terraform.tfvars (or pass --tfvars PATH next time)",
+                "add {key} = \"{}\" to connector_settings in terraform.tfvars (or pass --tfvars PATH next time)",
                 site.id
             ));
             None
@@ -111,12 +113,14 @@ pub fn finish(
     };
     let issued = stored.grant.tokens.obtained_at;
     if let Some(path) = &run.ics {
-        crate::reminder::write(path, report::renew_by(issued), run.warn_days, &site.url)?;
+        let renew_by = report::renew_by(issued);
+        crate::reminder::write(path, renew_by, run.warn_days, &site.url, ctx.connector)?;
         ctx.ui
             .ok(&format!("calendar reminder written to {}", path.display()));
     }
     Ok(RunReport {
         command,
+        connector: ctx.connector,
         store: stored.store,
         prefix: stored.prefix,
         secrets_written: stored.written,

@@ -1,11 +1,11 @@
-//! Steps: granted scopes, the Jira site, and a verifying call as the authorizing user.
+//! Steps: granted scopes, the site, and the connector's verifying call as the authorizing user.
 
 use super::Context;
 use super::authorize::AuthPlan;
 use crate::atlassian::AtlassianClient;
 use crate::atlassian::oauth::TokenSet;
 use crate::atlassian::scopes;
-use crate::atlassian::sites::{JiraUser, Site, match_site};
+use crate::atlassian::sites::{AtlassianUser, Site, match_site};
 use crate::error::{Error, Result};
 
 /// Compares granted with requested scopes and names where to add any that is missing.
@@ -19,7 +19,7 @@ pub fn check_scopes(ctx: &Context, plan: &AuthPlan, tokens: &TokenSet) -> Result
     if tokens.scope.trim().is_empty() {
         return Ok(()); // older responses omit `scope`; nothing to compare
     }
-    let missing = scopes::missing(requested, &tokens.scope);
+    let missing = scopes::missing(ctx.connector, requested, &tokens.scope);
     if missing.is_empty() {
         ctx.ui.ok("every requested scope was granted");
         return Ok(());
@@ -35,10 +35,11 @@ pub fn check_scopes(ctx: &Context, plan: &AuthPlan, tokens: &TokenSet) -> Result
             .warn("continuing without them (--allow-missing-scopes)");
         return Ok(());
     }
-    if ctx.prompter.confirm(
-        "Continue without these scopes? (the proxy may fail to read some Jira data)",
-        false,
-    )? {
+    let question = format!(
+        "Continue without these scopes? (the proxy may fail to read some {} data)",
+        ctx.connector.product
+    );
+    if ctx.prompter.confirm(&question, false)? {
         return Ok(());
     }
     Err(Error::Authorization(format!(
@@ -54,7 +55,10 @@ pub async fn choose_site(
     tokens: &TokenSet,
     wanted: Option<&str>,
 ) -> Result<Site> {
-    let spinner = ctx.ui.spinner("Listing the Jira sites the token can reach");
+    let product = ctx.connector.product;
+    let spinner = ctx
+        .ui
+        .spinner(&format!("Listing the {product} sites the token can reach"));
     let mut sites = atl.accessible_resources(&tokens.access_token).await?;
     drop(spinner);
     sites.sort_by_key(|a| a.name.to_lowercase());
@@ -64,34 +68,48 @@ pub async fn choose_site(
         return Ok(site);
     }
     match sites.len() {
-        0 => Err(Error::Site(
-            "the authorization reaches no Jira site: authorize again as a user with Jira access and pick the site on the consent page".into(),
-        )),
+        0 => Err(Error::Site(format!(
+            "the authorization reaches no {product} site: authorize again as a user with {product} access and pick the site on the consent page"
+        ))),
         1 => {
             let site = sites.remove(0);
-            ctx.ui.ok(&format!("the token reaches one site: {}", site.label()));
+            ctx.ui
+                .ok(&format!("the token reaches one site: {}", site.label()));
             Ok(site)
         }
         _ => {
             let labels: Vec<String> = sites.iter().map(Site::label).collect();
             if !ctx.interactive {
-                return Err(Error::Site(format!("the token reaches {} sites: pass --site with one of: {}", sites.len(), labels.join("; "))));
+                return Err(Error::Site(format!(
+                    "the token reaches {} sites: pass --site with one of: {}",
+                    sites.len(),
+                    labels.join("; ")
+                )));
             }
-            let i = ctx.prompter.select("Which Jira site should the proxy read?", &labels, "--site (id, URL or name)")?;
+            let i = ctx.prompter.select(
+                &format!("Which {product} site should the proxy read?"),
+                &labels,
+                "--site (id, URL or name)",
+            )?;
             Ok(sites.swap_remove(i))
         }
     }
 }
 
-/// Calls Jira's `/myself` through the 3LO gateway: proves the token works for this site.
+/// The connector's verifying call through the 3LO gateway: proves the token works for this site.
 pub async fn verify_user(
     ctx: &Context,
     atl: &AtlassianClient,
     tokens: &TokenSet,
     site: &Site,
-) -> Result<JiraUser> {
-    let spinner = ctx.ui.spinner("Verifying the token with Jira");
-    let user = atl.myself(&tokens.access_token, &site.id).await?;
+) -> Result<AtlassianUser> {
+    let spinner = ctx.ui.spinner(&format!(
+        "Verifying the token with {}",
+        ctx.connector.product
+    ));
+    let user = atl
+        .verify(ctx.connector, &tokens.access_token, &site.id)
+        .await?;
     drop(spinner);
     let email = user
         .email_address
