@@ -7,6 +7,9 @@ mod support;
 
 mod browser_demo;
 mod cli_help;
+mod confluence;
+mod confluence_stores;
+mod confluence_tfvars;
 mod endings;
 mod file_store_safety;
 mod gcp_fake;

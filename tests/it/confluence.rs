@@ -3,10 +3,9 @@
 //! status, renew (also from the remembered target), discovery beside a Jira deployment, the demo
 //! (tfvars shapes: confluence_tfvars.rs; cloud stores: confluence_stores.rs).
 
-mod support;
+use crate::support;
 
-#[path = "support/hcl.rs"]
-mod hcl;
+use crate::support::hcl;
 
 use hcl::{parse_independently, terraform_reads_key};
 use jira_psoxy_setup::connector::CONFLUENCE_CLOUD;
@@ -338,8 +337,7 @@ fn every_command_that_touches_a_deployment_offers_the_connector() {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"))
             .args([command, "--help"])
             .env_clear()
-            .output()
-            .unwrap();
+            .output_within_limit();
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(
             help.contains("--connector") && help.contains("confluence-cloud"),
@@ -349,8 +347,7 @@ fn every_command_that_touches_a_deployment_offers_the_connector() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"))
         .args(["status", "--connector", "jira"])
         .env_clear()
-        .output()
-        .unwrap();
+        .output_within_limit();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("jira-cloud"));
 }

@@ -1,12 +1,10 @@
 //! Confluence Cloud on the cloud stores, through the real binary: AWS SSM (moto) with a Jira
 //! deployment beside it, and GCP Secret Manager (the loopback fake): init, status, renew.
 
-#[path = "support/moto.rs"]
-mod moto;
-mod support;
+use crate::support;
+use crate::support::moto;
 
-#[path = "support/gcp_fake/mod.rs"]
-mod gcp_fake;
+use crate::support::gcp_fake;
 
 use gcp_fake::GcpFake;
 use jira_psoxy_setup::sim::SimSite;

@@ -2,10 +2,9 @@
 //! the real binary, in every shape of terraform.tfvars the Jira key is placed in; each result is
 //! read back by an independent HCL parser (python-hcl2).
 
-mod support;
+use crate::support;
 
-#[path = "support/hcl.rs"]
-mod hcl;
+use crate::support::hcl;
 
 use hcl::{parse_independently, terraform_reads_key, unquote};
 use jira_psoxy_setup::sim::SimSite;
