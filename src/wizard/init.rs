@@ -1,14 +1,15 @@
 //! `init`: from nothing to a connected proxy, as a sequence of named steps.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::Context;
 use super::authorize::{AuthPlan, obtain_tokens};
+use super::deployment::{
+    choose_prefix, confirm_replacing_live_family, note_proxy_cache, open_chosen_store, preflight,
+};
 use super::outcome::{Grant, finish, store_grant};
 use super::report::RunReport;
 use super::site::{check_scopes, choose_site, verify_user};
-use super::target::{choose_prefix, confirm_replacing_live_family, note_proxy_cache, preflight};
 use crate::atlassian::AtlassianClient;
 use crate::atlassian::oauth::ClientCredentials;
 use crate::atlassian::scopes;
@@ -16,12 +17,13 @@ use crate::cli::{AuthArgs, InitArgs};
 use crate::error::{Error, Result};
 use crate::http::endpoint;
 use crate::secret::{ExposeSecret, SecretString, secret_from_line};
-use crate::store::SecretStore;
 use crate::tfvars;
 
 const CONSOLE_URL: &str = "https://developer.atlassian.com/console/myapps/";
 
-pub async fn run(ctx: &Context, args: &InitArgs, store: Arc<dyn SecretStore>) -> Result<RunReport> {
+pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
+    let store = open_chosen_store(ctx, &mut args.store).await?;
+    let (ctx, args) = (&*ctx, &*args);
     let atl = atlassian_client(ctx, &args.auth)?;
     let plan = auth_plan(ctx, &args.auth)?;
     ctx.ui.step(&format!("Target: {}", store.describe()));

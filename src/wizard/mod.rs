@@ -2,6 +2,8 @@
 //! the browser and callback, the Atlassian client and the secret store.
 
 pub mod authorize;
+pub mod commands;
+pub mod deployment;
 pub mod init;
 pub mod outcome;
 pub mod push;
@@ -10,7 +12,6 @@ pub mod report;
 pub mod save;
 pub mod site;
 pub mod status;
-pub mod target;
 
 use std::sync::Arc;
 

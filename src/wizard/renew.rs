@@ -1,15 +1,13 @@
 //! `renew`: the yearly part. Client credentials come back from the store, the console checklist
 //! is skipped, and the new token family must be for the site already configured.
 
-use std::sync::Arc;
-
 use super::Context;
 use super::authorize::obtain_tokens;
+use super::deployment::{choose_prefix, note_proxy_cache, open_chosen_store, preflight};
 use super::init::{atlassian_client, auth_plan, client_credentials};
 use super::outcome::{Grant, finish, store_grant};
 use super::report::RunReport;
 use super::site::{check_scopes, choose_site, verify_user};
-use super::target::{choose_prefix, note_proxy_cache, preflight};
 use crate::atlassian::sites::Site;
 use crate::cli::RenewArgs;
 use crate::error::{Error, Result};
@@ -17,11 +15,9 @@ use crate::secret::{ExposeSecret, SecretString};
 use crate::store::{PLACEHOLDER, SecretKey, SecretNames, SecretStore};
 use crate::tfvars;
 
-pub async fn run(
-    ctx: &Context,
-    args: &RenewArgs,
-    store: Arc<dyn SecretStore>,
-) -> Result<RunReport> {
+pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
+    let store = open_chosen_store(ctx, &mut args.store).await?;
+    let (ctx, args) = (&*ctx, &*args);
     let atl = atlassian_client(ctx, &args.auth)?;
     let plan = auth_plan(ctx, &args.auth)?;
     ctx.ui.step(&format!(

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Context;
+use super::deployment::choose_prefix;
 use super::report::renew_by;
-use super::target::choose_prefix;
 use crate::atlassian::AtlassianClient;
 use crate::cli::StatusArgs;
 use crate::error::{Result, exit};

@@ -1,5 +1,7 @@
-//! Step: which deployment's secrets to write (the prefix), and the store preflight that runs
+//! Steps: which deployment's secrets to write (the store, then the prefix), and the store preflight that runs
 //! before any authorization is requested (a code lives only ten minutes).
+
+use std::sync::Arc;
 
 use crate::cli::StoreArgs;
 use crate::error::{Error, Result};
@@ -8,8 +10,20 @@ use crate::store::{SecretNames, SecretStore, terraform};
 use super::Context;
 use super::report::renew_by;
 
-/// Step 1, in a terminal without `--store`: where the secrets go. Scripts get the file store.
-pub fn choose_store(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
+/// Step 1 of init and renew: the store (asked in a terminal without `--store`), recorded in the
+/// context for recovery files and the last-run file, then opened.
+pub async fn open_chosen_store(
+    ctx: &mut Context,
+    args: &mut StoreArgs,
+) -> Result<Arc<dyn SecretStore>> {
+    choose_store(ctx, args)?;
+    let chosen = args.target();
+    ctx.store_target = Some(chosen.clone());
+    chosen.open().await
+}
+
+/// In a terminal without `--store`: where the secrets go. Scripts get the file store.
+fn choose_store(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
     use clap::ValueEnum;
     if args.store.is_some() || args.remembered.is_some() || !ctx.interactive {
         return Ok(());
