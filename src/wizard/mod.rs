@@ -3,10 +3,11 @@
 
 pub mod authorize;
 pub mod commands;
+pub mod credentials;
 pub mod deployment;
 pub mod init;
-pub mod outcome;
 pub mod push;
+pub mod refresh_lock;
 pub mod renew;
 pub mod report;
 pub mod save;

@@ -3,23 +3,24 @@
 
 use super::Context;
 use super::authorize::obtain_tokens;
+use super::authorize::{AuthPlan, atlassian_client};
+use super::credentials::{client_credentials, stored_client_credentials};
 use super::deployment::{choose_prefix, note_proxy_cache, open_chosen_store, preflight};
-use super::init::{atlassian_client, auth_plan, client_credentials};
-use super::outcome::{Grant, finish, store_grant};
 use super::report::RunReport;
+use super::report::finish;
+use super::save::{Grant, store_grant};
 use super::site::{check_scopes, choose_site, verify_user};
 use crate::atlassian::sites::Site;
 use crate::cli::RenewArgs;
 use crate::error::{Error, Result};
-use crate::secret::{ExposeSecret, SecretString};
-use crate::store::{PLACEHOLDER, SecretKey, SecretNames, SecretStore};
+use crate::store::{SecretNames, SecretStore};
 use crate::tfvars;
 
 pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
     let store = open_chosen_store(ctx, &mut args.store).await?;
     let (ctx, args) = (&*ctx, &*args);
     let atl = atlassian_client(ctx, &args.auth)?;
-    let plan = auth_plan(ctx, &args.auth)?;
+    let plan = AuthPlan::new(ctx, &args.auth)?;
     ctx.ui.step(&format!(
         "Renewing the Jira token family in {}",
         store.describe()
@@ -57,25 +58,6 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
     let stored = store_grant(ctx, &store, &names, creds, Grant { tokens, site, user }).await?;
     note_proxy_cache(ctx);
     finish(ctx, "renew", &args.run, stored)
-}
-
-/// Client ID and secret as the store holds them; a missing or `fill me` value counts as absent.
-async fn stored_client_credentials(
-    store: &dyn SecretStore,
-    names: &SecretNames,
-) -> Result<Option<(String, SecretString)>> {
-    let id = store.read(&names.name(SecretKey::ClientId)).await?;
-    let secret = store.read(&names.name(SecretKey::ClientSecret)).await?;
-    let usable = |v: &SecretString| {
-        !v.expose_secret().trim().is_empty() && v.expose_secret().trim() != PLACEHOLDER
-    };
-    match (id, secret) {
-        (Some(id), Some(secret)) if usable(&id.value) && usable(&secret.value) => Ok(Some((
-            id.value.expose_secret().trim().to_string(),
-            secret.value,
-        ))),
-        _ => Ok(None),
-    }
 }
 
 /// The site the proxy is configured for: the cloud id in `--tfvars`, else the one recorded by the last run.
