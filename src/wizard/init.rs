@@ -9,7 +9,7 @@ use super::deployment::{
 use super::report::RunReport;
 use super::report::finish;
 use super::save::{Grant, store_grant};
-use super::site::{check_scopes, choose_site, verify_user};
+use super::site::{check_scopes, pick_site, reachable_sites, verify_user};
 use crate::atlassian::scopes;
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
@@ -34,7 +34,8 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
     let creds = client_credentials(ctx, &args.auth, None)?;
     let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
     check_scopes(ctx, &plan, &tokens)?;
-    let site = choose_site(ctx, &atl, &tokens, args.auth.site.as_deref()).await?;
+    let sites = reachable_sites(ctx, &atl, &tokens).await?;
+    let site = pick_site(ctx, &sites, args.auth.site.as_deref())?;
     let user = verify_user(ctx, &atl, &tokens, &site).await?;
     let stored = store_grant(
         ctx,

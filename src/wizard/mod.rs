@@ -13,6 +13,8 @@ pub mod report;
 pub mod save;
 pub mod site;
 pub mod status;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@ use super::deployment::{choose_prefix, note_proxy_cache, open_chosen_store, pref
 use super::report::RunReport;
 use super::report::finish;
 use super::save::{Grant, store_grant};
-use super::site::{check_scopes, choose_site, verify_user};
+use super::site::{check_scopes, pick_site, reachable_sites, verify_user};
 use crate::atlassian::sites::Site;
 use crate::cli::RenewArgs;
 use crate::error::{Error, Result};
@@ -43,14 +43,14 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
     let expected = configured_site(store.as_ref(), &names, args).await?;
     let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
     check_scopes(ctx, &plan, &tokens)?;
+    let sites = reachable_sites(ctx, &atl, &tokens).await?;
     let site = match (args.auth.site.as_deref(), expected.as_deref()) {
-        (Some(wanted), _) => choose_site(ctx, &atl, &tokens, Some(wanted)).await?,
         // The configured site, if the token reaches it; else the operator's pick, confirmed below.
-        (None, Some(configured)) => match choose_site(ctx, &atl, &tokens, Some(configured)).await {
-            Err(Error::Site(_)) => choose_site(ctx, &atl, &tokens, None).await?,
+        (None, Some(configured)) => match pick_site(ctx, &sites, Some(configured)) {
+            Err(Error::Site(_)) => pick_site(ctx, &sites, None)?,
             other => other?,
         },
-        (None, None) => choose_site(ctx, &atl, &tokens, None).await?,
+        (wanted, _) => pick_site(ctx, &sites, wanted)?,
     };
     confirm_site_change(ctx, expected.as_deref(), &site, args.allow_site_change)?;
     let user = verify_user(ctx, &atl, &tokens, &site).await?;
@@ -74,7 +74,7 @@ async fn configured_site(
     Ok(store.read_metadata(names).await?.cloud_id)
 }
 
-fn confirm_site_change(
+pub(crate) fn confirm_site_change(
     ctx: &Context,
     expected: Option<&str>,
     site: &Site,

@@ -1,0 +1,6 @@
+//! In-process tests of the wizard's branches, over the doubles in `crate::testing`: each table row
+//! is one operator answer (or flag) and what the step must do with it. The binary-driven stories
+//! in tests/ keep what needs a real process (signals, terminals, real stores).
+
+mod choices;
+mod store_step;
