@@ -27,14 +27,13 @@ impl TokenSet {
             .unwrap_or(self.obtained_at)
     }
 
-    /// The access token the way the proxy stores it: `{"token":..,"expirationDate":<epoch ms>}`;
-    /// a raw token would be ignored by the proxy (psoxy-contract §3).
+    /// The access token the way the proxy stores it (see `ProxyAccessToken`).
     pub fn proxy_access_token(&self) -> SecretString {
-        let json = serde_json::json!({
-            "token": self.access_token.expose_secret(),
-            "expirationDate": self.access_token_expires_at().timestamp_millis(),
-        });
-        SecretString::from(json.to_string())
+        super::proxy_token::ProxyAccessToken::new(
+            self.access_token.clone(),
+            self.access_token_expires_at(),
+        )
+        .to_secret()
     }
 }
 

@@ -211,7 +211,7 @@ pub async fn run_status(args: StatusArgs, verbose: u8) -> Result<i32> {
     } else {
         status::print_human(&report);
     }
-    Ok(report.exit_code)
+    Ok(report.exit_code())
 }
 
 pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Result<i32> {
