@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
-use crate::secret::{ExposeSecret, SecretString};
+use crate::secret::SecretString;
 
 /// A token response. Both tokens are secrets; `scope` is what was actually granted.
 pub struct TokenSet {
@@ -124,6 +124,7 @@ pub(super) fn parse_token_answer(text: &str) -> Result<TokenSet> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::ExposeSecret;
 
     #[test]
     fn an_out_of_range_expires_in_is_clamped_not_a_panic() {

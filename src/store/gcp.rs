@@ -17,11 +17,8 @@ use google_cloud_secretmanager_v1::model::Secret;
 use super::*;
 use crate::secret::ExposeSecret;
 
-#[path = "gcp_labels.rs"]
 mod labels;
-#[path = "gcp_ops.rs"]
 mod ops;
-#[path = "gcp_project.rs"]
 pub mod project;
 
 pub use labels::{CLOUD_ID_LABEL, ISSUED_LABEL, LOCK_LABEL};
