@@ -6,6 +6,7 @@ pub mod file;
 mod file_doc;
 pub mod gcp;
 pub mod lock;
+mod name_cache;
 pub mod names;
 pub mod secrets_manager;
 pub mod ssm;

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use super::{Context, init, push, renew, report, status};
 use crate::browser::{Browser, NoBrowser, SystemBrowser};
-use crate::cli::{Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, StatusArgs};
+use crate::cli::{
+    AuthArgs, Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, RunArgs, StatusArgs,
+    StoreArgs,
+};
 use crate::error::{Error, Result, exit};
 use crate::interrupt::Guard;
 use crate::secret::{SecretString, secret_from_line};
@@ -96,52 +99,56 @@ pub async fn guarded<T>(
 }
 
 pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
-    let demo = if args.demo {
-        let demo = demo::prepare(&mut args.auth, &mut args.store).await?;
-        args.auth.client_id.get_or_insert(demo.client_id.clone());
-        Some(demo)
-    } else {
-        None
-    };
-    let secret = demo
-        .as_ref()
-        .map(|d| d.client_secret.clone())
-        .or_else(env_secret);
-    let mut ctx = context(
-        args.run.non_interactive,
-        args.auth.no_browser,
-        secret,
-        guard.clone(),
-    );
-    if let Some(d) = &demo {
-        use_demo(&mut ctx, d);
-    }
-    let mut report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
-    report.demo = args.demo;
-    report::print(&report, args.run.format());
-    remember(&ctx, &report, &args.auth.redirect_uri);
-    Ok(exit::OK)
+    let (auth, store) = (&mut args.auth, &mut args.store);
+    let mut ctx = authorizing_context(auth, store, &args.run, args.demo, true, &guard).await?;
+    let report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
+    print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
 pub async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
-    let demo = if args.demo {
-        Some(demo::prepare(&mut args.auth, &mut args.store).await?)
-    } else {
-        None
+    let (auth, store) = (&mut args.auth, &mut args.store);
+    let mut ctx = authorizing_context(auth, store, &args.run, args.demo, false, &guard).await?;
+    let report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
+    print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
+}
+
+/// The seams of `init` and `renew`; with `--demo`, the simulator in place of Atlassian (and, for
+/// `init`, the simulator's app as the client).
+async fn authorizing_context(
+    auth: &mut AuthArgs,
+    store: &mut StoreArgs,
+    run: &RunArgs,
+    demo: bool,
+    demo_app: bool,
+    guard: &Guard,
+) -> Result<Context> {
+    let demo = match demo {
+        true => Some(demo::prepare(auth, store).await?),
+        false => None,
     };
-    let mut ctx = context(
-        args.run.non_interactive,
-        args.auth.no_browser,
-        env_secret(),
-        guard.clone(),
-    );
+    let mut secret = None;
+    if let (Some(d), true) = (&demo, demo_app) {
+        auth.client_id.get_or_insert(d.client_id.clone());
+        secret = Some(d.client_secret.clone());
+    }
+    let secret = secret.or_else(env_secret);
+    let mut ctx = context(run.non_interactive, auth.no_browser, secret, guard.clone());
     if let Some(d) = &demo {
         use_demo(&mut ctx, d);
     }
-    let mut report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
-    report.demo = args.demo;
-    report::print(&report, args.run.format());
-    remember(&ctx, &report, &args.auth.redirect_uri);
+    Ok(ctx)
+}
+
+fn print_and_remember(
+    ctx: &Context,
+    mut report: report::RunReport,
+    demo: bool,
+    run: &RunArgs,
+    redirect_uri: &str,
+) -> Result<i32> {
+    report.demo = demo;
+    report::print(&report, run.format());
+    remember(ctx, &report, redirect_uri);
     Ok(exit::OK)
 }
 
