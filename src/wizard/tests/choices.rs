@@ -81,8 +81,7 @@ async fn an_empty_typed_prefix_is_refused() {
     let ctx = context(prompter, true);
     let err = choose_prefix(&ctx, &MemoryStore::default(), &store_args(&[]))
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(err, Error::Input(m) if m.contains("prefix is empty")));
 }
 
