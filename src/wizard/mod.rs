@@ -32,7 +32,7 @@ pub struct Context {
     pub http: reqwest::Client,
     pub stdin: StdinLines,
     pub interactive: bool,
-    /// The client secret from `JIRA_CLIENT_SECRET` (or the demo), read once by `main`.
+    /// The client secret from `JIRA_CLIENT_SECRET` (or the demo), read once by `commands`.
     pub env_client_secret: Option<SecretString>,
     /// This run's store, recorded in a recovery file and named by the `push` command it prints.
     pub store_target: Option<crate::store::StoreTarget>,
