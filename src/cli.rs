@@ -12,7 +12,7 @@ pub const DEFAULT_SECRETS_FILE: &str = "./psoxy-jira-cloud.secrets.json";
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0 success                  5 no usable Jira site                  10 status: expires within --warn-days
+  0 success                  5 no usable site                       10 status: expires within --warn-days
   1 internal error           6 secret store                         11 status: expired, missing, unreadable
   2 usage error              7 terraform.tfvars                     12 store failed, tokens could not be saved
   3 bad input                8 network                             129 SIGHUP
@@ -20,7 +20,7 @@ Exit codes:
                                                                    143 SIGTERM";
 
 #[derive(Debug, Parser)]
-#[command(name = "jira-psoxy-setup", version, about = "Connect Worklytics' Psoxy to Jira Cloud: OAuth 2.0 (3LO) app, tokens, secrets and terraform.tfvars in one guided run.", after_help = EXIT_CODES)]
+#[command(name = "jira-psoxy-setup", version, about = "Connect Worklytics' Psoxy to Jira Cloud or Confluence Cloud (--connector): OAuth 2.0 (3LO) app, tokens, secrets and terraform.tfvars in one guided run.", after_help = EXIT_CODES)]
 pub struct Cli {
     /// More log output on stderr (-v: info, -vv: debug). Secrets are never logged.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -65,6 +65,7 @@ pub enum Command {
 const INIT_EXAMPLES: &str = "\
 Examples:
   jira-psoxy-setup init --demo
+  jira-psoxy-setup init --demo --connector confluence-cloud
   jira-psoxy-setup init --store aws-ssm --aws-region us-east-1 --tfvars terraform.tfvars
   JIRA_CLIENT_SECRET=... jira-psoxy-setup init --non-interactive --client-id ID \\
       --redirect-uri http://127.0.0.1:8765/callback --site acme --store file
@@ -76,12 +77,14 @@ const RENEW_EXAMPLES: &str = "\
 Examples:
   jira-psoxy-setup renew --demo
   jira-psoxy-setup renew --store aws-ssm --tfvars terraform.tfvars
+  jira-psoxy-setup renew --connector confluence-cloud --store aws-ssm --tfvars terraform.tfvars
   jira-psoxy-setup renew --store gcp-secret-manager --gcp-project acme-psoxy \\
       --redirect-uri http://127.0.0.1:8765/callback --ics renew-jira.ics";
 
 const STATUS_EXAMPLES: &str = "\
 Examples:
   jira-psoxy-setup status --store aws-ssm
+  jira-psoxy-setup status --connector confluence-cloud --store aws-ssm
   jira-psoxy-setup status --store gcp-secret-manager --gcp-project acme-psoxy --json --check
   # cron / monitoring: exit 0 healthy, 10 expires within --warn-days, 11 expired or broken
   jira-psoxy-setup status --store aws-ssm --warn-days 30 >/dev/null || alert";
@@ -213,7 +216,7 @@ pub struct AuthArgs {
     /// Scopes to request, separated by spaces or commas (default: the Psoxy list).
     #[arg(long)]
     pub scopes: Option<String>,
-    /// Jira site to use, by cloud id, URL or name.
+    /// Atlassian site to use, by cloud id, URL or name.
     #[arg(long)]
     pub site: Option<String>,
     /// Accept a token that lacks some requested scopes (newer Psoxy versions need fewer).
@@ -239,7 +242,8 @@ pub struct AuthArgs {
 /// Options shared by init and renew.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// terraform.tfvars to update with `jira_cloud_id`.
+    /// terraform.tfvars to update with the cloud id (`jira_cloud_id`; Confluence:
+    /// `confluence_example_cloud_id`).
     #[arg(long)]
     pub tfvars: Option<PathBuf>,
     /// Never prompt; every value from flags, env or stdin. Implied when stdin or stderr is not a terminal.
@@ -297,6 +301,10 @@ pub enum OutputFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct InitArgs {
+    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
+    /// init or renew asks].
+    #[arg(long, value_parser = crate::connector::value_parser())]
+    pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
@@ -310,6 +318,10 @@ pub struct InitArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct RenewArgs {
+    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
+    /// init or renew asks].
+    #[arg(long, value_parser = crate::connector::value_parser())]
+    pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
@@ -326,6 +338,10 @@ pub struct RenewArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
+    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
+    /// init or renew asks].
+    #[arg(long, value_parser = crate::connector::value_parser())]
+    pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Also call accessible-resources with the stored access token, if it is still valid.
@@ -343,8 +359,9 @@ pub struct StatusArgs {
     /// Atlassian's API gateway, for --check (change only for a simulator or a test double).
     #[arg(long, env = "ATLASSIAN_API_URL", hide_env_values = true, default_value = DEFAULT_API_URL)]
     pub atlassian_api_url: String,
-    /// terraform.tfvars whose `jira_cloud_id` (read as Terraform reads it) names the site to
-    /// report and `--check`; a family for another site is a warning.
+    /// terraform.tfvars whose cloud id (`jira_cloud_id`, `confluence_example_cloud_id`; read as
+    /// Terraform reads it) names the site to report and `--check`; a family for another site is
+    /// a warning.
     #[arg(long)]
     pub tfvars: Option<PathBuf>,
 }
@@ -358,6 +375,10 @@ impl StatusArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PushArgs {
+    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
+    /// init or renew asks].
+    #[arg(long, value_parser = crate::connector::value_parser())]
+    pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// The recovery file a failed run saved.

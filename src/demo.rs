@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::browser::{Browser, SystemBrowser};
 use crate::cli::{AuthArgs, StoreArgs, StoreKind};
+use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
 use crate::sim::{SimConfig, SimSite, Simulator};
@@ -20,7 +21,7 @@ pub struct Demo {
     pub client_secret: SecretString,
 }
 
-/// The demo's one Jira site: a reserved `.example` name, so no link leads to a real site.
+/// The demo's one Atlassian site: a reserved `.example` name, so no link leads to a real site.
 fn demo_site() -> SimSite {
     SimSite {
         name: "Acme (demo)".into(),
@@ -30,14 +31,26 @@ fn demo_site() -> SimSite {
 }
 
 /// Starts the simulator and points the run at it (the file store unless another is chosen).
-pub async fn prepare(auth: &mut AuthArgs, store: &mut StoreArgs) -> Result<Demo> {
+pub async fn prepare(
+    auth: &mut AuthArgs,
+    store: &mut StoreArgs,
+    connector: &Connector,
+) -> Result<Demo> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| Error::Internal(format!("no free loopback port for the demo: {e}")))?
         .port();
+    // The simulated app has exactly the connector's default permissions.
     let config = SimConfig {
         redirect_uri: format!("http://127.0.0.1:{port}/callback"),
         sites: vec![demo_site()],
+        app_scopes: connector.default_scopes(),
+        unlisted_scopes: connector
+            .unreported_scopes
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        app_name: format!("Psoxy {} connector (demo)", connector.display_name),
         ..SimConfig::default()
     };
     let sim = Simulator::start(config.clone())

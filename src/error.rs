@@ -36,7 +36,7 @@ pub enum Error {
     /// The authorization code was rejected (expired, reused): a new authorization is needed.
     #[error("{0}")]
     CodeRejected(String),
-    /// No usable Jira site.
+    /// No usable Atlassian site.
     #[error("{0}")]
     Site(String),
     /// The secret store could not be read or written.

@@ -12,6 +12,7 @@ use clap::{ArgMatches, Args, CommandFactory};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{Cli, Command, StoreArgs};
+use crate::connector::Connector;
 use crate::store::StoreTarget;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +20,9 @@ use crate::store::StoreTarget;
 pub struct LastRun {
     /// The store and its options, without per-run switches.
     pub store: StoreTarget,
+    /// The connector set up there (files from before the choice: Jira Cloud).
+    #[serde(with = "crate::connector::serde_id")]
+    pub connector: &'static Connector,
     pub prefix: String,
     pub redirect_uri: String,
     #[serde(default)]
@@ -36,6 +40,11 @@ struct SavedLastRun {
     store: Option<StoreTarget>,
     #[serde(default)]
     store_flags: Vec<String>,
+    #[serde(
+        with = "crate::connector::serde_id",
+        default = "crate::connector::default"
+    )]
+    connector: &'static Connector,
     prefix: String,
     redirect_uri: String,
     #[serde(default)]
@@ -54,6 +63,7 @@ impl TryFrom<SavedLastRun> for LastRun {
         };
         Ok(LastRun {
             store: store.remembered(),
+            connector: saved.connector,
             prefix: saved.prefix,
             redirect_uri: saved.redirect_uri,
             tfvars: saved.tfvars,
@@ -67,15 +77,34 @@ pub fn path() -> Option<PathBuf> {
     crate::user_dirs::app_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("last-run.json"))
 }
 
+/// One connector's last run, next to `path()`: `last-run-confluence-cloud.json`. An operator with
+/// both connectors gets each one's target back with `--connector`.
+pub fn path_for(connector: &Connector) -> Option<PathBuf> {
+    path().map(|p| p.with_file_name(format!("last-run-{}.json", connector.id)))
+}
+
+/// The run to fill in from: with `--connector`, that connector's last run if there is one; else
+/// the last run of any connector (`fill_in` takes it only for the same connector).
+pub fn load_for(typed: Option<&Connector>) -> Result<Option<LastRun>, String> {
+    if let Some(own) = typed.and_then(path_for)
+        && let Some(last) = LastRun::load(&own)?
+    {
+        return Ok(Some(last));
+    }
+    path().map_or(Ok(None), |p| LastRun::load(&p))
+}
+
 impl LastRun {
     pub fn new(
         store: &StoreTarget,
+        connector: &'static Connector,
         prefix: &str,
         redirect_uri: &str,
         tfvars: Option<&Path>,
     ) -> LastRun {
         LastRun {
             store: store.remembered(),
+            connector,
             prefix: prefix.to_string(),
             redirect_uri: redirect_uri.to_string(),
             tfvars: tfvars.map(|t| std::path::absolute(t).unwrap_or_else(|_| t.to_path_buf())),
@@ -140,17 +169,26 @@ fn typed(sub: &ArgMatches, id: &str) -> bool {
         && sub.value_source(id) == Some(ValueSource::CommandLine)
 }
 
-/// Fills in `renew` and `status` from the last run when no store option was typed. Returns the
-/// line to tell the operator, if anything was filled in. Per-run switches (`--create-missing`,
-/// `--gcp-replication`, `--destroy-old-versions`) are never remembered: they stay as typed.
+/// Fills in `renew` and `status` from the last run when no store option was typed, and no
+/// other connector than the last run's was asked for. Returns the line to tell the operator, if
+/// anything was filled in. Per-run switches (`--create-missing`, `--gcp-replication`,
+/// `--destroy-old-versions`) are never remembered: they stay as typed.
 pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Option<String> {
     let (_, sub) = matches.subcommand()?;
     if store_options_typed(matches) {
         return None;
     }
     let last = last?;
+    let typed_connector = match &cli.command {
+        Command::Renew(args) => args.connector,
+        Command::Status(args) => args.connector,
+        _ => return None,
+    };
+    if typed_connector.is_some_and(|typed| typed != last.connector) {
+        return None;
+    }
     let mut also = "";
-    let store = match &mut cli.command {
+    let (store, connector) = match &mut cli.command {
         // `renew --demo` never takes a real deployment's target.
         Command::Renew(args) if args.demo && !last.demo => return None,
         Command::Renew(args) => {
@@ -164,7 +202,7 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
             if args.run.tfvars.is_none() {
                 args.run.tfvars = last.tfvars.clone().filter(|t| t.exists());
             }
-            &mut args.store
+            (&mut args.store, &mut args.connector)
         }
         Command::Status(args) => {
             // The demo's simulated Atlassian is gone; its token must not go to the real one.
@@ -172,13 +210,19 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
                 args.check = false;
                 also = "; --check skipped: the demo's simulated Atlassian ran only during the demo";
             }
-            &mut args.store
+            (&mut args.store, &mut args.connector)
         }
         _ => return None,
     };
+    *connector = Some(last.connector);
     store.remembered = Some(last.store.clone().with_switches_of(store));
     store.prefix = Some(last.prefix.clone());
-    let mut words = last.store.flags();
+    // Jira's line stays as it was; another connector is named.
+    let mut words = Vec::new();
+    if !std::ptr::eq(last.connector, crate::connector::default()) {
+        words.extend(["--connector".to_string(), last.connector.id.to_string()]);
+    }
+    words.extend(last.store.flags());
     words.extend(["--prefix".to_string(), last.prefix.clone()]);
     let whose = if last.demo {
         "the demo's target"
@@ -208,6 +252,7 @@ mod tests {
                 region: Some("eu-west-1".into()),
                 ..Default::default()
             }),
+            connector: &crate::connector::JIRA_CLOUD,
             prefix: "/p/ACME_JIRA_CLOUD_".into(),
             redirect_uri: "http://127.0.0.1:8765/callback".into(),
             tfvars: None,
@@ -324,6 +369,7 @@ mod tests {
         });
         assert_eq!(loaded.store, expected);
         assert_eq!(loaded.prefix, "/p/ACME_JIRA_CLOUD_");
+        assert_eq!(loaded.connector, &crate::connector::JIRA_CLOUD);
         assert_eq!(
             loaded.tfvars.as_deref(),
             Some(Path::new("/work/psoxy/terraform.tfvars"))
@@ -365,5 +411,30 @@ mod tests {
             !serde_json::from_str::<LastRun>(text).unwrap().demo,
             "older files load"
         );
+    }
+
+    #[test]
+    fn the_connector_is_remembered_and_another_one_typed_takes_nothing() {
+        let mut confluence = last();
+        confluence.connector = &crate::connector::CONFLUENCE_CLOUD;
+        confluence.prefix = "/p/ACME_CONFLUENCE_CLOUD_".into();
+        let (mut cli, m) = parse(&["x", "renew"]);
+        let note = fill_in(&mut cli, &m, Some(confluence)).expect("filled in");
+        assert!(note.contains("--connector confluence-cloud"), "{note}");
+        let Command::Renew(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.connector, Some(&crate::connector::CONFLUENCE_CLOUD));
+
+        let (mut cli, m) = parse(&["x", "status", "--connector", "confluence-cloud"]);
+        assert_eq!(
+            fill_in(&mut cli, &m, Some(last())),
+            None,
+            "the last run was Jira's"
+        );
+        let Command::Status(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.store.prefix, None);
     }
 }

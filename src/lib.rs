@@ -20,6 +20,7 @@ pub mod atlassian;
 pub mod browser;
 pub mod callback;
 pub mod cli;
+pub mod connector;
 pub mod demo;
 pub mod error;
 pub mod http;

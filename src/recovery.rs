@@ -25,6 +25,8 @@ pub struct Pending {
     pub own_lock_ms: Option<i64>,
     /// The store the run was writing to, if known.
     pub target: Option<StoreTarget>,
+    /// Whose secrets these are (files from before the choice: Jira Cloud).
+    pub connector: &'static crate::connector::Connector,
 }
 
 impl Pending {
@@ -84,6 +86,11 @@ struct RecoveryFile {
     own_lock_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     store: Option<StoreTarget>,
+    #[serde(
+        with = "crate::connector::serde_id",
+        default = "crate::connector::default"
+    )]
+    connector: &'static crate::connector::Connector,
     /// How earlier versions recorded the store (`--store aws-ssm --aws-region ...`): read only.
     #[serde(default, skip_serializing)]
     store_flags: Vec<String>,
@@ -150,6 +157,7 @@ fn to_text(pending: &Pending, own_lock_ms: Option<i64>) -> Result<Zeroizing<Stri
         cloud_id: pending.meta.cloud_id.clone(),
         own_lock_ms,
         store: pending.target.clone(),
+        connector: pending.connector,
         store_flags: Vec::new(),
         secrets: pending
             .values
@@ -296,6 +304,7 @@ pub fn load(path: &Path) -> Result<Pending> {
         },
         own_lock_ms: file.own_lock_ms,
         target: stored_target(path, file.store, &file.store_flags)?,
+        connector: file.connector,
     })
 }
 

@@ -5,9 +5,16 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::connector::Connector;
 use crate::error::{Error, Result};
 
-pub fn calendar(renew_by: DateTime<Utc>, warn_days: i64, site: &str, now: DateTime<Utc>) -> String {
+pub fn calendar(
+    renew_by: DateTime<Utc>,
+    warn_days: i64,
+    site: &str,
+    connector: &Connector,
+    now: DateTime<Utc>,
+) -> String {
     // `--warn-days` is the operator's number, any size: a lead time past the calendar's start
     // puts the reminder on the deadline itself rather than panicking.
     let day = Duration::try_days(warn_days.max(0))
@@ -16,6 +23,7 @@ pub fn calendar(renew_by: DateTime<Utc>, warn_days: i64, site: &str, now: DateTi
         .date_naive();
     let next = day.succ_opt().unwrap_or(day);
     let uid = format!("{}@jira-psoxy-setup", crate::secret::random_hex(16));
+    let (name, renew) = (connector.display_name, connector.command("renew"));
     let lines = [
         "BEGIN:VCALENDAR".to_string(),
         "VERSION:2.0".into(),
@@ -26,15 +34,15 @@ pub fn calendar(renew_by: DateTime<Utc>, warn_days: i64, site: &str, now: DateTi
         format!("DTSTAMP:{}", now.format("%Y%m%dT%H%M%SZ")),
         format!("DTSTART;VALUE=DATE:{}", day.format("%Y%m%d")),
         format!("DTEND;VALUE=DATE:{}", next.format("%Y%m%d")),
-        "SUMMARY:Renew the Psoxy Jira Cloud token (jira-psoxy-setup renew)".into(),
+        format!("SUMMARY:Renew the Psoxy {name} token ({renew})"),
         format!(
-            "DESCRIPTION:The Jira Cloud token family for site {} expires on {}. Run jira-psoxy-setup renew before then.",
+            "DESCRIPTION:The {name} token family for site {} expires on {}. Run {renew} before then.",
             escape(site),
             renew_by.format("%Y-%m-%d")
         ),
         "BEGIN:VALARM".into(),
         "ACTION:DISPLAY".into(),
-        "DESCRIPTION:Renew the Psoxy Jira Cloud token".into(),
+        format!("DESCRIPTION:Renew the Psoxy {name} token"),
         "TRIGGER:PT9H".into(),
         "END:VALARM".into(),
         "END:VEVENT".into(),
@@ -66,8 +74,15 @@ fn fold(line: &str) -> String {
     out
 }
 
-pub fn write(path: &Path, renew_by: DateTime<Utc>, warn_days: i64, site: &str) -> Result<()> {
-    std::fs::write(path, calendar(renew_by, warn_days, site, Utc::now())).map_err(|e| {
+pub fn write(
+    path: &Path,
+    renew_by: DateTime<Utc>,
+    warn_days: i64,
+    site: &str,
+    connector: &Connector,
+) -> Result<()> {
+    let ics = calendar(renew_by, warn_days, site, connector, Utc::now());
+    std::fs::write(path, ics).map_err(|e| {
         Error::Input(format!(
             "cannot write the reminder {}: {e}: choose another --ics path",
             path.display()
@@ -84,7 +99,8 @@ mod tests {
         let deadline = DateTime::parse_from_rfc3339("2027-11-28T10:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let ics = calendar(deadline, 30, "https://acme.atlassian.net", Utc::now());
+        let jira = &crate::connector::JIRA_CLOUD;
+        let ics = calendar(deadline, 30, "https://acme.atlassian.net", jira, Utc::now());
         assert!(ics.contains("DTSTART;VALUE=DATE:20271029\r\n"));
         assert!(ics.lines().all(|l| l.len() <= 76));
         assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"));

@@ -1,4 +1,5 @@
-//! Setting `jira_cloud_id` in terraform.tfvars where Terraform reads it (the rule is in
+//! Setting a connector's cloud id (`jira_cloud_id`, `confluence_example_cloud_id`) in
+//! terraform.tfvars where Terraform reads it (the rule is in
 //! `tfvars_place.rs`). The file is parsed with `hcl-edit` (a file that does not parse is refused,
 //! with the parser's message), and only the bytes of the value are replaced or inserted, using the
 //! parser's spans: comments, ordering and formatting survive byte for byte.
@@ -13,15 +14,13 @@ use crate::local_file;
 #[path = "tfvars_place.rs"]
 mod place;
 
-pub const KEY: &str = "jira_cloud_id";
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edit {
     /// The value Terraform uses was already this cloud id.
     Unchanged,
-    /// The top-level `jira_cloud_id` (which wins when set) was replaced.
+    /// The top-level variable (which wins when set) was replaced.
     Replaced,
-    /// The `jira_cloud_id` key at the top level of `connector_settings` was replaced.
+    /// The key at the top level of `connector_settings` was replaced.
     ReplacedInConnectorSettings,
     /// Both were set: both now hold the cloud id (Terraform uses the top-level one).
     ReplacedBoth,
@@ -35,20 +34,24 @@ pub enum Edit {
 }
 
 /// What an operator adds by hand when the file could not be edited (`Edit::ByHand`).
-pub fn by_hand(cloud_id: &str) -> String {
+pub fn by_hand(key: &str, cloud_id: &str) -> String {
     format!(
-        "add {KEY} = \"{cloud_id}\" at the top level of the map that {} builds (it is not a literal map, so it was left alone)",
+        "add {key} = \"{cloud_id}\" at the top level of the map that {} builds (it is not a literal map, so it was left alone)",
         place::SETTINGS
     )
 }
 
-/// The new text of a tfvars file with `jira_cloud_id` set where Terraform reads it.
-pub fn set_cloud_id(text: &str, cloud_id: &str) -> std::result::Result<(String, Edit), String> {
+/// The new text of a tfvars file with `key` (`jira_cloud_id`) set where Terraform reads it.
+pub fn set_cloud_id(
+    text: &str,
+    key: &str,
+    cloud_id: &str,
+) -> std::result::Result<(String, Edit), String> {
     if !crate::atlassian::sites::is_cloud_id(cloud_id) {
         return Err(format!("{cloud_id:?} is not a cloud id"));
     }
     let body = parse(text)?;
-    Ok(place::Places::find(&body).apply(text, &format!("\"{cloud_id}\"")))
+    Ok(place::Places::find(&body, key).apply(text, &format!("\"{cloud_id}\"")))
 }
 
 /// How long parsing may take. Fuzzing found 577-byte inputs that keep the parser busy for seconds
@@ -72,7 +75,7 @@ fn parse(text: &str) -> std::result::Result<Body, String> {
 
 /// The cloud id Terraform reads from a tfvars file (the top-level variable when set, else the
 /// key in `connector_settings`), if any.
-pub fn read_cloud_id(path: &Path) -> Result<Option<String>> {
+pub fn read_cloud_id(path: &Path, key: &str) -> Result<Option<String>> {
     let text = read_text(path)?;
     let body = parse(&text).map_err(|e| {
         Error::Tfvars(format!(
@@ -82,7 +85,7 @@ pub fn read_cloud_id(path: &Path) -> Result<Option<String>> {
         ))
     })?;
     // Terraform's template leaves `fill me` (or nothing) until a first run fills it in.
-    Ok(place::Places::find(&body)
+    Ok(place::Places::find(&body, key)
         .effective()
         .map(|s| text[s].trim().trim_matches('"').trim().to_string())
         .filter(|s| !crate::store::is_placeholder(s)))
@@ -91,7 +94,14 @@ pub fn read_cloud_id(path: &Path) -> Result<Option<String>> {
 /// Checks before any authorization that the file can be read, parsed and replaced, so a broken
 /// tfvars never surfaces after tokens were minted.
 pub fn preflight(path: &Path) -> Result<()> {
-    read_cloud_id(path)?;
+    let text = read_text(path)?;
+    parse(&text).map_err(|e| {
+        Error::Tfvars(format!(
+            "{} does not parse as HCL: {}",
+            path.display(),
+            one_line(&e)
+        ))
+    })?;
     let target = local_file::target(path).map_err(Error::Tfvars)?;
     let metadata = std::fs::metadata(&target)
         .map_err(|e| Error::Tfvars(format!("cannot read {}: {e}", path.display())))?;
@@ -120,9 +130,9 @@ fn read_text(path: &Path) -> Result<String> {
 
 /// Reads, edits and atomically replaces the file (the target of a symlink), keeping its owner,
 /// group and mode.
-pub fn update_file(path: &Path, cloud_id: &str) -> Result<Edit> {
+pub fn update_file(path: &Path, key: &str, cloud_id: &str) -> Result<Edit> {
     let text = read_text(path)?;
-    let (new_text, edit) = set_cloud_id(&text, cloud_id).map_err(|e| {
+    let (new_text, edit) = set_cloud_id(&text, key, cloud_id).map_err(|e| {
         Error::Tfvars(format!(
             "{} does not parse as HCL, so it was left alone: {}",
             path.display(),
@@ -153,9 +163,10 @@ mod tests {
 
     const ID: &str = "11111111-2222-3333-4444-555555555555";
     const OLD: &str = "00000000-0000-4000-8000-000000000000";
+    const KEY: &str = "jira_cloud_id";
 
     fn set(text: &str) -> (String, Edit) {
-        set_cloud_id(text, ID).unwrap()
+        set_cloud_id(text, KEY, ID).unwrap()
     }
 
     #[test]
@@ -245,7 +256,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.tfvars");
         std::fs::write(&path, text).unwrap();
-        assert_eq!(read_cloud_id(&path).unwrap(), None);
+        assert_eq!(read_cloud_id(&path, KEY).unwrap(), None);
     }
 
     #[test]
@@ -256,13 +267,13 @@ mod tests {
         ] {
             assert_eq!(set(text), (text.to_string(), Edit::ByHand), "{text}");
         }
-        assert!(by_hand(ID).contains(&format!("jira_cloud_id = \"{ID}\"")));
+        assert!(by_hand(KEY, ID).contains(&format!("jira_cloud_id = \"{ID}\"")));
     }
 
     #[test]
     fn refuses_broken_files_and_odd_ids() {
-        assert!(set_cloud_id("a = = 1\n", ID).is_err());
-        assert!(set_cloud_id("a = 1\n", "x\" injected").is_err());
-        assert!(set_cloud_id("a = 1\n", "../11111111-2222-3333-4444-555555555555").is_err());
+        assert!(set_cloud_id("a = = 1\n", KEY, ID).is_err());
+        assert!(set_cloud_id("a = 1\n", KEY, "x\" injected").is_err());
+        assert!(set_cloud_id("a = 1\n", KEY, "../11111111-2222-3333-4444-555555555555").is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! Where the cloud id lives in a parsed tfvars body, by Terraform's own rule (psoxy-contract §5):
-//! `coalesce(var.jira_cloud_id, connector_settings["jira_cloud_id"])`. The top-level variable
-//! wins when it is set (`coalesce` skips `null` and `""`); otherwise the key at the top level of
-//! `connector_settings`, a flat `map(string)`. A `jira_cloud_id` nested deeper is no setting and
-//! is never read or touched.
+//! `coalesce(var.jira_cloud_id, connector_settings["jira_cloud_id"])`, and the same for each
+//! connector's key (`confluence_example_cloud_id`, §7). The top-level variable wins when it is
+//! set (`coalesce` skips `null` and `""`); otherwise the key at the top level of
+//! `connector_settings`, a flat `map(string)`. The key nested deeper is no setting and is never
+//! read or touched.
 
 use std::ops::Range;
 
@@ -10,7 +11,7 @@ use hcl_edit::Span;
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::Body;
 
-use super::{Edit, KEY};
+use super::Edit;
 
 /// The attribute holding the connector settings map.
 pub const SETTINGS: &str = "connector_settings";
@@ -18,7 +19,7 @@ pub const SETTINGS: &str = "connector_settings";
 /// What `connector_settings` is in the file.
 enum Settings {
     Absent,
-    /// A literal `{ … }`: its span, and the value span of its top-level `jira_cloud_id`, if any.
+    /// A literal `{ … }`: its span, and the value span of its top-level key, if any.
     Literal {
         object: Range<usize>,
         key: Option<Range<usize>>,
@@ -29,15 +30,17 @@ enum Settings {
 
 /// The places that matter for the cloud id.
 pub struct Places {
+    /// The connector's key: `jira_cloud_id`.
+    name: String,
     /// The value of the top-level variable, when it is set (neither `null` nor `""`).
     top: Option<Range<usize>>,
     settings: Settings,
 }
 
 impl Places {
-    pub fn find(body: &Body) -> Places {
+    pub fn find(body: &Body, name: &str) -> Places {
         let top = body
-            .get_attribute(KEY)
+            .get_attribute(name)
             .filter(|a| is_set(&a.value))
             .and_then(|a| a.value.span());
         let settings = match body
@@ -49,12 +52,16 @@ impl Places {
                 object: span,
                 key: object
                     .iter()
-                    .find(|(k, _)| key_name(k).as_deref() == Some(KEY))
+                    .find(|(k, _)| key_name(k).as_deref() == Some(name))
                     .and_then(|(_, v)| v.expr().span()),
             },
             Some(_) => Settings::NotLiteral,
         };
-        Places { top, settings }
+        Places {
+            name: name.to_string(),
+            top,
+            settings,
+        }
     }
 
     /// The span of the value Terraform uses: the top-level variable, else the map's key.
@@ -90,7 +97,12 @@ impl Places {
         match &self.settings {
             Settings::NotLiteral => (text.to_string(), Edit::ByHand),
             Settings::Literal { object, .. } => (
-                insert_key(text, object.clone(), literal, nl),
+                insert_key(
+                    text,
+                    object.clone(),
+                    &format!("{} = {literal}", self.name),
+                    nl,
+                ),
                 Edit::AddedToConnectorSettings,
             ),
             Settings::Absent => {
@@ -103,7 +115,10 @@ impl Places {
                 if !out.trim().is_empty() && !out.ends_with(&format!("{nl}{nl}")) {
                     out.push_str(nl);
                 }
-                out.push_str(&format!("{SETTINGS} = {{{nl}  {KEY} = {literal}{nl}}}{nl}"));
+                let name = &self.name;
+                out.push_str(&format!(
+                    "{SETTINGS} = {{{nl}  {name} = {literal}{nl}}}{nl}"
+                ));
                 (out, Edit::AddedConnectorSettings)
             }
         }
@@ -133,17 +148,16 @@ fn replace_all(text: &str, mut spans: Vec<Range<usize>>, literal: &str) -> Strin
     out
 }
 
-/// Adds `jira_cloud_id = <literal>` as the last item of the literal object at `object`,
+/// Adds `item` (`jira_cloud_id = <literal>`) as the last item of the literal object at `object`,
 /// following its layout: one item per line, or items on one line separated by commas.
 #[allow(
     clippy::arithmetic_side_effects,
     clippy::indexing_slicing,
     reason = "`object` is the span hcl-edit's parse of this same text gave a literal object: it lies inside `text` and starts with `{` and ends with `}` (one byte each), so the offsets stay on char boundaries within it"
 )]
-fn insert_key(text: &str, object: Range<usize>, literal: &str, nl: &str) -> String {
+fn insert_key(text: &str, object: Range<usize>, item: &str, nl: &str) -> String {
     let close = object.end - 1; // the `}`
     let inner = &text[object.start + 1..close];
-    let item = format!("{KEY} = {literal}");
     let mut out = text.to_string();
     if inner.trim().is_empty() {
         out.replace_range(object.start + 1..close, &format!("{nl}  {item}{nl}"));

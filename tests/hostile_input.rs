@@ -119,7 +119,7 @@ fn tfvars_edits_never_panic_and_always_set_the_id_when_accepted() {
     let mut rng = Rng(0x5eed_1234_abcd_0002);
     for i in 0..8_000 {
         let input = mutate(&mut rng, seeds[i % seeds.len()]);
-        if let Ok((out, edit)) = set_cloud_id(&input, ID) {
+        if let Ok((out, edit)) = set_cloud_id(&input, "jira_cloud_id", ID) {
             // Left alone only when connector_settings is not a literal map.
             if edit == Edit::ByHand {
                 assert_eq!(out, input);
@@ -140,7 +140,7 @@ fn a_pathological_tfvars_is_refused_within_the_time_limit() {
     let copy = dir.path().join("terraform.tfvars");
     std::fs::copy(&path, &copy).unwrap();
     let started = std::time::Instant::now();
-    let err = jira_psoxy_setup::tfvars::update_file(&copy, ID).unwrap_err();
+    let err = jira_psoxy_setup::tfvars::update_file(&copy, "jira_cloud_id", ID).unwrap_err();
     let limit = jira_psoxy_setup::tfvars::PARSE_TIME_LIMIT;
     assert!(
         started.elapsed() < limit + std::time::Duration::from_secs(1),

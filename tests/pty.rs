@@ -65,6 +65,7 @@ async fn ctrl_c_in_the_store_list_restores_the_cursor_and_exits_130() {
     let args = ["init", "--file", file.to_str().unwrap()];
     let mut t = Terminal::start(&s, &args, &[]);
     // A select list hides the cursor while it is shown.
+    t.answer_connector();
     t.expect("Where should the secrets go?");
     let seen = t.interrupt_before_anything_is_written();
     assert!(
@@ -165,6 +166,7 @@ async fn choosing_aws_in_the_store_list_uses_ssm() {
         &interactive_init(&s),
         &[("AWS_EC2_METADATA_DISABLED", "true")],
     );
+    t.answer_connector();
     t.expect("Where should the secrets go?");
     t.send("\x1b[B");
     t.send("\r");
@@ -184,6 +186,7 @@ fn demo_in_a_terminal(s: &Session, env: &[(&str, &str)]) -> (i32, String) {
         &["init", "--demo", "--file", file.to_str().unwrap()],
         env,
     );
+    t.answer_connector();
     t.expect("demo mode");
     t.expect("Secret-name prefix");
     t.send("\r");

@@ -55,6 +55,7 @@ async fn the_demo_opens_its_consent_page_in_the_browser_and_the_person_accepts_t
     let file = s.secrets_file();
     let args = ["init", "--demo", "--file", file.to_str().unwrap()];
     let mut t = Terminal::start(&s, &args, &[("BROWSER", browser.to_str().unwrap())]);
+    t.answer_connector();
     t.expect("demo mode");
     t.expect("Secret-name prefix");
     t.send("\r");
@@ -173,6 +174,7 @@ async fn without_a_browser_the_demo_link_answers_while_the_terminal_asks() {
     let file = s.secrets_file();
     let args = ["init", "--demo", "--file", file.to_str().unwrap()];
     let mut t = Terminal::start(&s, &args, &[]);
+    t.answer_connector();
     t.expect("Secret-name prefix");
     t.send("\r");
     t.answer_checklist(4);

@@ -13,7 +13,8 @@ const ID: &str = "a436116f-02ce-4520-8fbb-7301462a1674";
 /// Edits `before`, checks the edit kind, that both files parse independently, that Terraform now
 /// reads ID, and that every other top-level value is unchanged.
 fn check(before: &str, expected_edit: Edit) -> String {
-    let (after, edit) = set_cloud_id(before, ID).unwrap_or_else(|e| panic!("{e}\n{before}"));
+    let (after, edit) =
+        set_cloud_id(before, "jira_cloud_id", ID).unwrap_or_else(|e| panic!("{e}\n{before}"));
     assert_eq!(edit, expected_edit, "{before}");
     let parsed = parse_independently(&after);
     assert_eq!(
@@ -105,7 +106,7 @@ fn a_map_that_is_not_literal_is_not_changed() {
         "connector_settings = local.settings\n",
         "connector_settings = merge(var.base, { github_organization = \"acme\" })\n",
     ] {
-        let (after, edit) = set_cloud_id(before, ID).unwrap();
+        let (after, edit) = set_cloud_id(before, "jira_cloud_id", ID).unwrap();
         assert_eq!((after.as_str(), edit), (before, Edit::ByHand));
         parse_independently(before);
     }

@@ -221,7 +221,7 @@ mod tests {
         let url = c.authorize_url(
             "cid",
             "http://localhost",
-            &crate::atlassian::scopes::default_scopes(),
+            &crate::atlassian::scopes::default_scopes(&crate::connector::JIRA_CLOUD),
             "st",
         );
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();

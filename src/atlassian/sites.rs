@@ -1,8 +1,10 @@
-//! Which Jira sites the token reaches (`accessible-resources`), choosing one, and `/myself`.
+//! Which sites the token reaches (`accessible-resources`), choosing one, and the connector's
+//! verifying call (Jira's `/myself`, Confluence's `/user/current`).
 
 use serde::{Deserialize, Serialize};
 
 use super::AtlassianClient;
+use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::http::{network_error, redirect_refused, send_idempotent};
 use crate::sanitize::remote_text;
@@ -34,19 +36,21 @@ impl Site {
     }
 }
 
+/// Who authorized, as the verifying call answers (Jira: `emailAddress`, Confluence: `email`; either
+/// may be hidden by the user's profile settings).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct JiraUser {
+pub struct AtlassianUser {
     pub account_id: String,
     pub display_name: String,
-    #[serde(default)]
+    #[serde(default, alias = "email")]
     pub email_address: Option<String>,
 }
 
-impl JiraUser {
+impl AtlassianUser {
     /// The user with every printed field cleaned for the terminal (a user picks their own name).
-    fn sanitized(self) -> JiraUser {
-        JiraUser {
+    fn sanitized(self) -> AtlassianUser {
+        AtlassianUser {
             account_id: remote_text(&self.account_id),
             display_name: remote_text(&self.display_name),
             email_address: self.email_address.as_deref().map(remote_text),
@@ -68,15 +72,21 @@ impl AtlassianClient {
         Ok(sites.into_iter().map(Site::sanitized).collect())
     }
 
-    /// Verifies the token against the chosen site and says who authorized.
-    pub async fn myself(&self, access_token: &SecretString, cloud_id: &str) -> Result<JiraUser> {
+    /// Verifies the token against the chosen site with the connector's call, and says who
+    /// authorized.
+    pub async fn verify(
+        &self,
+        connector: &Connector,
+        access_token: &SecretString,
+        cloud_id: &str,
+    ) -> Result<AtlassianUser> {
         check_cloud_id(cloud_id)?;
-        let path = format!("ex/jira/{cloud_id}/rest/api/3/myself");
-        let user: JiraUser = self
+        let path = connector.verify.path_for(cloud_id);
+        let user: AtlassianUser = self
             .get_json(
                 Self::join(&self.api_base, &path),
                 access_token,
-                "Jira /myself",
+                connector.verify.what,
             )
             .await?;
         Ok(user.sanitized())
@@ -114,7 +124,7 @@ fn api_error(what: &str, status: u16) -> Error {
             "{what} answered 401: the access token was not accepted; authorize again"
         )),
         403 => Error::Authorization(format!(
-            "{what} answered 403: the app lacks a scope or the user lacks Jira access; check the app's permissions"
+            "{what} answered 403: the app lacks a scope or the user lacks access to the product; check the app's permissions"
         )),
         404 => Error::Site(format!(
             "{what} answered 404: the site is unknown to this token; choose another --site"

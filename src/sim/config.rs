@@ -25,6 +25,21 @@ pub const OLDER_PAGE_SCOPES: [&str; 7] = [
     "read:jira-work",
 ];
 
+/// An app set up from Psoxy's Confluence page (psoxy-contract §7): its 9 Confluence API
+/// permissions.
+pub const CONFLUENCE_SCOPES: [&str; 10] = [
+    "offline_access",
+    "read:blogpost:confluence",
+    "read:comment:confluence",
+    "read:group:confluence",
+    "read:space:confluence",
+    "read:attachment:confluence",
+    "read:page:confluence",
+    "read:user:confluence",
+    "read:task:confluence",
+    "read:content-details:confluence",
+];
+
 /// What the authorization server does when the authorize request asks for a
 /// scope that is not configured on the app in the developer console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,7 +52,7 @@ pub enum MissingScope {
     GrantSubset,
 }
 
-/// One Jira Cloud site the user can reach (an "accessible resource").
+/// One Atlassian Cloud site the user can reach (an "accessible resource").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimSite {
     /// The cloud id (a UUID).
@@ -86,6 +101,8 @@ pub struct SimConfig {
     pub redirect_uri: String,
     /// Scopes configured on the app in the developer console.
     pub app_scopes: Vec<String>,
+    /// Granted scopes the token answer's `scope` leaves out (Atlassian: `read:task:confluence`).
+    pub unlisted_scopes: Vec<String>,
     pub missing_scope: MissingScope,
     pub sites: Vec<SimSite>,
     pub user: SimUser,
@@ -120,6 +137,19 @@ pub struct TokenQuirks {
 
 const DAY: u64 = 24 * 60 * 60;
 
+impl SimConfig {
+    /// An app with exactly Psoxy's Confluence permissions, answering as Atlassian does today
+    /// (`read:task:confluence` granted but not listed).
+    pub fn confluence() -> SimConfig {
+        SimConfig {
+            app_scopes: CONFLUENCE_SCOPES.iter().map(|s| s.to_string()).collect(),
+            unlisted_scopes: vec!["read:task:confluence".to_string()],
+            app_name: "Psoxy Confluence connector (demo)".to_string(),
+            ..SimConfig::default()
+        }
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
@@ -127,6 +157,7 @@ impl Default for SimConfig {
             client_secret: "demo-client-secret".to_string(),
             redirect_uri: "http://localhost".to_string(),
             app_scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            unlisted_scopes: Vec::new(),
             missing_scope: MissingScope::InvalidScope,
             sites: vec![SimSite::numbered(1)],
             user: SimUser::default(),

@@ -30,7 +30,7 @@ fn hidden_fields(req: &AuthRequest) -> String {
 /// The site picker: the grant applies to the chosen site only, as on Atlassian's page.
 fn site_picker(config: &SimConfig) -> String {
     match config.sites.as_slice() {
-        [] => "<p id=\"sites\">(no Jira sites available to this account)</p>\n".to_string(),
+        [] => "<p id=\"sites\">(no sites available to this account)</p>\n".to_string(),
         [only] => format!(
             "<p id=\"sites\">{} &mdash; {}</p>\n<input type=\"hidden\" name=\"site\" value=\"{}\">\n",
             escape(&only.name),

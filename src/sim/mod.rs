@@ -3,7 +3,8 @@
 //!
 //! One HTTP server on `127.0.0.1` serves both the auth endpoints
 //! (`/authorize`, `/oauth/token`) and the API endpoints
-//! (`/oauth/token/accessible-resources`, `/ex/jira/{cloudid}/rest/api/3/myself`).
+//! (`/oauth/token/accessible-resources`, `/ex/jira/{cloudid}/rest/api/3/myself`,
+//! `/ex/confluence/{cloudid}/wiki/rest/api/user/current`).
 //! It is used by `init --demo` and by the integration tests. Behaviour follows
 //! psoxy-contract §2: exact redirect URI matching, single-use codes, rotating
 //! refresh tokens with a reuse leeway and family invalidation.
@@ -35,7 +36,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    DEFAULT_SCOPES, MissingScope, OLDER_PAGE_SCOPES, SimConfig, SimSite, SimUser, TokenQuirks,
+    CONFLUENCE_SCOPES, DEFAULT_SCOPES, MissingScope, OLDER_PAGE_SCOPES, SimConfig, SimSite,
+    SimUser, TokenQuirks,
 };
 
 /// Why an authorize request is rejected with Atlassian's own error page

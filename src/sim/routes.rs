@@ -26,6 +26,10 @@ pub(crate) fn router(state: Shared) -> Router {
             get(accessible_resources),
         )
         .route("/ex/jira/{cloudid}/rest/api/3/myself", get(myself))
+        .route(
+            "/ex/confluence/{cloudid}/wiki/rest/api/user/current",
+            get(confluence_current_user),
+        )
         .route("/_sim/requests", get(request_log))
         .fallback(not_found)
         .layer(middleware::map_response(crate::page::secure))
@@ -227,18 +231,28 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
     match result {
         Ok(issued) => json_response(
             StatusCode::OK,
-            with_quirks(token_json(&issued), &inner.config.token_quirks),
+            with_quirks(
+                token_json(&issued, &inner.config.unlisted_scopes),
+                &inner.config.token_quirks,
+            ),
         ),
         Err(e) => token_error(e, non_json),
     }
 }
 
-fn token_json(issued: &Issued) -> Value {
+fn token_json(issued: &Issued, unlisted: &[String]) -> Value {
     let mut body = serde_json::Map::new();
     body.insert("access_token".into(), json!(issued.access_token));
     body.insert("expires_in".into(), json!(issued.expires_in));
     body.insert("token_type".into(), json!("Bearer"));
-    body.insert("scope".into(), json!(issued.scopes.join(" ")));
+    // Atlassian grants some scopes without listing them (psoxy-contract §7).
+    let listed: Vec<&str> = issued
+        .scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !unlisted.iter().any(|u| u == s))
+        .collect();
+    body.insert("scope".into(), json!(listed.join(" ")));
     if let Some(rt) = &issued.refresh_token {
         body.insert("refresh_token".into(), Value::String(rt.clone()));
     }
@@ -306,29 +320,21 @@ async fn accessible_resources(State(state): State<Shared>, headers: HeaderMap) -
     json_response(StatusCode::OK, Value::Array(sites))
 }
 
+/// Jira's `/myself`: needs a Jira user scope.
 async fn myself(
     State(state): State<Shared>,
     Path(cloudid): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let inner = lock(&state);
-    let Some(scopes) = bearer(&headers).and_then(|t| inner.access_token_scopes(t)) else {
-        return unauthorized("Unauthorized");
+    let user = match caller(
+        &state,
+        &cloudid,
+        &headers,
+        &["read:jira-user", "read:user:jira"],
+    ) {
+        Ok(user) => user,
+        Err(resp) => return *resp,
     };
-    let reaches = bearer(&headers).is_some_and(|t| inner.access_token_reaches(t, &cloudid));
-    if !inner.config.sites.iter().any(|s| s.id == cloudid) || !reaches {
-        return json_response(
-            StatusCode::NOT_FOUND,
-            json!({"errorMessages": ["Site not found"], "errors": {}}),
-        );
-    }
-    if !scopes
-        .iter()
-        .any(|s| s == "read:jira-user" || s == "read:user:jira")
-    {
-        return unauthorized("Unauthorized; scope does not match");
-    }
-    let user = &inner.config.user;
     json_response(
         StatusCode::OK,
         json!({
@@ -339,4 +345,53 @@ async fn myself(
             "accountType": "atlassian",
         }),
     )
+}
+
+/// Confluence's `/wiki/rest/api/user/current`: needs `read:content-details:confluence`
+/// (psoxy-contract §7), or the classic `read:confluence-user`.
+async fn confluence_current_user(
+    State(state): State<Shared>,
+    Path(cloudid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let accepted = ["read:content-details:confluence", "read:confluence-user"];
+    let user = match caller(&state, &cloudid, &headers, &accepted) {
+        Ok(user) => user,
+        Err(resp) => return *resp,
+    };
+    json_response(
+        StatusCode::OK,
+        json!({
+            "type": "known",
+            "accountId": user.account_id,
+            "accountType": "atlassian",
+            "email": user.email,
+            "publicName": user.display_name,
+            "displayName": user.display_name,
+        }),
+    )
+}
+
+/// The user behind a live access token that holds one of `accepted` and reaches `cloudid`.
+fn caller(
+    state: &Shared,
+    cloudid: &str,
+    headers: &HeaderMap,
+    accepted: &[&str],
+) -> Result<super::SimUser, Box<Response>> {
+    let inner = lock(state);
+    let Some(scopes) = bearer(headers).and_then(|t| inner.access_token_scopes(t)) else {
+        return Err(Box::new(unauthorized("Unauthorized")));
+    };
+    let reaches = bearer(headers).is_some_and(|t| inner.access_token_reaches(t, cloudid));
+    if !inner.config.sites.iter().any(|s| s.id == cloudid) || !reaches {
+        return Err(Box::new(json_response(
+            StatusCode::NOT_FOUND,
+            json!({"errorMessages": ["Site not found"], "errors": {}}),
+        )));
+    }
+    if !scopes.iter().any(|s| accepted.contains(&s.as_str())) {
+        return Err(Box::new(unauthorized("Unauthorized; scope does not match")));
+    }
+    Ok(inner.config.user.clone())
 }

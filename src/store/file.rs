@@ -244,7 +244,7 @@ mod tests {
     async fn unlock_removes_only_a_lock_still_ours() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::new(dir.path().join("secrets.json"));
-        let names = SecretNames::new(super::names::DEFAULT_PREFIX);
+        let names = SecretNames::new(super::names::default_prefix("JIRA_CLOUD_"));
         let lock = store.lock_path(&names);
 
         assert_eq!(

@@ -42,7 +42,7 @@ pub struct StoredSecret {
 pub struct FamilyMetadata {
     /// When the current refresh-token family was first issued (Atlassian's 365-day clock).
     pub issued_at: Option<DateTime<Utc>>,
-    /// The Jira site (cloud id) the family was authorized for.
+    /// The Atlassian site (cloud id) the family was authorized for.
     pub cloud_id: Option<String>,
 }
 
@@ -100,7 +100,8 @@ pub trait SecretStore: Send + Sync {
     /// Where the secrets go, for people: "file ./x.json", "AWS SSM (us-east-1)".
     fn describe(&self) -> String;
 
-    /// Prefixes of existing deployments: names ending in `JIRA_CLOUD_REFRESH_TOKEN`.
+    /// Prefixes of existing deployments of any connector: names ending in `<segment>REFRESH_TOKEN`
+    /// (`JIRA_CLOUD_REFRESH_TOKEN`); the wizard keeps the chosen connector's.
     async fn discover_prefixes(&self) -> StoreResult<Vec<String>>;
 
     /// Checks, before any authorization is requested, that the secrets can be written.

@@ -1,9 +1,10 @@
-//! How Psoxy names its Jira Cloud secrets (psoxy-contract §3): `<prefix><NAME>`.
+//! How Psoxy names a connector's secrets (psoxy-contract §3): `<prefix><NAME>`, the prefix ending
+//! in the connector's name segment (`JIRA_CLOUD_`, `CONFLUENCE_CLOUD_`).
 
-/// The prefix of a default deployment.
-pub const DEFAULT_PREFIX: &str = "PSOXY_JIRA_CLOUD_";
-/// Every Jira Cloud secret name ends with this, which is how deployments are discovered.
-pub const DISCOVERY_SUFFIX: &str = "JIRA_CLOUD_REFRESH_TOKEN";
+/// The prefix of a default deployment: `PSOXY_JIRA_CLOUD_`.
+pub fn default_prefix(segment: &str) -> String {
+    format!("PSOXY_{segment}")
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretKey {
@@ -57,13 +58,14 @@ impl SecretNames {
         format!("{}OAUTH_REFRESH_TOKEN", self.prefix)
     }
 
-    /// The prefix of a discovered `...JIRA_CLOUD_REFRESH_TOKEN` name.
+    /// The prefix of a discovered `..._JIRA_CLOUD_REFRESH_TOKEN` name, for any connector's
+    /// segment (the wizard keeps the chosen connector's).
     pub fn prefix_of(name: &str) -> Option<String> {
-        if name.ends_with(DISCOVERY_SUFFIX) {
-            name.strip_suffix("REFRESH_TOKEN").map(str::to_string)
-        } else {
-            None
-        }
+        let prefix = name.strip_suffix("REFRESH_TOKEN")?;
+        crate::connector::ALL
+            .iter()
+            .any(|c| prefix.ends_with(c.name_segment))
+            .then(|| prefix.to_string())
     }
 }
 
@@ -73,20 +75,20 @@ pub fn environment_id(environment_name: &str) -> String {
     environment_name.replace(' ', "-")
 }
 
-/// AWS SSM: `<root path><UPPER(env id)>_JIRA_CLOUD_`, hyphens kept.
-pub fn aws_prefix(root_path: &str, environment_name: &str) -> String {
+/// AWS SSM: `<root path><UPPER(env id)>_<segment>`, hyphens kept.
+pub fn aws_prefix(root_path: &str, environment_name: &str, segment: &str) -> String {
     format!(
-        "{root_path}{}_JIRA_CLOUD_",
+        "{root_path}{}_{segment}",
         environment_id(environment_name).to_uppercase()
     )
 }
 
-/// GCP Secret Manager: `<env id>_JIRA_CLOUD_`, or `psoxy_JIRA_CLOUD_` when it is empty.
-pub fn gcp_prefix(environment_name: &str) -> String {
+/// GCP Secret Manager: `<env id>_<segment>`, or `psoxy_<segment>` when it is empty.
+pub fn gcp_prefix(environment_name: &str, segment: &str) -> String {
     if environment_name.is_empty() {
-        "psoxy_JIRA_CLOUD_".to_string()
+        format!("psoxy_{segment}")
     } else {
-        format!("{}_JIRA_CLOUD_", environment_id(environment_name))
+        format!("{}_{segment}", environment_id(environment_name))
     }
 }
 
@@ -105,9 +107,11 @@ pub fn check_ssm_root_path(root: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    const J: &str = "JIRA_CLOUD_";
+
     #[test]
     fn default_deployment_names() {
-        let n = SecretNames::new(DEFAULT_PREFIX);
+        let n = SecretNames::new(default_prefix(J));
         assert_eq!(
             n.name(SecretKey::RefreshToken),
             "PSOXY_JIRA_CLOUD_REFRESH_TOKEN"
@@ -118,16 +122,19 @@ mod tests {
 
     #[test]
     fn aws_prefix_upper_cases_and_keeps_hyphens_and_root_path() {
-        assert_eq!(aws_prefix("", "psoxy"), "PSOXY_JIRA_CLOUD_");
-        assert_eq!(aws_prefix("/x/", "acme-prod"), "/x/ACME-PROD_JIRA_CLOUD_");
-        assert_eq!(aws_prefix("ACME_", "psoxy"), "ACME_PSOXY_JIRA_CLOUD_");
+        assert_eq!(aws_prefix("", "psoxy", J), "PSOXY_JIRA_CLOUD_");
+        assert_eq!(
+            aws_prefix("/x/", "acme-prod", J),
+            "/x/ACME-PROD_JIRA_CLOUD_"
+        );
+        assert_eq!(aws_prefix("ACME_", "psoxy", J), "ACME_PSOXY_JIRA_CLOUD_");
     }
 
     #[test]
     fn spaces_in_the_environment_name_become_hyphens_as_in_env_id() {
         assert_eq!(environment_id("acme prod  eu"), "acme-prod--eu");
-        assert_eq!(aws_prefix("", "Acme Prod"), "ACME-PROD_JIRA_CLOUD_");
-        assert_eq!(gcp_prefix("acme prod"), "acme-prod_JIRA_CLOUD_");
+        assert_eq!(aws_prefix("", "Acme Prod", J), "ACME-PROD_JIRA_CLOUD_");
+        assert_eq!(gcp_prefix("acme prod", J), "acme-prod_JIRA_CLOUD_");
         assert_eq!(environment_id("a_b-c"), "a_b-c");
     }
 
@@ -145,8 +152,8 @@ mod tests {
 
     #[test]
     fn gcp_prefix_keeps_case_and_defaults_to_lower_psoxy() {
-        assert_eq!(gcp_prefix(""), "psoxy_JIRA_CLOUD_");
-        assert_eq!(gcp_prefix("acme"), "acme_JIRA_CLOUD_");
+        assert_eq!(gcp_prefix("", J), "psoxy_JIRA_CLOUD_");
+        assert_eq!(gcp_prefix("acme", J), "acme_JIRA_CLOUD_");
     }
 
     #[test]
@@ -158,6 +165,14 @@ mod tests {
         assert_eq!(
             SecretNames::prefix_of("/x/ACME_JIRA_CLOUD_ACCESS_TOKEN"),
             None
+        );
+        assert_eq!(
+            SecretNames::prefix_of("acme_CONFLUENCE_CLOUD_REFRESH_TOKEN").as_deref(),
+            Some("acme_CONFLUENCE_CLOUD_")
+        );
+        assert_eq!(
+            gcp_prefix("", "CONFLUENCE_CLOUD_"),
+            "psoxy_CONFLUENCE_CLOUD_"
         );
     }
 }

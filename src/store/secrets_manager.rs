@@ -1,5 +1,5 @@
 //! AWS Secrets Manager, where Psoxy deployments with `secrets_store_implementation =
-//! "aws_secrets_manager"` keep the Jira secrets (psoxy-contract §4): secrets named like the SSM
+//! "aws_secrets_manager"` keep the connector secrets (psoxy-contract §4): secrets named like the SSM
 //! parameters (a name containing `/` starts with one), created by Terraform with no version.
 //! The rest stays in SSM, through the SSM store: the proxy's refresh lock
 //! `<prefix>OAUTH_REFRESH_TOKEN_lock`, and the token family's metadata as tags on the parameter
@@ -126,7 +126,7 @@ impl SecretsManagerStore {
     }
 
     /// ListSecrets, with a name filter (a prefix match) on --ssm-root-path when one is given;
-    /// each Jira secret found is remembered. Without a root path nothing narrows the names: the
+    /// each connector secret found is remembered. Without a root path nothing narrows the names: the
     /// `all` filter matches words and (in moto at least) misses names that mix `/` and `_`
     /// (`/psoxy/ACME_JIRA_CLOUD_...`).
     async fn list(&self) -> StoreResult<Vec<String>> {
@@ -150,7 +150,10 @@ impl SecretsManagerStore {
             .map_err(|e| classify(e, Op::new("secretsmanager:ListSecrets", "*")))?
         {
             for secret in page.secret_list() {
-                if let Some(name) = secret.name().filter(|n| n.contains("_JIRA_CLOUD_")) {
+                if let Some(name) = secret
+                    .name()
+                    .filter(|n| crate::connector::of_secret(n).is_some())
+                {
                     self.remember(name, secret.kms_key_id());
                     found.push(name.to_string());
                 }
@@ -222,7 +225,7 @@ impl SecretStore for SecretsManagerStore {
                 .create_secret()
                 .name(&id)
                 .set_kms_key_id(self.kms_key_id.clone())
-                .description("Psoxy Jira Cloud secret (created by jira-psoxy-setup)")
+                .description(crate::connector::secret_description(name))
                 .send()
                 .await;
             match created {

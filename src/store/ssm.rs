@@ -1,5 +1,5 @@
 //! AWS Systems Manager Parameter Store, where Psoxy's AWS deployments read their secrets
-//! (psoxy-contract §3): SecureString parameters `<root path><ENV>_JIRA_CLOUD_<NAME>`, pre-created by
+//! (psoxy-contract §3): SecureString parameters `<root path><ENV>_<SEGMENT><NAME>` (`_JIRA_CLOUD_`), pre-created by
 //! Terraform as `fill me`. Credentials and region come from the standard AWS chain (environment,
 //! profiles including IAM Identity Center, web identity, instance roles), and AWS_ENDPOINT_URL /
 //! AWS_ENDPOINT_URL_SSM are honoured. An overwritten parameter keeps its KMS key; the token
@@ -45,7 +45,7 @@ pub struct SsmStore {
     root_path: String,
     kms_key_id: Option<String>,
     known: super::name_cache::NameCache<Known>,
-    /// Set once discovery has described every `_JIRA_CLOUD_` parameter (so `known` is complete
+    /// Set once discovery has described every connector's parameters (so `known` is complete
     /// for any prefix it proposes).
     described_all: std::sync::atomic::AtomicBool,
     /// Lock parameters this store holds, with the value it wrote.
@@ -138,7 +138,7 @@ impl SsmStore {
             .value(PLACEHOLDER)
             .r#type(ParameterType::SecureString)
             .set_key_id(key_id.clone())
-            .description("Psoxy Jira Cloud secret (created by jira-psoxy-setup)")
+            .description(crate::connector::secret_description(name))
             .overwrite(false)
             .send()
             .await;
@@ -267,13 +267,15 @@ impl SecretStore for SsmStore {
         }
     }
 
-    /// Every `...JIRA_CLOUD_REFRESH_TOKEN` parameter (under --ssm-root-path, when given). All
-    /// `_JIRA_CLOUD_` parameters are described and remembered, so the preflight that follows
-    /// needs no DescribeParameters of its own.
+    /// Every connector's `..._REFRESH_TOKEN` parameter (under --ssm-root-path, when given). All
+    /// parameters with a connector's segment (`_JIRA_CLOUD_`) are described and remembered, so the
+    /// preflight that follows needs no DescribeParameters of its own.
     async fn discover_prefixes(&self) -> StoreResult<Vec<String>> {
-        let names = self
-            .describe_matching("Contains", vec!["_JIRA_CLOUD_".into()])
-            .await?;
+        let mut names = Vec::new();
+        for connector in crate::connector::ALL {
+            let segment = format!("_{}", connector.name_segment);
+            names.extend(self.describe_matching("Contains", vec![segment]).await?);
+        }
         self.described_all
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let prefixes = names.iter().filter_map(|n| SecretNames::prefix_of(n));
@@ -291,7 +293,7 @@ impl SecretStore for SsmStore {
     async fn preflight(&self, names: &SecretNames) -> StoreResult<Preflight> {
         check_prefix(&names.prefix)?;
         let wanted = names.all();
-        // Discovery already described every `_JIRA_CLOUD_` parameter: no second call for them.
+        // Discovery already described every connector's parameters: no second call for them.
         if !self.described_all.load(std::sync::atomic::Ordering::SeqCst) {
             self.describe_matching("Equals", wanted.clone()).await?;
         }

@@ -106,25 +106,26 @@ impl StoreTarget {
         })
     }
 
-    /// The prefix `--environment-name` names (psoxy-contract §3, §4).
-    pub fn derived_prefix(&self, environment_name: &str) -> String {
+    /// The prefix `--environment-name` names for a connector's name `segment` (psoxy-contract
+    /// §3, §4).
+    pub fn derived_prefix(&self, environment_name: &str, segment: &str) -> String {
         match self {
             StoreTarget::AwsSsm(aws) | StoreTarget::AwsSecretsManager(aws) => {
-                names::aws_prefix(&aws.ssm_root_path, environment_name)
+                names::aws_prefix(&aws.ssm_root_path, environment_name, segment)
             }
-            StoreTarget::GcpSecretManager(_) => names::gcp_prefix(environment_name),
-            StoreTarget::File { .. } => names::aws_prefix("", environment_name),
+            StoreTarget::GcpSecretManager(_) => names::gcp_prefix(environment_name, segment),
+            StoreTarget::File { .. } => names::aws_prefix("", environment_name, segment),
         }
     }
 
     /// The prefix of a default deployment, proposed when discovery finds none.
-    pub fn default_prefix(&self) -> String {
+    pub fn default_prefix(&self, segment: &str) -> String {
         match self {
             StoreTarget::AwsSsm(_) | StoreTarget::AwsSecretsManager(_) => {
-                self.derived_prefix("psoxy")
+                self.derived_prefix("psoxy", segment)
             }
-            StoreTarget::GcpSecretManager(_) => names::gcp_prefix(""),
-            StoreTarget::File { .. } => names::DEFAULT_PREFIX.to_string(),
+            StoreTarget::GcpSecretManager(_) => names::gcp_prefix("", segment),
+            StoreTarget::File { .. } => names::default_prefix(segment),
         }
     }
 
@@ -242,10 +243,16 @@ mod tests {
             StoreTarget::AwsSsm(aws.clone()),
             StoreTarget::AwsSecretsManager(aws.clone()),
         ] {
-            assert_eq!(target.default_prefix(), "/psoxy/PSOXY_JIRA_CLOUD_");
-            assert_eq!(target.derived_prefix("acme"), "/psoxy/ACME_JIRA_CLOUD_");
+            assert_eq!(
+                target.default_prefix("JIRA_CLOUD_"),
+                "/psoxy/PSOXY_JIRA_CLOUD_"
+            );
+            assert_eq!(
+                target.derived_prefix("acme", "JIRA_CLOUD_"),
+                "/psoxy/ACME_JIRA_CLOUD_"
+            );
         }
         let gcp = StoreTarget::GcpSecretManager(GcpTarget::default());
-        assert_eq!(gcp.default_prefix(), "psoxy_JIRA_CLOUD_");
+        assert_eq!(gcp.default_prefix("JIRA_CLOUD_"), "psoxy_JIRA_CLOUD_");
     }
 }

@@ -27,6 +27,7 @@ pub fn context(prompter: Arc<ExpectPrompter>, interactive: bool) -> Context {
         interactive,
         env_client_secret: None,
         store_target: None,
+        connector: crate::connector::default(),
         guard: Guard::default(),
     }
 }

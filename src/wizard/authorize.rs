@@ -45,12 +45,12 @@ impl AuthPlan {
             .scopes
             .as_deref()
             .map(scopes::parse)
-            .unwrap_or_else(scopes::default_scopes);
+            .unwrap_or_else(|| scopes::default_scopes(ctx.connector));
         if scopes.is_empty() {
-            return Err(Error::Input(
-            "--scopes is empty: list the scopes to request, e.g. \"offline_access read:jira-work\""
-                .into(),
-        ));
+            return Err(Error::Input(format!(
+                "--scopes is empty: list the scopes to request, e.g. \"{}\"",
+                ctx.connector.default_scopes.join(" ")
+            )));
         }
         let redirect = Url::parse(&auth.redirect_uri)
         .map_err(|e| Error::Input(format!("--redirect-uri {:?} is not a URL ({e}): give the callback URL registered in the console", auth.redirect_uri)))?;
@@ -142,10 +142,11 @@ async fn authorize(
         }
     };
     ctx.ui.step("Authorize the app in your browser");
-    ctx.ui.url(
-        "Open this URL, choose the Jira site, and click Accept:",
-        url.as_str(),
+    let open = format!(
+        "Open this URL, choose the {} site, and click Accept:",
+        ctx.connector.product
     );
+    ctx.ui.url(&open, url.as_str());
     if let Some(l) = &listener {
         ctx.ui
             .info(&format!("(short link to the same page: {})", l.short_url()));

@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use super::{Context, init, push, renew, report, status};
+use super::{Context, deployment, init, push, renew, report, status};
 use crate::browser::{Browser, NoBrowser, SystemBrowser};
 use crate::cli::{
     AuthArgs, Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, RunArgs, StatusArgs,
@@ -20,13 +20,13 @@ use crate::{demo, http, last_run, recovery, sim};
 /// `renew` and `status` without store options take the last run's target, and say so (a cron
 /// `status` only at -v, so it does not mail the line every night).
 pub fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
-    let Some(path) =
-        last_run::path().filter(|_| matches!(cli.command, Command::Renew(_) | Command::Status(_)))
-    else {
-        return;
+    let typed = match &cli.command {
+        Command::Renew(args) => args.connector,
+        Command::Status(args) => args.connector,
+        _ => return,
     };
     let ui = Ui::new(false);
-    let last = match last_run::LastRun::load(&path) {
+    let last = match last_run::load_for(typed) {
         Ok(last) => last,
         Err(why) => {
             ui.warn(&why);
@@ -74,6 +74,7 @@ pub fn context(
         interactive,
         env_client_secret,
         store_target: None,
+        connector: crate::connector::default(),
         guard,
     }
 }
@@ -100,41 +101,51 @@ pub async fn guarded<T>(
 
 pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     let (auth, store) = (&mut args.auth, &mut args.store);
-    let mut ctx = authorizing_context(auth, store, &args.run, args.demo, true, &guard).await?;
+    let (run, demo) = (&args.run, args.demo);
+    let mut ctx = authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
     let report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
 pub async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
     let (auth, store) = (&mut args.auth, &mut args.store);
-    let mut ctx = authorizing_context(auth, store, &args.run, args.demo, false, &guard).await?;
+    let (run, demo) = (&args.run, args.demo);
+    let mut ctx =
+        authorizing_context(auth, store, run, args.connector, demo, false, &guard).await?;
     let report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
-/// The seams of `init` and `renew`; with `--demo`, the simulator in place of Atlassian (and, for
-/// `init`, the simulator's app as the client).
+/// The seams of `init` and `renew`, and step 1's first half: the connector (asked in a terminal
+/// without `--connector`). With `--demo`, the simulator in place of Atlassian (and, for `init`,
+/// the simulator's app as the client).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the parts of InitArgs and RenewArgs both commands have"
+)]
 async fn authorizing_context(
     auth: &mut AuthArgs,
     store: &mut StoreArgs,
     run: &RunArgs,
+    typed: Option<&'static crate::connector::Connector>,
     demo: bool,
     demo_app: bool,
     guard: &Guard,
 ) -> Result<Context> {
-    let demo = match demo {
-        true => Some(demo::prepare(auth, store).await?),
-        false => None,
-    };
-    let mut secret = None;
-    if let (Some(d), true) = (&demo, demo_app) {
-        auth.client_id.get_or_insert(d.client_id.clone());
-        secret = Some(d.client_secret.clone());
-    }
-    let secret = secret.or_else(env_secret);
-    let mut ctx = context(run.non_interactive, auth.no_browser, secret, guard.clone());
-    if let Some(d) = &demo {
-        use_demo(&mut ctx, d);
+    let mut ctx = context(
+        run.non_interactive,
+        auth.no_browser,
+        env_secret(),
+        guard.clone(),
+    );
+    ctx.connector = guarded(guard, async { deployment::choose_connector(&ctx, typed) }).await?;
+    if demo {
+        let demo = demo::prepare(auth, store, ctx.connector).await?;
+        if demo_app {
+            auth.client_id.get_or_insert(demo.client_id.clone());
+            ctx.env_client_secret = Some(demo.client_secret.clone());
+        }
+        use_demo(&mut ctx, &demo);
     }
     Ok(ctx)
 }
@@ -172,29 +183,34 @@ fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
     };
     let mut last = last_run::LastRun::new(
         target,
+        ctx.connector,
         &report.prefix,
         redirect_uri,
         report.tfvars.as_deref(),
     );
     last.demo = report.demo;
-    let Some(path) = last_run::path() else {
-        return;
-    };
-    if last.demo
-        && let Ok(Some(kept)) = last_run::LastRun::load(&path)
-        && !kept.demo
+    // The last run of any connector, and this connector's own.
+    for path in [last_run::path(), last_run::path_for(ctx.connector)]
+        .into_iter()
+        .flatten()
     {
-        ctx.ui.info(&format!(
-            "the demo is not remembered ({} keeps your real deployment's target): pass --file to status",
-            path.display()
-        ));
-        return;
-    }
-    if let Err(e) = last.save(&path) {
-        ctx.ui.warn(&format!(
-            "could not remember this target in {} ({e}): pass the store options to renew and status",
-            path.display()
-        ));
+        if last.demo
+            && let Ok(Some(kept)) = last_run::LastRun::load(&path)
+            && !kept.demo
+        {
+            ctx.ui.info(&format!(
+                "the demo is not remembered ({} keeps your real deployment's target): pass --file to status",
+                path.display()
+            ));
+            return;
+        }
+        if let Err(e) = last.save(&path) {
+            ctx.ui.warn(&format!(
+                "could not remember this target in {} ({e}): pass the store options to renew and status",
+                path.display()
+            ));
+            return;
+        }
     }
 }
 
@@ -203,12 +219,15 @@ fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
 pub async fn run_status(args: StatusArgs, verbose: u8) -> Result<i32> {
     let mut ctx = context(true, true, None, Guard::default());
     ctx.ui = Ui::new(verbose == 0);
+    ctx.connector = args.connector.unwrap_or_else(crate::connector::default);
     let report = match args.store.target().open().await {
         Ok(store) => status::run(&ctx, &args, store).await,
         Err(e) => Err(e),
     };
     let report = match report {
-        Err(Error::Store(reason)) => status::unreadable(args.store.kind().name().into(), &reason),
+        Err(Error::Store(reason)) => {
+            status::unreadable(ctx.connector, args.store.kind().name().into(), &reason)
+        }
         other => other?,
     };
     if args.format() == OutputFormat::Json {
@@ -223,9 +242,11 @@ pub async fn run_status(args: StatusArgs, verbose: u8) -> Result<i32> {
 
 pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Result<i32> {
     let mut ctx = context(false, true, None, guard.clone());
+    let pending = recovery::load(&args.from)?;
+    ctx.connector = push::connector(&args.from, &pending, args.connector)?;
     if !store_typed {
         // No store option typed: the store the failed run was writing to, as the file records.
-        if let Some(target) = recovery::load(&args.from)?.target {
+        if let Some(target) = pending.target {
             ctx.ui.info(&format!(
                 "writing to the store the failed run used: {}",
                 recovery::shell_line(&target.flags())

@@ -4,13 +4,39 @@
 use std::sync::Arc;
 
 use crate::cli::StoreArgs;
+use crate::connector::{self, Connector};
 use crate::error::{Error, Result};
 use crate::store::{SecretNames, SecretStore, terraform};
 
 use super::Context;
 use super::report::renew_by;
 
-/// Step 1 of init and renew: the store (asked in a terminal without `--store`), recorded in the
+/// Step 1 of init and renew, in a terminal without `--connector` (typed or remembered): which Psoxy connector.
+/// Scripts get the default.
+pub fn choose_connector(
+    ctx: &Context,
+    typed: Option<&'static Connector>,
+) -> Result<&'static Connector> {
+    if let Some(c) = typed {
+        return Ok(c);
+    }
+    if !ctx.interactive {
+        return Ok(connector::default());
+    }
+    let items: Vec<String> = connector::ALL
+        .iter()
+        .map(|c| format!("{} ({})", c.display_name, c.id))
+        .collect();
+    let i = ctx
+        .prompter
+        .select("Which Psoxy connector?", &items, "--connector")?;
+    connector::ALL
+        .get(i)
+        .copied()
+        .ok_or_else(|| Error::Internal(format!("the connector list has no item {i}")))
+}
+
+/// The rest of step 1: the store (asked in a terminal without `--store`), recorded in the
 /// context for recovery files and the last-run file, then opened.
 pub async fn open_chosen_store(
     ctx: &mut Context,
@@ -51,15 +77,21 @@ pub async fn choose_prefix(
         return Ok(SecretNames::new(p.clone()));
     }
     let target = args.target();
+    let segment = ctx.connector.name_segment;
     if let Some(env) = &args.environment_name {
-        return Ok(SecretNames::new(target.derived_prefix(env)));
+        return Ok(SecretNames::new(target.derived_prefix(env, segment)));
     }
-    let spinner = ctx.ui.spinner("Looking for existing Psoxy Jira secrets");
+    let spinner = ctx.ui.spinner(&format!(
+        "Looking for existing Psoxy {} secrets",
+        ctx.connector.display_name
+    ));
     let mut found = store.discover_prefixes().await?;
     drop(spinner);
+    // Other connectors' deployments in the same store are not offered.
+    found.retain(|p| p.ends_with(segment));
     found.sort();
     found.dedup();
-    let default = target.default_prefix();
+    let default = target.default_prefix(segment);
     match found.as_slice() {
         [] if ctx.interactive => ask_prefix(ctx, &default),
         [] => Ok(SecretNames::new(default)),
@@ -92,10 +124,10 @@ fn ask_prefix(ctx: &Context, default: &str) -> Result<SecretNames> {
         .input("Secret-name prefix", Some(default), "--prefix")?;
     let typed = typed.trim();
     if typed.is_empty() {
-        return Err(Error::Input(
-            "the prefix is empty: give the one Psoxy's Terraform used, e.g. PSOXY_JIRA_CLOUD_"
-                .into(),
-        ));
+        return Err(Error::Input(format!(
+            "the prefix is empty: give the one Psoxy's Terraform used, e.g. PSOXY_{}",
+            ctx.connector.name_segment
+        )));
     }
     Ok(SecretNames::new(typed.to_string()))
 }
@@ -127,15 +159,16 @@ pub async fn confirm_replacing_live_family(
     if days_left < 0 {
         return Ok(false);
     }
+    let renew = ctx.connector.command("renew");
     ctx.ui.warn(&format!(
-        "{} already holds a token family issued {} ({days_left} days left): init replaces it and the client ID and secret; `jira-psoxy-setup renew` only starts a new family",
+        "{} already holds a token family issued {} ({days_left} days left): init replaces it and the client ID and secret; `{renew}` only starts a new family",
         names.prefix,
         issued.format("%Y-%m-%d")
     ));
     if ctx.interactive && !ctx.prompter.confirm("Replace it?", false)? {
-        return Err(Error::Input(
-            "nothing was changed: run `jira-psoxy-setup renew` for a new token family, or init again to replace everything".into(),
-        ));
+        return Err(Error::Input(format!(
+            "nothing was changed: run `{renew}` for a new token family, or init again to replace everything"
+        )));
     }
     Ok(true)
 }

@@ -22,7 +22,11 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
     let (ctx, args) = (&*ctx, &*args);
     let atl = atlassian_client(ctx, &args.auth)?;
     let plan = AuthPlan::new(ctx, &args.auth)?;
-    ctx.ui.step(&format!("Target: {}", store.describe()));
+    ctx.ui.step(&format!(
+        "Target: {} ({})",
+        store.describe(),
+        ctx.connector.display_name
+    ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
     super::push::warn_about_leftovers(ctx, &names.prefix);
     preflight(ctx, store.as_ref(), &names, args.store.create_missing).await?;
@@ -68,7 +72,7 @@ fn show_console_checklist(ctx: &Context, plan: &AuthPlan, demo: bool) -> Result<
             plan.redirect_uri
         ),
     ];
-    steps.extend(scopes::checklist(&plan.scopes));
+    steps.extend(scopes::checklist(ctx.connector, &plan.scopes));
     steps.push("Settings -> copy the Client ID and the Secret".into());
     if !ctx.interactive {
         // Nobody to confirm: the list is the record of what the console must hold.

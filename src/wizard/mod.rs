@@ -36,5 +36,7 @@ pub struct Context {
     pub env_client_secret: Option<SecretString>,
     /// This run's store, recorded in a recovery file and named by the `push` command it prints.
     pub store_target: Option<crate::store::StoreTarget>,
+    /// The Psoxy connector this run sets up (`--connector`, remembered, or asked in step 1).
+    pub connector: &'static crate::connector::Connector,
     pub guard: Guard,
 }

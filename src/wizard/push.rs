@@ -7,9 +7,27 @@ use std::sync::Arc;
 use super::Context;
 use super::save::{Keep, save_secrets};
 use crate::cli::StoreArgs;
+use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::recovery;
 use crate::store::{SecretNames, SecretStore};
+
+/// Whose secrets the recovery file holds; a `--connector` naming another is refused.
+pub fn connector(
+    from: &Path,
+    pending: &recovery::Pending,
+    typed: Option<&'static Connector>,
+) -> Result<&'static Connector> {
+    match typed {
+        Some(typed) if typed != pending.connector => Err(Error::Input(format!(
+            "{} holds {} secrets, not {}: check --from and --connector",
+            from.display(),
+            pending.connector.display_name,
+            typed.display_name
+        ))),
+        _ => Ok(pending.connector),
+    }
+}
 
 pub async fn run(
     ctx: &Context,

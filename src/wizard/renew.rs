@@ -22,7 +22,8 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
     let atl = atlassian_client(ctx, &args.auth)?;
     let plan = AuthPlan::new(ctx, &args.auth)?;
     ctx.ui.step(&format!(
-        "Renewing the Jira token family in {}",
+        "Renewing the {} token family in {}",
+        ctx.connector.product,
         store.describe()
     ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
@@ -40,7 +41,7 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
         ctx.ui.ok("client ID and secret read from the store");
     }
     let creds = client_credentials(ctx, &args.auth, stored)?;
-    let expected = configured_site(store.as_ref(), &names, args).await?;
+    let expected = configured_site(ctx, store.as_ref(), &names, args).await?;
     let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
     check_scopes(ctx, &plan, &tokens)?;
     let sites = reachable_sites(ctx, &atl, &tokens).await?;
@@ -62,12 +63,13 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
 
 /// The site the proxy is configured for: the cloud id in `--tfvars`, else the one recorded by the last run.
 async fn configured_site(
+    ctx: &Context,
     store: &dyn SecretStore,
     names: &SecretNames,
     args: &RenewArgs,
 ) -> Result<Option<String>> {
     if let Some(path) = &args.run.tfvars
-        && let Some(id) = tfvars::read_cloud_id(path)?
+        && let Some(id) = tfvars::read_cloud_id(path, ctx.connector.tfvars_key)?
     {
         return Ok(Some(id));
     }

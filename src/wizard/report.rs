@@ -23,6 +23,8 @@ pub fn renew_by(issued_at: DateTime<Utc>) -> DateTime<Utc> {
 #[derive(Debug, Serialize)]
 pub struct RunReport {
     pub command: &'static str,
+    #[serde(with = "crate::connector::serde_id")]
+    pub connector: &'static crate::connector::Connector,
     pub store: String,
     pub prefix: String,
     pub secrets_written: Vec<String>,
@@ -43,17 +45,17 @@ pub struct RunReport {
     pub demo: bool,
 }
 
-pub fn describe_edit(edit: Edit) -> &'static str {
+pub fn describe_edit(edit: Edit, key: &str) -> String {
     match edit {
-        Edit::Unchanged => "already set",
-        Edit::Replaced => "replaced jira_cloud_id (the top-level variable, which Terraform uses)",
-        Edit::ReplacedInConnectorSettings => "replaced jira_cloud_id in connector_settings",
-        Edit::ReplacedBoth => {
-            "set jira_cloud_id at top level (which Terraform uses) and in connector_settings, kept equal"
-        }
-        Edit::AddedToConnectorSettings => "added jira_cloud_id to connector_settings",
-        Edit::AddedConnectorSettings => "added connector_settings with jira_cloud_id",
-        Edit::ByHand => "not changed: jira_cloud_id must be added to connector_settings by hand",
+        Edit::Unchanged => "already set".into(),
+        Edit::Replaced => format!("replaced {key} (the top-level variable, which Terraform uses)"),
+        Edit::ReplacedInConnectorSettings => format!("replaced {key} in connector_settings"),
+        Edit::ReplacedBoth => format!(
+            "set {key} at top level (which Terraform uses) and in connector_settings, kept equal"
+        ),
+        Edit::AddedToConnectorSettings => format!("added {key} to connector_settings"),
+        Edit::AddedConnectorSettings => format!("added connector_settings with {key}"),
+        Edit::ByHand => format!("not changed: {key} must be added to connector_settings by hand"),
     }
 }
 
@@ -68,12 +70,14 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         return;
     }
     println!();
+    let connector = report.connector;
     if report.demo {
         println!(
-            "Demo finished: Atlassian was simulated on this machine, so nothing real is connected."
+            "Demo finished ({}): Atlassian was simulated on this machine, so nothing real is connected.",
+            connector.display_name
         );
     } else {
-        println!("Jira Cloud is connected for Psoxy.");
+        println!("{} is connected for Psoxy.", connector.display_name);
     }
     println!("  store:         {}", report.store);
     for name in &report.secrets_written {
@@ -83,7 +87,8 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         "  site:          {} ({})",
         report.site_name, report.site_url
     );
-    println!("  jira_cloud_id: {}", report.cloud_id);
+    let key = format!("{}:", connector.tfvars_key);
+    println!("  {key:<14} {}", report.cloud_id);
     println!("  authorized as: {}", report.authorized_as);
     if let (Some(path), Some(change)) = (&report.tfvars, &report.tfvars_change) {
         println!("  tfvars:        {} ({change})", path.display());
@@ -92,19 +97,22 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         println!("  reminder:      {}", ics.display());
     }
     let renew = if report.demo {
-        "jira-psoxy-setup renew --demo"
+        format!("{} --demo", connector.command("renew"))
     } else {
-        "jira-psoxy-setup renew"
+        connector.command("renew")
     };
     let renew_by = format!(
         "  renew by:      {} (token family issued {}; run `{renew}` before then)",
         report.renew_by.format("%Y-%m-%d"),
-        report.family_issued_at.format("%Y-%m-%d")
+        report.family_issued_at.format("%Y-%m-%d"),
     );
     crate::ui::print_fitted(&renew_by, 17);
     if report.demo {
-        println!("Try next: `jira-psoxy-setup status`, then `{renew}`.");
-        println!("For a real connection: `jira-psoxy-setup init`.");
+        println!(
+            "Try next: `{}`, then `{renew}`.",
+            connector.command("status")
+        );
+        println!("For a real connection: `{}`.", connector.command("init"));
     }
 }
 
@@ -116,23 +124,24 @@ pub fn finish(
     stored: super::save::Stored,
 ) -> Result<RunReport> {
     let site = &stored.grant.site;
+    let key = ctx.connector.tfvars_key;
     let tfvars_change = match &run.tfvars {
         Some(path) => {
-            let edit = crate::tfvars::update_file(path, &site.id)?;
+            let edit = crate::tfvars::update_file(path, key, &site.id)?;
+            let done = describe_edit(edit, key);
             if edit == crate::tfvars::Edit::ByHand {
                 // A warning, not a failure: the secrets are stored, and the proxy never reads
                 // this id (only the example calls Terraform generates do, psoxy-contract §5).
-                let fix = crate::tfvars::by_hand(&site.id);
+                let fix = crate::tfvars::by_hand(key, &site.id);
                 ctx.ui.warn(&format!("{}: {fix}", path.display()));
             } else {
-                let done = describe_edit(edit);
                 ctx.ui.ok(&format!("{}: {done}", path.display()));
             }
-            Some(describe_edit(edit).to_string())
+            Some(done)
         }
         None => {
             ctx.ui.info(&format!(
-                "add jira_cloud_id = \"{}\" to connector_settings in terraform.tfvars (or pass --tfvars PATH next time)",
+                "add {key} = \"{}\" to connector_settings in terraform.tfvars (or pass --tfvars PATH next time)",
                 site.id
             ));
             None
@@ -140,12 +149,14 @@ pub fn finish(
     };
     let issued = stored.grant.tokens.obtained_at;
     if let Some(path) = &run.ics {
-        crate::reminder::write(path, renew_by(issued), run.warn_days, &site.url)?;
+        let deadline = renew_by(issued);
+        crate::reminder::write(path, deadline, run.warn_days, &site.url, ctx.connector)?;
         ctx.ui
             .ok(&format!("calendar reminder written to {}", path.display()));
     }
     Ok(RunReport {
         command,
+        connector: ctx.connector,
         store: stored.store,
         prefix: stored.prefix,
         secrets_written: stored.written,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::Context;
 use super::refresh_lock::HeldLock;
 use crate::atlassian::oauth::{ClientCredentials, TokenSet};
-use crate::atlassian::sites::{JiraUser, Site};
+use crate::atlassian::sites::{AtlassianUser, Site};
 use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
 use crate::recovery::{self, Pending};
@@ -22,7 +22,7 @@ use crate::store::{
 pub struct Grant {
     pub tokens: TokenSet,
     pub site: Site,
-    pub user: JiraUser,
+    pub user: AtlassianUser,
 }
 
 /// What was stored, for the summary.
@@ -69,6 +69,7 @@ pub async fn store_grant(
     let pending = Pending {
         own_lock_ms: None,
         target: ctx.store_target.clone(),
+        connector: ctx.connector,
         prefix: names.prefix.clone(),
         values,
         meta,

@@ -1,11 +1,11 @@
-//! Steps: granted scopes, the Jira site, and a verifying call as the authorizing user.
+//! Steps: granted scopes, the site, and the connector's verifying call as the authorizing user.
 
 use super::Context;
 use super::authorize::AuthPlan;
 use crate::atlassian::AtlassianClient;
 use crate::atlassian::oauth::TokenSet;
 use crate::atlassian::scopes;
-use crate::atlassian::sites::{JiraUser, Site, match_site};
+use crate::atlassian::sites::{AtlassianUser, Site, match_site};
 use crate::error::{Error, Result};
 
 /// Compares granted with requested scopes and names where to add any that is missing.
@@ -19,7 +19,7 @@ pub fn check_scopes(ctx: &Context, plan: &AuthPlan, tokens: &TokenSet) -> Result
     if tokens.scope.trim().is_empty() {
         return Ok(()); // older responses omit `scope`; nothing to compare
     }
-    let missing = scopes::missing(requested, &tokens.scope);
+    let missing = scopes::missing(ctx.connector, requested, &tokens.scope);
     if missing.is_empty() {
         ctx.ui.ok("every requested scope was granted");
         return Ok(());
@@ -35,10 +35,11 @@ pub fn check_scopes(ctx: &Context, plan: &AuthPlan, tokens: &TokenSet) -> Result
             .warn("continuing without them (--allow-missing-scopes)");
         return Ok(());
     }
-    if ctx.prompter.confirm(
-        "Continue without these scopes? (the proxy may fail to read some Jira data)",
-        false,
-    )? {
+    let question = format!(
+        "Continue without these scopes? (the proxy may fail to read some {} data)",
+        ctx.connector.product
+    );
+    if ctx.prompter.confirm(&question, false)? {
         return Ok(());
     }
     Err(Error::Authorization(format!(
@@ -59,17 +60,18 @@ pub enum SiteChoice {
 }
 
 /// Decides the site from the sites the token reaches: `wanted` (id, URL or name), the only one,
-/// or several to pick from. No site at all is an error that says what to do.
-pub fn select_site(sites: &[Site], wanted: Option<&str>) -> Result<SiteChoice> {
+/// or several to pick from. No site at all is an error that says what to do (`product`: Jira,
+/// Confluence).
+pub fn select_site(sites: &[Site], wanted: Option<&str>, product: &str) -> Result<SiteChoice> {
     let mut sites = sites.to_vec();
     sites.sort_by_key(|a| a.name.to_lowercase());
     if let Some(w) = wanted {
         return Ok(SiteChoice::Wanted(match_site(&sites, w)?.clone()));
     }
     match sites.len() {
-        0 => Err(Error::Site(
-            "the authorization reaches no Jira site: authorize again as a user with Jira access and pick the site on the consent page".into(),
-        )),
+        0 => Err(Error::Site(format!(
+            "the authorization reaches no {product} site: authorize again as a user with {product} access and pick the site on the consent page"
+        ))),
         1 => Ok(SiteChoice::Only(sites.remove(0))),
         _ => Ok(SiteChoice::Several(sites)),
     }
@@ -81,13 +83,17 @@ pub async fn reachable_sites(
     atl: &AtlassianClient,
     tokens: &TokenSet,
 ) -> Result<Vec<Site>> {
-    let _spinner = ctx.ui.spinner("Listing the Jira sites the token can reach");
+    let product = ctx.connector.product;
+    let _spinner = ctx
+        .ui
+        .spinner(&format!("Listing the {product} sites the token can reach"));
     atl.accessible_resources(&tokens.access_token).await
 }
 
 /// The site whose cloud id goes into tfvars: `--site`, the only one, or the operator's choice.
 pub fn pick_site(ctx: &Context, sites: &[Site], wanted: Option<&str>) -> Result<Site> {
-    match select_site(sites, wanted)? {
+    let product = ctx.connector.product;
+    match select_site(sites, wanted, product)? {
         SiteChoice::Wanted(site) => {
             ctx.ui.ok(&format!("site {}", site.label()));
             Ok(site)
@@ -107,7 +113,7 @@ pub fn pick_site(ctx: &Context, sites: &[Site], wanted: Option<&str>) -> Result<
                 )));
             }
             let i = ctx.prompter.select(
-                "Which Jira site should the proxy read?",
+                &format!("Which {product} site should the proxy read?"),
                 &labels,
                 "--site (id, URL or name)",
             )?;
@@ -119,15 +125,20 @@ pub fn pick_site(ctx: &Context, sites: &[Site], wanted: Option<&str>) -> Result<
     }
 }
 
-/// Calls Jira's `/myself` through the 3LO gateway: proves the token works for this site.
+/// The connector's verifying call through the 3LO gateway: proves the token works for this site.
 pub async fn verify_user(
     ctx: &Context,
     atl: &AtlassianClient,
     tokens: &TokenSet,
     site: &Site,
-) -> Result<JiraUser> {
-    let spinner = ctx.ui.spinner("Verifying the token with Jira");
-    let user = atl.myself(&tokens.access_token, &site.id).await?;
+) -> Result<AtlassianUser> {
+    let spinner = ctx.ui.spinner(&format!(
+        "Verifying the token with {}",
+        ctx.connector.product
+    ));
+    let user = atl
+        .verify(ctx.connector, &tokens.access_token, &site.id)
+        .await?;
     drop(spinner);
     let email = user
         .email_address

@@ -12,6 +12,7 @@ use super::report::renew_by;
 use crate::atlassian::AtlassianClient;
 use crate::atlassian::proxy_token::ProxyAccessToken;
 use crate::cli::StatusArgs;
+use crate::connector::Connector;
 use crate::error::{Result, exit};
 use crate::http::endpoint;
 use crate::secret::{ExposeSecret, SecretString};
@@ -87,6 +88,8 @@ pub struct AccessTokenStatus {
 
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
+    #[serde(with = "crate::connector::serde_id")]
+    pub connector: &'static Connector,
     pub store: String,
     pub prefix: String,
     pub secrets: Vec<SecretStatus>,
@@ -113,6 +116,8 @@ pub async fn run(
     store: Arc<dyn SecretStore>,
 ) -> Result<StatusReport> {
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
+    let renew = ctx.connector.command("renew");
+    let init = ctx.connector.command("init");
     let now = Utc::now();
     let mut problems = Vec::new();
     let mut critical = false;
@@ -135,7 +140,7 @@ pub async fn run(
         };
         if state != SecretState::Present && key != SecretKey::AccessToken {
             critical = true;
-            problems.push(format!("{name} is {state}: run `jira-psoxy-setup init`"));
+            problems.push(format!("{name} is {state}: run `{init}`"));
         }
         let updated_at = stored.as_ref().and_then(|s| s.updated_at);
         match key {
@@ -156,7 +161,7 @@ pub async fn run(
     let days_left = expires.map(|e| whole_days_left(e.signed_duration_since(now)));
     // The site Terraform is configured for, read as renew reads it; else the family's own.
     let configured = match &args.tfvars {
-        Some(path) => crate::tfvars::read_cloud_id(path)?,
+        Some(path) => crate::tfvars::read_cloud_id(path, ctx.connector.tfvars_key)?,
         None => None,
     };
     if let (Some(configured), Some(family)) = (&configured, &meta.cloud_id)
@@ -164,34 +169,34 @@ pub async fn run(
     {
         warn = true;
         problems.push(format!(
-            "terraform.tfvars configures site {configured}, but the token family is for {family}: run `jira-psoxy-setup renew` for the configured site"
+            "terraform.tfvars configures site {configured}, but the token family is for {family}: run `{renew}` for the configured site"
         ));
     }
     let cloud_id = configured.or(meta.cloud_id);
     match days_left {
         Some(d) if d <= 0 => {
             critical = true;
-            problems.push(
-                "the token family has expired (365 days): run `jira-psoxy-setup renew`".into(),
-            );
+            problems.push(format!(
+                "the token family has expired (365 days): run `{renew}`"
+            ));
         }
         Some(d) if d <= args.warn_days => {
             warn = true;
             problems.push(format!(
-                "the token family expires in {d} days: run `jira-psoxy-setup renew`"
+                "the token family expires in {d} days: run `{renew}`"
             ));
         }
         Some(_) => {}
         None => {
             warn = true;
-            problems.push("the token family's issue date is unknown (not set up by this tool): run `jira-psoxy-setup renew` to start a tracked family".into());
+            problems.push(format!("the token family's issue date is unknown (not set up by this tool): run `{renew}` to start a tracked family"));
         }
     }
     if let Some(idle) = refresh_updated.map(|updated| now.signed_duration_since(updated).num_days())
         && idle >= INACTIVITY_DAYS
     {
         critical = true;
-        problems.push(format!("the refresh token was last written {idle} days ago: unused for {INACTIVITY_DAYS} days it has expired; run `jira-psoxy-setup renew`"));
+        problems.push(format!("the refresh token was last written {idle} days ago: unused for {INACTIVITY_DAYS} days it has expired; run `{renew}`"));
     }
     let (access_token, token) = access_token_status(access_value.as_ref(), now);
     let site_reachable = match (&token, &cloud_id, args.check) {
@@ -210,6 +215,7 @@ pub async fn run(
         Health::Ok
     };
     Ok(StatusReport {
+        connector: ctx.connector,
         store: store.describe(),
         prefix: names.prefix,
         secrets,
@@ -236,8 +242,9 @@ pub(crate) fn whole_days_left(remaining: chrono::Duration) -> i64 {
 /// The report when the store cannot be read at all (no credentials, permission denied, a corrupt
 /// file): for monitoring that is as bad as an expired family, so it is critical (exit 11), with
 /// the store's own one-line reason, rather than a generic store failure.
-pub fn unreadable(store: String, reason: &str) -> StatusReport {
+pub fn unreadable(connector: &'static Connector, store: String, reason: &str) -> StatusReport {
     StatusReport {
+        connector,
         store,
         prefix: String::new(),
         secrets: Vec::new(),
@@ -290,13 +297,13 @@ async fn check_site(
 pub fn print_human(r: &StatusReport) {
     if r.prefix.is_empty() {
         // Nothing could be read: only the verdict and why.
-        println!("Psoxy Jira Cloud secrets in {}", r.store);
+        println!("Psoxy {} secrets in {}", r.connector.display_name, r.store);
         print_verdict(r);
         return;
     }
     println!(
-        "Psoxy Jira Cloud secrets in {} (prefix {})",
-        r.store, r.prefix
+        "Psoxy {} secrets in {} (prefix {})",
+        r.connector.display_name, r.store, r.prefix
     );
     for s in &r.secrets {
         let when = s

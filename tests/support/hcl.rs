@@ -52,12 +52,15 @@ pub fn unquote(v: &Value) -> Option<String> {
 /// What Terraform reads, by psoxy-contract §5, from the independently parsed file:
 /// `coalesce(var.jira_cloud_id, connector_settings["jira_cloud_id"])`.
 pub fn terraform_reads(parsed: &Value) -> Option<String> {
+    terraform_reads_key(parsed, "jira_cloud_id")
+}
+
+/// The same rule for any connector's key: `coalesce(var.<key>, connector_settings["<key>"])`.
+pub fn terraform_reads_key(parsed: &Value, name: &str) -> Option<String> {
     let set = |v: Option<&Value>| v.and_then(unquote).filter(|s| !s.is_empty());
-    set(parsed.get("jira_cloud_id")).or_else(|| {
+    set(parsed.get(name)).or_else(|| {
         let settings = parsed.get("connector_settings")?.as_object()?;
-        let key = settings
-            .iter()
-            .find(|(k, _)| k.trim_matches('"') == "jira_cloud_id");
+        let key = settings.iter().find(|(k, _)| k.trim_matches('"') == name);
         set(key.map(|(_, v)| v))
     })
 }

@@ -69,6 +69,18 @@ pub fn loopback_config() -> SimConfig {
     }
 }
 
+/// An app whose console has exactly Psoxy's Confluence permissions, answering as Atlassian does
+/// (`read:task:confluence` granted but not listed), registered like `loopback_config`.
+pub fn confluence_app() -> SimConfig {
+    let app = SimConfig::confluence();
+    SimConfig {
+        app_scopes: app.app_scopes,
+        unlisted_scopes: app.unlisted_scopes,
+        app_name: app.app_name,
+        ..loopback_config()
+    }
+}
+
 /// An app registered without `scope` in the developer console; `missing` says how Atlassian
 /// answers a request for it.
 pub fn app_without(scope: &str, missing: jira_psoxy_setup::sim::MissingScope) -> SimConfig {

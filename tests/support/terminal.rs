@@ -96,9 +96,16 @@ impl<'s> Terminal<'s> {
         self.pty.send(text).unwrap();
     }
 
-    /// Step 1 as a newcomer answers it: the first store offered (a local file), and the prefix
-    /// proposed.
+    /// The first question of step 1: the connector, the first offered (Jira Cloud).
+    pub fn answer_connector(&mut self) {
+        self.expect("Which Psoxy connector?");
+        self.send("\r");
+    }
+
+    /// Step 1 as a newcomer answers it: the first connector and store offered (Jira Cloud, a
+    /// local file), and the prefix proposed.
     pub fn accept_target(&mut self) {
+        self.answer_connector();
         self.expect("Where should the secrets go?");
         self.send("\r");
         self.expect("Secret-name prefix");
@@ -107,6 +114,7 @@ impl<'s> Terminal<'s> {
 
     /// Step 1 where init ran before: the file store again, and the deployment found in it.
     pub fn accept_existing_target(&mut self) {
+        self.answer_connector();
         self.expect("Where should the secrets go?");
         self.send("\r");
         self.expect("Use it?");

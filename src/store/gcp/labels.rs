@@ -14,7 +14,7 @@ use crate::store::{FamilyMetadata, LockAttempt, SecretKey, SecretNames, StoreErr
 pub const LOCK_LABEL: &str = "locked";
 /// Epoch seconds at which the current token family was first issued.
 pub const ISSUED_LABEL: &str = "jira-family-issued-at";
-/// The Jira cloud id, lower case (label values allow `a-z 0-9 _ -`, 63 characters).
+/// The site's cloud id, lower case (label values allow `a-z 0-9 _ -`, 63 characters).
 pub const CLOUD_ID_LABEL: &str = "jira-cloud-id";
 
 /// Lock label values this process wrote, by lock secret, so `unlock` never removes somebody

@@ -13,7 +13,7 @@ use crate::store::{FamilyMetadata, SecretKey, SecretNames, StoreError, StoreResu
 
 /// When the token family was first issued (RFC 3339, UTC, milliseconds).
 pub const TAG_ISSUED_AT: &str = "jira-psoxy-setup:family-issued-at";
-/// The Jira site's cloud id.
+/// The site's cloud id.
 pub const TAG_CLOUD_ID: &str = "jira-psoxy-setup:cloud-id";
 
 /// SSM tag values allow letters, digits, spaces and `_.:/=+-@`, up to 256 characters.

@@ -34,17 +34,25 @@ async fn the_prefix_comes_from_the_flags_discovery_or_the_operator() {
             &[("Secret-name prefix", Input("TYPED_".into()))],
             "TYPED_",
         ),
-        (&[], &["FOUND_"], false, &[], "FOUND_"),
+        (&[], &["FOUND_JIRA_CLOUD_"], false, &[], "FOUND_JIRA_CLOUD_"),
+        // Another connector's deployment in the same store is not offered.
         (
             &[],
-            &["FOUND_"],
-            true,
-            &[("Use it?", Confirm(true))],
-            "FOUND_",
+            &["X_CONFLUENCE_CLOUD_"],
+            false,
+            &[],
+            "PSOXY_JIRA_CLOUD_",
         ),
         (
             &[],
-            &["FOUND_"],
+            &["FOUND_JIRA_CLOUD_"],
+            true,
+            &[("Use it?", Confirm(true))],
+            "FOUND_JIRA_CLOUD_",
+        ),
+        (
+            &[],
+            &["FOUND_JIRA_CLOUD_"],
             true,
             &[
                 ("Use it?", Confirm(false)),
@@ -54,10 +62,10 @@ async fn the_prefix_comes_from_the_flags_discovery_or_the_operator() {
         ),
         (
             &[],
-            &["B_", "A_", "B_"],
+            &["B_JIRA_CLOUD_", "A_JIRA_CLOUD_", "B_JIRA_CLOUD_"],
             true,
             &[("Several deployments found", Select(1))],
-            "B_",
+            "B_JIRA_CLOUD_",
         ),
     ];
     for (flags, found, interactive, script, expected) in cases {
@@ -195,7 +203,7 @@ fn select_site_takes_the_wanted_the_only_or_offers_several_sorted() {
         ),
     ];
     for (sites, wanted, expected) in cases {
-        match (select_site(sites, *wanted), expected) {
+        match (select_site(sites, *wanted, "Jira"), expected) {
             (Ok(got), Ok(want)) => assert_eq!(&got, want, "{wanted:?}"),
             (Err(Error::Site(_)), Err(())) => {}
             (got, want) => panic!("{wanted:?}: got {got:?}, expected {want:?}"),

@@ -34,6 +34,7 @@ fn pending(prefix: &str, own_lock_ms: Option<i64>) -> Pending {
         },
         own_lock_ms,
         target: None,
+        connector: crate::connector::default(),
     }
 }
 
