@@ -34,6 +34,8 @@ pub mod sanitize;
 pub mod secret;
 pub mod sim;
 pub mod store;
+#[cfg(test)]
+pub mod testing;
 pub mod tfvars;
 pub mod ui;
 pub mod user_dirs;

@@ -88,7 +88,7 @@ pub fn read_cloud_id(path: &Path, key: &str) -> Result<Option<String>> {
     Ok(place::Places::find(&body, key)
         .effective()
         .map(|s| text[s].trim().trim_matches('"').trim().to_string())
-        .filter(|s| !s.is_empty() && s != crate::store::PLACEHOLDER))
+        .filter(|s| !crate::store::is_placeholder(s)))
 }
 
 /// Checks before any authorization that the file can be read, parsed and replaced, so a broken

@@ -1,6 +1,7 @@
 //! Talking to Atlassian: the OAuth 2.0 (3LO) authorization server and the cloud API.
 
 pub mod oauth;
+pub mod proxy_token;
 pub mod scopes;
 pub mod sites;
 mod token_answer;

@@ -160,6 +160,18 @@ pub fn classify_token_error(status: u16, body: &str) -> Error {
 mod tests {
     use super::*;
 
+    /// The error of exchanging a dummy code with `c`.
+    async fn exchange_error(c: &AtlassianClient) -> Error {
+        let creds = ClientCredentials {
+            client_id: "id".into(),
+            client_secret: SecretString::from("s"),
+        };
+        c.exchange_code(&creds, &SecretString::from("code"), "http://localhost")
+            .await
+            .err()
+            .unwrap()
+    }
+
     #[test]
     fn wrong_secret_is_named() {
         let e = classify_token_error(
@@ -244,15 +256,7 @@ mod tests {
             .build()
             .unwrap();
         let c = AtlassianClient::new(http, base.clone(), base);
-        let creds = ClientCredentials {
-            client_id: "id".into(),
-            client_secret: SecretString::from("s"),
-        };
-        let err = c
-            .exchange_code(&creds, &SecretString::from("code"), "http://localhost")
-            .await
-            .err()
-            .unwrap();
+        let err = exchange_error(&c).await;
         let text = err.to_string();
         assert!(
             text.contains("the code is spent, so authorize again"),
@@ -279,15 +283,7 @@ mod tests {
             base: std::time::Duration::from_millis(5),
             max_delay: std::time::Duration::from_millis(10),
         };
-        let creds = ClientCredentials {
-            client_id: "id".into(),
-            client_secret: SecretString::from("s"),
-        };
-        let err = c
-            .exchange_code(&creds, &SecretString::from("code"), "http://localhost")
-            .await
-            .err()
-            .unwrap();
+        let err = exchange_error(&c).await;
         assert_eq!(
             hits.load(Ordering::SeqCst),
             1,
@@ -302,11 +298,7 @@ mod tests {
             .port();
         let closed = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
         c.auth_base = closed;
-        let err = c
-            .exchange_code(&creds, &SecretString::from("code"), "http://localhost")
-            .await
-            .err()
-            .unwrap();
+        let err = exchange_error(&c).await;
         assert!(matches!(err, Error::Network(_)), "{err}");
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
-use crate::secret::{ExposeSecret, SecretString};
+use crate::secret::SecretString;
 
 /// A token response. Both tokens are secrets; `scope` is what was actually granted.
 pub struct TokenSet {
@@ -27,14 +27,13 @@ impl TokenSet {
             .unwrap_or(self.obtained_at)
     }
 
-    /// The access token the way the proxy stores it: `{"token":..,"expirationDate":<epoch ms>}`;
-    /// a raw token would be ignored by the proxy (psoxy-contract §3).
+    /// The access token the way the proxy stores it (see `ProxyAccessToken`).
     pub fn proxy_access_token(&self) -> SecretString {
-        let json = serde_json::json!({
-            "token": self.access_token.expose_secret(),
-            "expirationDate": self.access_token_expires_at().timestamp_millis(),
-        });
-        SecretString::from(json.to_string())
+        super::proxy_token::ProxyAccessToken::new(
+            self.access_token.clone(),
+            self.access_token_expires_at(),
+        )
+        .to_secret()
     }
 }
 
@@ -125,6 +124,7 @@ pub(super) fn parse_token_answer(text: &str) -> Result<TokenSet> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::ExposeSecret;
 
     #[test]
     fn an_out_of_range_expires_in_is_clamped_not_a_panic() {

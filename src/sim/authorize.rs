@@ -144,11 +144,18 @@ pub(crate) fn error_redirect(
     description: &str,
     state: Option<&str>,
 ) -> Url {
-    let mut url = target.clone();
+    with_query(
+        target.clone(),
+        &[("error", error), ("error_description", description)],
+        state,
+    )
+}
+
+/// `url` with these query pairs, then `state` when there is one.
+fn with_query(mut url: Url, pairs: &[(&str, &str)], state: Option<&str>) -> Url {
     {
         let mut q = url.query_pairs_mut();
-        q.append_pair("error", error)
-            .append_pair("error_description", description);
+        q.extend_pairs(pairs);
         if let Some(state) = state {
             q.append_pair("state", state);
         }
@@ -163,15 +170,8 @@ pub(crate) fn error_redirect(
 )]
 pub(crate) fn code_redirect(redirect_uri: &str, code: &str, state: Option<&str>) -> Url {
     // The redirect URI was parsed successfully during validation.
-    let mut url = Url::parse(redirect_uri).expect("validated redirect_uri");
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("code", code);
-        if let Some(state) = state {
-            q.append_pair("state", state);
-        }
-    }
-    url
+    let url = Url::parse(redirect_uri).expect("validated redirect_uri");
+    with_query(url, &[("code", code)], state)
 }
 
 /// Redirect for a declined consent.

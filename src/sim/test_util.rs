@@ -115,3 +115,16 @@ pub(super) fn str_field(v: &Value, name: &str) -> String {
         .unwrap_or_else(|| panic!("field {name} in {v}"))
         .to_string()
 }
+
+/// Submits the consent form of `authorize_url` the way the page does: its fields, the site
+/// numbered `site`, and Accept. The simulator's answer (a redirect) is returned.
+pub(super) async fn accept_consent(
+    sim: &Simulator,
+    authorize_url: &Url,
+    site: u32,
+) -> reqwest::Response {
+    let mut form = authorize_url.query_pairs().into_owned().collect::<Vec<_>>();
+    form.push(("site".into(), super::SimSite::numbered(site).id));
+    form.push(("decision".into(), "accept".into()));
+    post_form(sim.base_url().join("authorize/decide").unwrap(), &form).await
+}

@@ -237,10 +237,7 @@ async fn the_site_picked_on_consent_is_the_only_site_the_token_reaches() {
         html.contains("<select id=\"site\" name=\"site\">"),
         "{html}"
     );
-    let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
-    form.push(("site".into(), super::SimSite::numbered(2).id));
-    form.push(("decision".into(), "accept".into()));
-    let resp = post_form(sim.base_url().join("authorize/decide").unwrap(), &form).await;
+    let resp = accept_consent(&sim, &url, 2).await;
     let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
     let tokens: Value = exchange(&sim, &param(&location, "code").unwrap())
         .await

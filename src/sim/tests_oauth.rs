@@ -20,10 +20,7 @@ async fn consent_page_over_http_then_accept_redirects_with_code_and_state() {
     // Submit the consent form: its hidden fields, the site, and the Accept button (a POST).
     assert!(html.contains("<form method=\"post\" action=\"/authorize/decide\">"));
     assert!(html.contains("id=\"accept\" type=\"submit\" name=\"decision\" value=\"accept\""));
-    let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
-    form.push(("site".into(), super::SimSite::numbered(1).id));
-    form.push(("decision".into(), "accept".into()));
-    let resp = post_form(sim.base_url().join("authorize/decide").unwrap(), &form).await;
+    let resp = accept_consent(&sim, &url, 1).await;
     assert_eq!(resp.status(), 303);
     let location = Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(

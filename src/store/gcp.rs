@@ -17,11 +17,8 @@ use google_cloud_secretmanager_v1::model::Secret;
 use super::*;
 use crate::secret::ExposeSecret;
 
-#[path = "gcp_labels.rs"]
 mod labels;
-#[path = "gcp_ops.rs"]
 mod ops;
-#[path = "gcp_project.rs"]
 pub mod project;
 
 pub use labels::{CLOUD_ID_LABEL, ISSUED_LABEL, LOCK_LABEL};
@@ -151,38 +148,27 @@ impl SecretStore for GcpStore {
 
     async fn discover_prefixes(&self) -> StoreResult<Vec<String>> {
         let parent = format!("projects/{}", self.api.project);
-        let mut found = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = self
-                .api
-                .client
+        let call = Call {
+            what: "list the secrets of",
+            resource: &parent,
+            permission: ops::LIST,
+        };
+        let (client, parent) = (&self.api.client, parent.as_str());
+        let secrets = ops::all_pages(&call, |token| async move {
+            let page = client
                 .list_secrets()
-                .set_parent(&parent)
+                .set_parent(parent)
                 .set_page_size(250)
-                .set_page_token(&token)
+                .set_page_token(token)
                 .send()
-                .await
-                .map_err(|e| {
-                    map_err(
-                        e,
-                        &Call {
-                            what: "list the secrets of",
-                            resource: &parent,
-                            permission: ops::LIST,
-                        },
-                    )
-                })?;
-            found.extend(
-                page.secrets
-                    .iter()
-                    .filter_map(|s| SecretNames::prefix_of(secret_id(&s.name))),
-            );
-            if page.next_page_token.is_empty() {
-                return Ok(found);
-            }
-            token = page.next_page_token;
-        }
+                .await?;
+            Ok((page.secrets, page.next_page_token))
+        })
+        .await?;
+        Ok(secrets
+            .iter()
+            .filter_map(|s| SecretNames::prefix_of(secret_id(&s.name)))
+            .collect())
     }
 
     /// Each secret must exist (else it is reported missing) and the caller must hold, on each,

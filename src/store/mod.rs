@@ -6,6 +6,7 @@ pub mod file;
 mod file_doc;
 pub mod gcp;
 pub mod lock;
+mod name_cache;
 pub mod names;
 pub mod secrets_manager;
 pub mod ssm;
@@ -21,6 +22,12 @@ pub use target::StoreTarget;
 
 /// The value Terraform gives every parameter/secret it pre-creates.
 pub const PLACEHOLDER: &str = "fill me";
+
+/// A value Terraform created and nobody filled in: the placeholder, or empty.
+pub fn is_placeholder(value: &str) -> bool {
+    let value = value.trim();
+    value.is_empty() || value == PLACEHOLDER
+}
 
 /// A secret as read back from a store.
 pub struct StoredSecret {

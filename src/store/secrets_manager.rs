@@ -7,9 +7,6 @@
 //! drift, removed by the next apply). Same AWS chain, region, profile and endpoints as SSM;
 //! AWS_ENDPOINT_URL_SECRETS_MANAGER is honoured by the client.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
@@ -35,7 +32,7 @@ pub struct SecretsManagerStore {
     root_path: String,
     kms_key_id: Option<String>,
     /// Secrets known to exist, with their KMS key (None: the AWS managed key).
-    known: Mutex<HashMap<String, Option<String>>>,
+    known: super::name_cache::NameCache<Option<String>>,
 }
 
 /// The name Psoxy uses: one that contains `/` starts with it (psoxy-contract §4).
@@ -70,35 +67,22 @@ impl SecretsManagerStore {
             endpoint: config.endpoint_url().map(str::to_string),
             root_path: target.ssm_root_path.clone(),
             kms_key_id: target.kms_key_id.clone(),
-            known: Mutex::new(HashMap::new()),
+            known: Default::default(),
         })
     }
 
     fn remember(&self, name: &str, kms_key_id: Option<&str>) {
         let key = kms_key_id.map(str::to_string);
-        self.known
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(name.to_string(), key);
+        self.known.insert(name, key);
     }
 
     fn key_of(&self, name: &str) -> Option<String> {
-        self.known
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(name)
-            .cloned()
-            .flatten()
+        self.known.get(name).flatten()
     }
 
     /// Whether the secret exists (DescribeSecret), remembering its KMS key.
     async fn exists(&self, name: &str) -> StoreResult<bool> {
-        if self
-            .known
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains_key(name)
-        {
+        if self.known.contains(name) {
             return Ok(true);
         }
         match self.client.describe_secret().secret_id(name).send().await {

@@ -44,7 +44,7 @@ pub struct SsmStore {
     endpoint: Option<String>,
     root_path: String,
     kms_key_id: Option<String>,
-    known: Mutex<HashMap<String, Known>>,
+    known: super::name_cache::NameCache<Known>,
     /// Set once discovery has described every connector's parameters (so `known` is complete
     /// for any prefix it proposes).
     described_all: std::sync::atomic::AtomicBool,
@@ -59,19 +59,12 @@ impl SsmStore {
                 key_id: p.key_id().map(str::to_string),
                 advanced: p.tier() == Some(&ParameterTier::Advanced),
             };
-            self.known
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(name.to_string(), known);
+            self.known.insert(name, known);
         }
     }
 
     fn known(&self, name: &str) -> Option<Known> {
-        self.known
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(name)
-            .cloned()
+        self.known.get(name)
     }
 
     /// DescribeParameters with a Name filter (`Equals` these names, or `Contains` a part),

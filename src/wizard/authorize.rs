@@ -6,15 +6,20 @@ use std::time::Duration;
 use url::Url;
 
 use super::Context;
-use crate::atlassian::AtlassianClient;
 use crate::atlassian::oauth::{ClientCredentials, TokenSet};
+use crate::atlassian::{AtlassianClient, scopes};
 use crate::callback::{LoopbackListener, parse_pasted};
+use crate::cli::AuthArgs;
 use crate::error::{Error, Result};
+use crate::http::endpoint;
 use crate::secret::{SecretString, random_hex};
 
 /// How this run authorizes.
 pub struct AuthPlan {
+    /// As typed: the exact text Atlassian compares with the registered callback URL.
     pub redirect_uri: String,
+    /// The same, parsed: where the loopback listener binds.
+    pub redirect: Url,
     pub scopes: Vec<String>,
     /// Skip the loopback listener: the operator pastes the URL.
     pub paste: bool,
@@ -22,6 +27,60 @@ pub struct AuthPlan {
     pub timeout: Duration,
     /// Accept a token that lacks some requested scopes.
     pub allow_missing_scopes: bool,
+}
+
+pub fn atlassian_client(ctx: &Context, auth: &AuthArgs) -> Result<AtlassianClient> {
+    Ok(AtlassianClient::new(
+        ctx.http.clone(),
+        endpoint(&auth.atlassian_auth_url, "--atlassian-auth-url")?,
+        endpoint(&auth.atlassian_api_url, "--atlassian-api-url")?,
+    ))
+}
+
+impl AuthPlan {
+    /// The plan from the command line: scopes, the redirect URL (parsed here, once), and how the
+    /// code comes back (loopback, or pasted where no browser can open).
+    pub fn new(ctx: &Context, auth: &AuthArgs) -> Result<AuthPlan> {
+        let scopes = auth
+            .scopes
+            .as_deref()
+            .map(scopes::parse)
+            .unwrap_or_else(|| scopes::default_scopes(ctx.connector));
+        if scopes.is_empty() {
+            return Err(Error::Input(format!(
+                "--scopes is empty: list the scopes to request, e.g. \"{}\"",
+                ctx.connector.default_scopes.join(" ")
+            )));
+        }
+        let redirect = Url::parse(&auth.redirect_uri)
+        .map_err(|e| Error::Input(format!("--redirect-uri {:?} is not a URL ({e}): give the callback URL registered in the console", auth.redirect_uri)))?;
+        // Port 0 would make the listener take a random port, which no registered callback names.
+        if redirect.port() == Some(0) {
+            return Err(Error::Input(format!(
+                "--redirect-uri {} names port 0, which no callback URL registered in the console can match: give its real port, e.g. http://127.0.0.1:8765/callback",
+                auth.redirect_uri
+            )));
+        }
+        let headless = if ctx.interactive {
+            ctx.browser.headless_reason()
+        } else {
+            None
+        };
+        if let (Some(why), false) = (headless, auth.paste) {
+            ctx.ui.info(&format!(
+                "{why}: open the URL in any browser and paste back where it lands"
+            ));
+        }
+        Ok(AuthPlan {
+            redirect_uri: auth.redirect_uri.clone(),
+            redirect,
+            scopes,
+            paste: auth.paste || headless.is_some(),
+            open_browser: !auth.no_browser && headless.is_none(),
+            timeout: Duration::from_secs(auth.callback_timeout),
+            allow_missing_scopes: auth.allow_missing_scopes,
+        })
+    }
 }
 
 /// Authorizes and exchanges the code. A rejected code (expired, reused) offers a fresh
@@ -71,15 +130,10 @@ async fn authorize(
     let state = random_hex(16);
     tracing::info!(redirect_uri = %plan.redirect_uri, paste = plan.paste, "starting an authorization");
     let url = atl.authorize_url(client_id, &plan.redirect_uri, &plan.scopes, &state);
-    let redirect = Url::parse(&plan.redirect_uri).map_err(|e| {
-        Error::Input(format!(
-            "--redirect-uri is not a URL ({e}): give the callback URL registered in the console"
-        ))
-    })?;
     let listener = if plan.paste {
         None
     } else {
-        match LoopbackListener::bind(&redirect).await {
+        match LoopbackListener::bind(&plan.redirect).await {
             Ok(l) => Some(l),
             Err(why) => {
                 ctx.ui.warn(&format!("{why}: you will paste the URL instead (or use a free port, e.g. --redirect-uri http://127.0.0.1:8765/callback, registered in the console)"));

@@ -2,15 +2,19 @@
 //! the browser and callback, the Atlassian client and the secret store.
 
 pub mod authorize;
+pub mod commands;
+pub mod credentials;
+pub mod deployment;
 pub mod init;
-pub mod outcome;
 pub mod push;
+pub mod refresh_lock;
 pub mod renew;
 pub mod report;
 pub mod save;
 pub mod site;
 pub mod status;
-pub mod target;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -28,7 +32,7 @@ pub struct Context {
     pub http: reqwest::Client,
     pub stdin: StdinLines,
     pub interactive: bool,
-    /// The client secret from `JIRA_CLIENT_SECRET` (or the demo), read once by `main`.
+    /// The client secret from `JIRA_CLIENT_SECRET` (or the demo), read once by `commands`.
     pub env_client_secret: Option<SecretString>,
     /// This run's store, recorded in a recovery file and named by the `push` command it prints.
     pub store_target: Option<crate::store::StoreTarget>,

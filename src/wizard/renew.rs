@@ -1,29 +1,26 @@
 //! `renew`: the yearly part. Client credentials come back from the store, the console checklist
 //! is skipped, and the new token family must be for the site already configured.
 
-use std::sync::Arc;
-
 use super::Context;
 use super::authorize::obtain_tokens;
-use super::init::{atlassian_client, auth_plan, client_credentials};
-use super::outcome::{Grant, finish, store_grant};
+use super::authorize::{AuthPlan, atlassian_client};
+use super::credentials::{client_credentials, stored_client_credentials};
+use super::deployment::{choose_prefix, note_proxy_cache, open_chosen_store, preflight};
 use super::report::RunReport;
-use super::site::{check_scopes, choose_site, verify_user};
-use super::target::{choose_prefix, note_proxy_cache, preflight};
+use super::report::finish;
+use super::save::{Grant, store_grant};
+use super::site::{check_scopes, pick_site, reachable_sites, verify_user};
 use crate::atlassian::sites::Site;
 use crate::cli::RenewArgs;
 use crate::error::{Error, Result};
-use crate::secret::{ExposeSecret, SecretString};
-use crate::store::{PLACEHOLDER, SecretKey, SecretNames, SecretStore};
+use crate::store::{SecretNames, SecretStore};
 use crate::tfvars;
 
-pub async fn run(
-    ctx: &Context,
-    args: &RenewArgs,
-    store: Arc<dyn SecretStore>,
-) -> Result<RunReport> {
+pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
+    let store = open_chosen_store(ctx, &mut args.store).await?;
+    let (ctx, args) = (&*ctx, &*args);
     let atl = atlassian_client(ctx, &args.auth)?;
-    let plan = auth_plan(ctx, &args.auth)?;
+    let plan = AuthPlan::new(ctx, &args.auth)?;
     ctx.ui.step(&format!(
         "Renewing the {} token family in {}",
         ctx.connector.product,
@@ -47,14 +44,14 @@ pub async fn run(
     let expected = configured_site(ctx, store.as_ref(), &names, args).await?;
     let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
     check_scopes(ctx, &plan, &tokens)?;
+    let sites = reachable_sites(ctx, &atl, &tokens).await?;
     let site = match (args.auth.site.as_deref(), expected.as_deref()) {
-        (Some(wanted), _) => choose_site(ctx, &atl, &tokens, Some(wanted)).await?,
         // The configured site, if the token reaches it; else the operator's pick, confirmed below.
-        (None, Some(configured)) => match choose_site(ctx, &atl, &tokens, Some(configured)).await {
-            Err(Error::Site(_)) => choose_site(ctx, &atl, &tokens, None).await?,
+        (None, Some(configured)) => match pick_site(ctx, &sites, Some(configured)) {
+            Err(Error::Site(_)) => pick_site(ctx, &sites, None)?,
             other => other?,
         },
-        (None, None) => choose_site(ctx, &atl, &tokens, None).await?,
+        (wanted, _) => pick_site(ctx, &sites, wanted)?,
     };
     confirm_site_change(ctx, expected.as_deref(), &site, args.allow_site_change)?;
     let user = verify_user(ctx, &atl, &tokens, &site).await?;
@@ -62,25 +59,6 @@ pub async fn run(
     let stored = store_grant(ctx, &store, &names, creds, Grant { tokens, site, user }).await?;
     note_proxy_cache(ctx);
     finish(ctx, "renew", &args.run, stored)
-}
-
-/// Client ID and secret as the store holds them; a missing or `fill me` value counts as absent.
-async fn stored_client_credentials(
-    store: &dyn SecretStore,
-    names: &SecretNames,
-) -> Result<Option<(String, SecretString)>> {
-    let id = store.read(&names.name(SecretKey::ClientId)).await?;
-    let secret = store.read(&names.name(SecretKey::ClientSecret)).await?;
-    let usable = |v: &SecretString| {
-        !v.expose_secret().trim().is_empty() && v.expose_secret().trim() != PLACEHOLDER
-    };
-    match (id, secret) {
-        (Some(id), Some(secret)) if usable(&id.value) && usable(&secret.value) => Ok(Some((
-            id.value.expose_secret().trim().to_string(),
-            secret.value,
-        ))),
-        _ => Ok(None),
-    }
 }
 
 /// The site the proxy is configured for: the cloud id in `--tfvars`, else the one recorded by the last run.
@@ -98,7 +76,7 @@ async fn configured_site(
     Ok(store.read_metadata(names).await?.cloud_id)
 }
 
-fn confirm_site_change(
+pub(crate) fn confirm_site_change(
     ctx: &Context,
     expected: Option<&str>,
     site: &Site,

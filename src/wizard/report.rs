@@ -1,4 +1,4 @@
-//! The run's summary: where each secret went (names, never values), the site, and the date by
+//! The last step of `init` and `renew` (tfvars, the calendar reminder) and the run's summary: where each secret went (names, never values), the site, and the date by
 //! which the token family must be renewed. Human text or JSON on stdout.
 
 use std::path::PathBuf;
@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
+use crate::cli::{OutputFormat, RunArgs};
+use crate::error::Result;
 use crate::tfvars::Edit;
 
 /// Atlassian's absolute limit on a refresh-token family.
@@ -113,4 +114,61 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         );
         println!("For a real connection: `{}`.", connector.command("init"));
     }
+}
+
+/// tfvars, the calendar reminder, and the report.
+pub fn finish(
+    ctx: &super::Context,
+    command: &'static str,
+    run: &RunArgs,
+    stored: super::save::Stored,
+) -> Result<RunReport> {
+    let site = &stored.grant.site;
+    let key = ctx.connector.tfvars_key;
+    let tfvars_change = match &run.tfvars {
+        Some(path) => {
+            let edit = crate::tfvars::update_file(path, key, &site.id)?;
+            let done = describe_edit(edit, key);
+            if edit == crate::tfvars::Edit::ByHand {
+                // A warning, not a failure: the secrets are stored, and the proxy never reads
+                // this id (only the example calls Terraform generates do, psoxy-contract §5).
+                let fix = crate::tfvars::by_hand(key, &site.id);
+                ctx.ui.warn(&format!("{}: {fix}", path.display()));
+            } else {
+                ctx.ui.ok(&format!("{}: {done}", path.display()));
+            }
+            Some(done)
+        }
+        None => {
+            ctx.ui.info(&format!(
+                "add {key} = \"{}\" to connector_settings in terraform.tfvars (or pass --tfvars PATH next time)",
+                site.id
+            ));
+            None
+        }
+    };
+    let issued = stored.grant.tokens.obtained_at;
+    if let Some(path) = &run.ics {
+        let deadline = renew_by(issued);
+        crate::reminder::write(path, deadline, run.warn_days, &site.url, ctx.connector)?;
+        ctx.ui
+            .ok(&format!("calendar reminder written to {}", path.display()));
+    }
+    Ok(RunReport {
+        command,
+        connector: ctx.connector,
+        store: stored.store,
+        prefix: stored.prefix,
+        secrets_written: stored.written,
+        cloud_id: site.id.clone(),
+        site_url: site.url.clone(),
+        site_name: site.name.clone(),
+        authorized_as: stored.grant.user.display_name.clone(),
+        family_issued_at: issued,
+        renew_by: renew_by(issued),
+        tfvars: run.tfvars.clone(),
+        tfvars_change,
+        ics: run.ics.clone(),
+        demo: false,
+    })
 }

@@ -1,16 +1,87 @@
-//! Step: write the secrets where the proxy reads them, under the proxy's own refresh lock, read
-//! them back, and never lose them: a store that keeps failing gets a recovery file instead.
+//! The store step: write the secrets where the proxy reads them, under the proxy's own refresh
+//! lock, read them back, and never lose them: a store that keeps failing gets a recovery file
+//! instead (`init`, `renew`, and `push` from that file).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::Context;
+use super::refresh_lock::HeldLock;
+use crate::atlassian::oauth::{ClientCredentials, TokenSet};
+use crate::atlassian::sites::{AtlassianUser, Site};
 use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
 use crate::recovery::{self, Pending};
-use crate::secret::ExposeSecret;
-use crate::store::lock::{self, LockPolicy};
-use crate::store::{SecretKey, SecretNames, SecretStore, StoreError, StoreResult, with_retries};
+use crate::secret::{ExposeSecret, SecretString};
+use crate::store::lock::LockPolicy;
+use crate::store::{
+    FamilyMetadata, SecretKey, SecretNames, SecretStore, StoreError, StoreResult, with_retries,
+};
+
+/// What a verified authorization produced.
+pub struct Grant {
+    pub tokens: TokenSet,
+    pub site: Site,
+    pub user: AtlassianUser,
+}
+
+/// What was stored, for the summary.
+pub struct Stored {
+    pub store: String,
+    pub prefix: String,
+    pub written: Vec<String>,
+    pub grant: Grant,
+}
+
+/// Writes the client credentials (when given) and the new token family, with its metadata.
+pub async fn store_grant(
+    ctx: &Context,
+    store: &Arc<dyn SecretStore>,
+    names: &SecretNames,
+    creds: Option<&ClientCredentials>,
+    grant: Grant,
+) -> Result<Stored> {
+    ctx.ui
+        .step(&format!("Storing the secrets in {}", store.describe()));
+    let tokens = &grant.tokens;
+    let refresh = tokens
+        .refresh_token
+        .clone()
+        .ok_or_else(|| Error::Internal("no refresh token".into()))?;
+    let mut values = Vec::new();
+    if let Some(c) = creds {
+        values.push((
+            names.name(SecretKey::ClientId),
+            SecretString::from(c.client_id.clone()),
+        ));
+        values.push((names.name(SecretKey::ClientSecret), c.client_secret.clone()));
+    }
+    values.push((names.name(SecretKey::RefreshToken), refresh));
+    values.push((
+        names.name(SecretKey::AccessToken),
+        tokens.proxy_access_token(),
+    ));
+    let written = values.iter().map(|(n, _)| n.clone()).collect();
+    let meta = FamilyMetadata {
+        issued_at: Some(tokens.obtained_at),
+        cloud_id: Some(grant.site.id.clone()),
+    };
+    let pending = Pending {
+        own_lock_ms: None,
+        target: ctx.store_target.clone(),
+        connector: ctx.connector,
+        prefix: names.prefix.clone(),
+        values,
+        meta,
+    };
+    save_secrets(ctx, store, names, pending, Keep::WriteAhead).await?;
+    Ok(Stored {
+        store: store.describe(),
+        prefix: names.prefix.clone(),
+        written,
+        grant,
+    })
+}
 
 /// Where the values wait until the store has read them back.
 pub enum Keep {
@@ -19,6 +90,13 @@ pub enum Keep {
     WriteAhead,
     /// The recovery file being pushed; `push` deletes it once the store has the values.
     Existing(PathBuf),
+}
+
+/// A write that did not reach the store, and the lock timestamp left behind if the lock could
+/// not be released either.
+struct NotStored {
+    error: Error,
+    left_lock: Option<i64>,
 }
 
 /// Takes the lock (when tokens are replaced: `lock_policy` is given), writes, reads back, records
@@ -30,66 +108,67 @@ async fn write_locked(
     pending: &Pending,
     kept: Option<&Path>,
     lock_policy: Option<LockPolicy>,
-    left_lock: &mut Option<i64>,
-) -> Result<()> {
-    let (values, meta) = (&pending.values, &pending.meta);
-    let replaces_tokens = lock_policy.is_some();
-    let mut our_lock = None;
-    if let Some(policy) = &lock_policy {
-        let taken = lock::acquire(
-            store.as_ref(),
-            names,
-            policy,
-            &ctx.ui,
-            ctx.prompter.as_ref(),
-        )
-        .await?;
-        our_lock = Some(taken);
-        ctx.guard.lock_taken(store.clone(), names.clone());
-        if let Some(path) = kept
-            && let Err(e) = recovery::record_lock(path, pending, taken)
-        {
-            tracing::warn!("{e}: if this run is killed, `push` waits the lock out");
-        }
+) -> std::result::Result<(), NotStored> {
+    let not_stored = |error| NotStored {
+        error,
+        left_lock: None,
+    };
+    let held = match &lock_policy {
+        Some(policy) => Some(
+            HeldLock::take(ctx, store, names, policy)
+                .await
+                .map_err(not_stored)?,
+        ),
+        None => None,
+    };
+    if let (Some(path), Some(held)) = (kept, &held)
+        && let Err(e) = recovery::record_lock(path, pending, held.since)
+    {
+        tracing::warn!("{e}: if this run is killed, `push` waits the lock out");
     }
-    let spinner = ctx.ui.spinner(&format!(
+    let result = write_and_read_back(ctx, store, names, pending).await;
+    let left_lock = match held {
+        Some(held) => held.release(ctx).await.err().map(|(since, _)| since),
+        None => None,
+    };
+    result.map_err(|e| NotStored {
+        error: e.into(),
+        left_lock,
+    })
+}
+
+async fn write_and_read_back(
+    ctx: &Context,
+    store: &Arc<dyn SecretStore>,
+    names: &SecretNames,
+    pending: &Pending,
+) -> StoreResult<()> {
+    let (values, meta) = (&pending.values, &pending.meta);
+    let _spinner = ctx.ui.spinner(&format!(
         "Writing {} secrets to {}",
         values.len(),
         store.describe()
     ));
     tracing::info!(store = %store.describe(), names = ?values.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), "writing secrets");
     let policy = RetryPolicy::default();
-    let result: StoreResult<()> = async {
-        with_retries(&policy, || store.write_all(values)).await?;
-        let names_written: Vec<String> = values.iter().map(|(n, _)| n.clone()).collect();
-        let back = with_retries(&policy, || store.read_all(&names_written)).await?;
-        for ((name, value), read) in values.iter().zip(back) {
-            if read.map(|b| b.value.expose_secret() == value.expose_secret()) != Some(true) {
-                return Err(StoreError::Other(format!("{name} did not read back as written")));
-            }
+    with_retries(&policy, || store.write_all(values)).await?;
+    let names_written: Vec<String> = values.iter().map(|(n, _)| n.clone()).collect();
+    let back = with_retries(&policy, || store.read_all(&names_written)).await?;
+    for ((name, value), read) in values.iter().zip(back) {
+        if read.map(|b| b.value.expose_secret() == value.expose_secret()) != Some(true) {
+            return Err(StoreError::Other(format!(
+                "{name} did not read back as written"
+            )));
         }
-        // The values are stored and read back: a metadata failure must not send them to a
-        // recovery file. `status` and `renew` then just lack the issue date or site.
-        if let Err(e) = with_retries(&policy, || store.write_metadata(names, meta)).await {
-            ctx.ui.warn(&format!(
-                "the secrets are stored, but the token family's issue date and site could not be recorded ({e}): `status` will not know the deadline"
-            ));
-        }
-        Ok(())
     }
-    .await;
-    drop(spinner);
-    if replaces_tokens {
-        if let Err(e) = store.unlock(names).await {
-            *left_lock = our_lock;
-            ctx.ui.warn(&format!(
-                "could not release the refresh lock {} ({e}): the proxy takes it over after two minutes",
-                store.lock_location(names)
-            ));
-        }
-        ctx.guard.lock_released();
+    // The values are stored and read back: a metadata failure must not send them to a
+    // recovery file. `status` and `renew` then just lack the issue date or site.
+    if let Err(e) = with_retries(&policy, || store.write_metadata(names, meta)).await {
+        ctx.ui.warn(&format!(
+            "the secrets are stored, but the token family's issue date and site could not be recorded ({e}): `status` will not know the deadline"
+        ));
     }
-    Ok(result?)
+    Ok(())
 }
 
 /// Writes, reads back and records metadata, with the values on disk all along (see `Keep`). On
@@ -128,17 +207,7 @@ pub async fn save_secrets(
     if let Some(path) = &kept {
         ctx.guard.kept(path.clone(), pending.target.as_ref());
     }
-    let mut left_lock = None;
-    let result = write_locked(
-        ctx,
-        store,
-        names,
-        &pending,
-        kept.as_deref(),
-        lock_policy,
-        &mut left_lock,
-    )
-    .await;
+    let result = write_locked(ctx, store, names, &pending, kept.as_deref(), lock_policy).await;
     match result {
         Ok(()) => {
             let copy = ctx.guard.stored();
@@ -157,12 +226,18 @@ pub async fn save_secrets(
             }
             Ok(())
         }
-        Err(Error::Interrupted(m)) => Err(Error::Interrupted(m)),
-        Err(e) if !write_ahead => {
+        Err(NotStored {
+            error: Error::Interrupted(m),
+            ..
+        }) => Err(Error::Interrupted(m)),
+        Err(NotStored { error, .. }) if !write_ahead => {
             ctx.guard.settled();
-            Err(e)
+            Err(error)
         }
-        Err(e) => {
+        Err(NotStored {
+            error: e,
+            left_lock,
+        }) => {
             ctx.guard.settled();
             let saved = match kept {
                 Some(path) => Ok(path),

@@ -48,36 +48,62 @@ pub fn check_scopes(ctx: &Context, plan: &AuthPlan, tokens: &TokenSet) -> Result
     )))
 }
 
-/// The site whose cloud id goes into tfvars: `--site`, the only one, or the operator's choice.
-pub async fn choose_site(
-    ctx: &Context,
-    atl: &AtlassianClient,
-    tokens: &TokenSet,
-    wanted: Option<&str>,
-) -> Result<Site> {
-    let product = ctx.connector.product;
-    let spinner = ctx
-        .ui
-        .spinner(&format!("Listing the {product} sites the token can reach"));
-    let mut sites = atl.accessible_resources(&tokens.access_token).await?;
-    drop(spinner);
+/// What the site list and `--site` (or the configured site) decide, before anybody is asked.
+#[derive(Debug, PartialEq)]
+pub enum SiteChoice {
+    /// The one `wanted` names.
+    Wanted(Site),
+    /// The only site the token reaches.
+    Only(Site),
+    /// Several, sorted by name: the operator picks.
+    Several(Vec<Site>),
+}
+
+/// Decides the site from the sites the token reaches: `wanted` (id, URL or name), the only one,
+/// or several to pick from. No site at all is an error that says what to do (`product`: Jira,
+/// Confluence).
+pub fn select_site(sites: &[Site], wanted: Option<&str>, product: &str) -> Result<SiteChoice> {
+    let mut sites = sites.to_vec();
     sites.sort_by_key(|a| a.name.to_lowercase());
     if let Some(w) = wanted {
-        let site = match_site(&sites, w)?.clone();
-        ctx.ui.ok(&format!("site {}", site.label()));
-        return Ok(site);
+        return Ok(SiteChoice::Wanted(match_site(&sites, w)?.clone()));
     }
     match sites.len() {
         0 => Err(Error::Site(format!(
             "the authorization reaches no {product} site: authorize again as a user with {product} access and pick the site on the consent page"
         ))),
-        1 => {
-            let site = sites.remove(0);
+        1 => Ok(SiteChoice::Only(sites.remove(0))),
+        _ => Ok(SiteChoice::Several(sites)),
+    }
+}
+
+/// The sites the token reaches (one accessible-resources request).
+pub async fn reachable_sites(
+    ctx: &Context,
+    atl: &AtlassianClient,
+    tokens: &TokenSet,
+) -> Result<Vec<Site>> {
+    let product = ctx.connector.product;
+    let _spinner = ctx
+        .ui
+        .spinner(&format!("Listing the {product} sites the token can reach"));
+    atl.accessible_resources(&tokens.access_token).await
+}
+
+/// The site whose cloud id goes into tfvars: `--site`, the only one, or the operator's choice.
+pub fn pick_site(ctx: &Context, sites: &[Site], wanted: Option<&str>) -> Result<Site> {
+    let product = ctx.connector.product;
+    match select_site(sites, wanted, product)? {
+        SiteChoice::Wanted(site) => {
+            ctx.ui.ok(&format!("site {}", site.label()));
+            Ok(site)
+        }
+        SiteChoice::Only(site) => {
             ctx.ui
                 .ok(&format!("the token reaches one site: {}", site.label()));
             Ok(site)
         }
-        _ => {
+        SiteChoice::Several(mut sites) => {
             let labels: Vec<String> = sites.iter().map(Site::label).collect();
             if !ctx.interactive {
                 return Err(Error::Site(format!(
@@ -91,6 +117,9 @@ pub async fn choose_site(
                 &labels,
                 "--site (id, URL or name)",
             )?;
+            if i >= sites.len() {
+                return Err(Error::Internal(format!("the site list has no item {i}")));
+            }
             Ok(sites.swap_remove(i))
         }
     }

@@ -7,31 +7,82 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Context;
+use super::deployment::choose_prefix;
 use super::report::renew_by;
-use super::target::choose_prefix;
 use crate::atlassian::AtlassianClient;
+use crate::atlassian::proxy_token::ProxyAccessToken;
 use crate::cli::StatusArgs;
 use crate::connector::Connector;
 use crate::error::{Result, exit};
 use crate::http::endpoint;
 use crate::secret::{ExposeSecret, SecretString};
-use crate::store::{PLACEHOLDER, SecretKey, SecretStore};
+use crate::store::{SecretKey, SecretStore, is_placeholder};
 
 /// Days without use after which Atlassian expires a refresh token.
 pub const INACTIVITY_DAYS: i64 = 90;
 
+/// One stored secret, as `status` reports it (lowercase in the JSON and the table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretState {
+    Present,
+    /// Terraform's `fill me`, or empty.
+    Placeholder,
+    Missing,
+}
+
+/// The stored access token: `unparseable` is a raw token the proxy ignores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenState {
+    Valid,
+    Expired,
+    Unparseable,
+    Missing,
+}
+
+/// The verdict for monitoring; it decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Ok,
+    Warn,
+    Critical,
+}
+
+impl Health {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Health::Ok => exit::OK,
+            Health::Warn => exit::STATUS_WARN,
+            Health::Critical => exit::STATUS_CRITICAL,
+        }
+    }
+}
+
+/// The words the JSON uses, for the human table too.
+macro_rules! display_as_json {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let word = serde_json::to_value(self).ok();
+                f.write_str(word.as_ref().and_then(|w| w.as_str()).unwrap_or("?"))
+            }
+        }
+    )*};
+}
+display_as_json!(SecretState, AccessTokenState, Health);
+
 #[derive(Debug, Serialize)]
 pub struct SecretStatus {
     pub name: String,
-    /// `present`, `placeholder` or `missing`.
-    pub state: &'static str,
+    pub state: SecretState,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct AccessTokenStatus {
-    /// `valid`, `expired`, `unparseable` (a raw token the proxy ignores) or `missing`.
-    pub state: &'static str,
+    pub state: AccessTokenState,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -49,11 +100,14 @@ pub struct StatusReport {
     pub cloud_id: Option<String>,
     /// With `--check`: whether the stored access token still reaches the configured site.
     pub site_reachable: Option<bool>,
-    /// `ok`, `warn` or `critical`.
-    pub health: &'static str,
+    pub health: Health,
     pub problems: Vec<String>,
-    #[serde(skip)]
-    pub exit_code: i32,
+}
+
+impl StatusReport {
+    pub fn exit_code(&self) -> i32 {
+        self.health.exit_code()
+    }
 }
 
 pub async fn run(
@@ -80,22 +134,19 @@ pub async fn run(
         let name = names.name(key);
         let stored = store.read(&name).await?;
         let state = match &stored {
-            None => "missing",
-            Some(s)
-                if s.value.expose_secret().trim() == PLACEHOLDER
-                    || s.value.expose_secret().trim().is_empty() =>
-            {
-                "placeholder"
-            }
-            Some(_) => "present",
+            None => SecretState::Missing,
+            Some(s) if is_placeholder(s.value.expose_secret()) => SecretState::Placeholder,
+            Some(_) => SecretState::Present,
         };
-        if state != "present" && key != SecretKey::AccessToken {
+        if state != SecretState::Present && key != SecretKey::AccessToken {
             critical = true;
             problems.push(format!("{name} is {state}: run `{init}`"));
         }
         let updated_at = stored.as_ref().and_then(|s| s.updated_at);
         match key {
-            SecretKey::AccessToken if state == "present" => access_value = stored.map(|s| s.value),
+            SecretKey::AccessToken if state == SecretState::Present => {
+                access_value = stored.map(|s| s.value)
+            }
             SecretKey::RefreshToken => refresh_updated = updated_at,
             _ => {}
         }
@@ -156,12 +207,12 @@ pub async fn run(
         critical = true;
         problems.push("the stored access token does not reach the configured site".into());
     }
-    let (health, exit_code) = if critical {
-        ("critical", exit::STATUS_CRITICAL)
+    let health = if critical {
+        Health::Critical
     } else if warn {
-        ("warn", exit::STATUS_WARN)
+        Health::Warn
     } else {
-        ("ok", exit::OK)
+        Health::Ok
     };
     Ok(StatusReport {
         connector: ctx.connector,
@@ -176,7 +227,6 @@ pub async fn run(
         site_reachable,
         health,
         problems,
-        exit_code,
     })
 }
 
@@ -202,63 +252,33 @@ pub fn unreadable(connector: &'static Connector, store: String, reason: &str) ->
         family_expires_at: None,
         days_left: None,
         access_token: AccessTokenStatus {
-            state: "missing",
+            state: AccessTokenState::Missing,
             expires_at: None,
         },
         cloud_id: None,
         site_reachable: None,
-        health: "critical",
+        health: Health::Critical,
         problems: vec![format!("the store cannot be read: {reason}")],
-        exit_code: exit::STATUS_CRITICAL,
     }
 }
 
-/// Parses the proxy's `{"token":..,"expirationDate":<ms>}`; returns the token while it is valid.
+/// The stored access token (psoxy-contract §3); returns the token while it is valid.
 fn access_token_status(
     value: Option<&SecretString>,
     now: DateTime<Utc>,
 ) -> (AccessTokenStatus, Option<SecretString>) {
+    let status = |state, expires_at| AccessTokenStatus { state, expires_at };
     let Some(value) = value else {
-        return (
-            AccessTokenStatus {
-                state: "missing",
-                expires_at: None,
-            },
-            None,
-        );
+        return (status(AccessTokenState::Missing, None), None);
     };
-    let parsed: Option<serde_json::Value> = serde_json::from_str(value.expose_secret()).ok();
-    let token = parsed
-        .as_ref()
-        .and_then(|v| v.get("token"))
-        .and_then(|t| t.as_str());
-    let expires = parsed
-        .as_ref()
-        .and_then(|v| v.get("expirationDate"))
-        .and_then(|e| e.as_i64())
-        .and_then(DateTime::from_timestamp_millis);
-    match (token, expires) {
-        (Some(token), Some(at)) if at > now => (
-            AccessTokenStatus {
-                state: "valid",
-                expires_at: Some(at),
-            },
-            Some(SecretString::from(token.to_string())),
+    let parsed = ProxyAccessToken::parse(value);
+    match parsed.as_ref().map(|p| (p, p.expires_at())) {
+        Some((p, Some(at))) if at > now => (
+            status(AccessTokenState::Valid, Some(at)),
+            Some(p.token.clone()),
         ),
-        (Some(_), Some(at)) => (
-            AccessTokenStatus {
-                state: "expired",
-                expires_at: Some(at),
-            },
-            None,
-        ),
-        _ => (
-            AccessTokenStatus {
-                state: "unparseable",
-                expires_at: None,
-            },
-            None,
-        ),
+        Some((_, Some(at))) => (status(AccessTokenState::Expired, Some(at)), None),
+        _ => (status(AccessTokenState::Unparseable, None), None),
     }
 }
 

@@ -10,6 +10,7 @@ use jira_psoxy_setup::store::gcp::{Endpoint, GcpConfig, GcpStore};
 use jira_psoxy_setup::store::lock::{self, LockPolicy};
 use jira_psoxy_setup::store::{LockAttempt, SecretNames, SecretStore, StoreError};
 use jira_psoxy_setup::ui::{ScriptedPrompter, StdinLines, Ui};
+use jira_psoxy_setup::wizard::refresh_lock;
 
 const PREFIX: &str = "acme_JIRA_CLOUD_";
 
@@ -117,7 +118,7 @@ async fn waits_for_a_held_lock_then_takes_it_over_once_stale() {
         stdin: StdinLines::real(),
     };
     let started = std::time::Instant::now();
-    lock::acquire(&store, &names(), &policy, &Ui::new(true), &prompter)
+    refresh_lock::acquire(&store, &names(), &policy, &Ui::new(true), &prompter)
         .await
         .unwrap();
     let waited = started.elapsed();

@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ssm::types::ParameterType;
 use jira_psoxy_setup::store::SecretNames;
-use jira_psoxy_setup::store::lock::{self, LockPolicy};
+use jira_psoxy_setup::store::lock::LockPolicy;
 use jira_psoxy_setup::store::ssm::SsmStore;
 use jira_psoxy_setup::store::target::AwsTarget;
 use jira_psoxy_setup::ui::{ScriptedPrompter, StdinLines, Ui};
+use jira_psoxy_setup::wizard::refresh_lock;
 use moto::Moto;
 use relay::Relay;
 use serde_json::Value;
@@ -192,7 +193,7 @@ async fn an_ssm_lock_dated_in_the_future_is_stale_after_the_lease_and_margin() {
     let names = SecretNames::new(PREFIX);
     let taken = tokio::time::timeout(
         Duration::from_secs(10),
-        lock::acquire(&store, &names, &policy, &Ui::new(true), &prompter),
+        refresh_lock::acquire(&store, &names, &policy, &Ui::new(true), &prompter),
     )
     .await
     .expect("a lock dated in the future is not waited for endlessly")

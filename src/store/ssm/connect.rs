@@ -82,7 +82,7 @@ impl SsmStore {
             region,
             root_path: target.ssm_root_path.clone(),
             kms_key_id: target.kms_key_id.clone(),
-            known: Mutex::new(HashMap::new()),
+            known: Default::default(),
             described_all: Default::default(),
             held: Mutex::new(HashMap::new()),
         })

@@ -1,5 +1,7 @@
-//! Step: which deployment's secrets to write (the prefix), and the store preflight that runs
+//! Steps: which deployment's secrets to write (the store, then the prefix), and the store preflight that runs
 //! before any authorization is requested (a code lives only ten minutes).
+
+use std::sync::Arc;
 
 use crate::cli::StoreArgs;
 use crate::connector::{self, Connector};
@@ -9,7 +11,7 @@ use crate::store::{SecretNames, SecretStore, terraform};
 use super::Context;
 use super::report::renew_by;
 
-/// Step 1, in a terminal without `--connector` (typed or remembered): which Psoxy connector.
+/// Step 1 of init and renew, in a terminal without `--connector` (typed or remembered): which Psoxy connector.
 /// Scripts get the default.
 pub fn choose_connector(
     ctx: &Context,
@@ -34,8 +36,20 @@ pub fn choose_connector(
         .ok_or_else(|| Error::Internal(format!("the connector list has no item {i}")))
 }
 
-/// Step 1, in a terminal without `--store`: where the secrets go. Scripts get the file store.
-pub fn choose_store(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
+/// The rest of step 1: the store (asked in a terminal without `--store`), recorded in the
+/// context for recovery files and the last-run file, then opened.
+pub async fn open_chosen_store(
+    ctx: &mut Context,
+    args: &mut StoreArgs,
+) -> Result<Arc<dyn SecretStore>> {
+    choose_store(ctx, args)?;
+    let chosen = args.target();
+    ctx.store_target = Some(chosen.clone());
+    chosen.open().await
+}
+
+/// In a terminal without `--store`: where the secrets go. Scripts get the file store.
+fn choose_store(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
     use clap::ValueEnum;
     if args.store.is_some() || args.remembered.is_some() || !ctx.interactive {
         return Ok(());

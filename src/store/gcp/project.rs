@@ -6,9 +6,7 @@
 //! project`), which is what `gcloud auth application-default login` users have. The auth crate
 //! exposes no project, so these two files are read here; nothing asks the metadata server.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-
 use std::time::Duration;
 
 use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
@@ -145,20 +143,11 @@ pub fn parse_endpoint(raw: Option<&str>) -> StoreResult<Endpoint> {
     let trimmed = raw.trim_end_matches('/').to_string();
     match url.scheme() {
         "https" => Ok(Endpoint::Https(trimmed)),
-        "http" if is_loopback(&url) => Ok(Endpoint::Emulator(trimmed)),
+        "http" if crate::http::is_loopback(&url) => Ok(Endpoint::Emulator(trimmed)),
         "http" => Err(bad(
             "is plain http on a non-loopback host: use https (plain http is only for a local emulator on 127.0.0.1, ::1 or localhost)",
         )),
         _ => Err(bad("must be an http(s) URL")),
-    }
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
     }
 }
 

@@ -33,6 +33,25 @@ pub struct Call<'a> {
     pub permission: &'a str,
 }
 
+/// Every page of a list call: `page(token)` fetches one page as (its items, the next page's
+/// token, empty on the last).
+pub async fn all_pages<T, F, Fut>(call: &Call<'_>, mut page: F) -> StoreResult<Vec<T>>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, String), GcpError>>,
+{
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (items, next) = page(token).await.map_err(|e| map_err(e, call))?;
+        out.extend(items);
+        if next.is_empty() {
+            return Ok(out);
+        }
+        token = next;
+    }
+}
+
 pub fn code(e: &GcpError) -> Option<Code> {
     e.status().map(|s| s.code)
 }
@@ -268,38 +287,28 @@ impl Api {
     /// Every ENABLED version of a secret, all pages.
     pub async fn enabled_versions(&self, id: &str) -> StoreResult<Vec<SecretVersion>> {
         let parent = self.secret_path(id);
-        let mut out = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = self
-                .client
+        let call = Call {
+            what: "list the versions of",
+            resource: &parent,
+            permission: VERSION_LIST,
+        };
+        let (client, parent) = (&self.client, parent.as_str());
+        let versions = all_pages(&call, |token| async move {
+            let page = client
                 .list_secret_versions()
-                .set_parent(&parent)
+                .set_parent(parent)
                 .set_filter("state:ENABLED")
                 .set_page_size(100)
-                .set_page_token(&token)
+                .set_page_token(token)
                 .send()
-                .await
-                .map_err(|e| {
-                    map_err(
-                        e,
-                        &Call {
-                            what: "list the versions of",
-                            resource: &parent,
-                            permission: VERSION_LIST,
-                        },
-                    )
-                })?;
-            out.extend(
-                page.versions
-                    .into_iter()
-                    .filter(|v| v.state == secret_version::State::Enabled),
-            );
-            if page.next_page_token.is_empty() {
-                return Ok(out);
-            }
-            token = page.next_page_token;
-        }
+                .await?;
+            Ok((page.versions, page.next_page_token))
+        })
+        .await?;
+        Ok(versions
+            .into_iter()
+            .filter(|v| v.state == secret_version::State::Enabled)
+            .collect())
     }
 
     /// Disables (reversible) or destroys one version.

@@ -1,0 +1,302 @@
+//! Each command's body: builds the real seams (a terminal or scripted prompter, the system
+//! browser, stdin), runs the command's steps and prints its report. `main` only dispatches here
+//! and maps the result to an exit code.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use super::{Context, deployment, init, push, renew, report, status};
+use crate::browser::{Browser, NoBrowser, SystemBrowser};
+use crate::cli::{
+    AuthArgs, Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, RunArgs, StatusArgs,
+    StoreArgs,
+};
+use crate::error::{Error, Result, exit};
+use crate::interrupt::Guard;
+use crate::secret::{SecretString, secret_from_line};
+use crate::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
+use crate::{demo, http, last_run, recovery, sim};
+
+/// `renew` and `status` without store options take the last run's target, and say so (a cron
+/// `status` only at -v, so it does not mail the line every night).
+pub fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
+    let typed = match &cli.command {
+        Command::Renew(args) => args.connector,
+        Command::Status(args) => args.connector,
+        _ => return,
+    };
+    let ui = Ui::new(false);
+    let last = match last_run::load_for(typed) {
+        Ok(last) => last,
+        Err(why) => {
+            ui.warn(&why);
+            return;
+        }
+    };
+    let quiet = matches!(cli.command, Command::Status(_))
+        && cli.verbose == 0
+        && !std::io::stderr().is_terminal();
+    if let Some(note) = last_run::fill_in(cli, matches, last)
+        && !quiet
+    {
+        ui.info(&note);
+    }
+}
+
+/// The real seams: a terminal prompter (or a scripted one), the system browser, stdin.
+pub fn context(
+    non_interactive: bool,
+    no_browser: bool,
+    env_client_secret: Option<SecretString>,
+    guard: Guard,
+) -> Context {
+    let interactive =
+        !non_interactive && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let stdin = StdinLines::real();
+    let prompter: Arc<dyn Prompter> = if interactive {
+        Arc::new(TerminalPrompter)
+    } else {
+        Arc::new(ScriptedPrompter {
+            stdin: stdin.clone(),
+        })
+    };
+    let browser: Arc<dyn Browser> = if no_browser {
+        Arc::new(NoBrowser)
+    } else {
+        Arc::new(SystemBrowser)
+    };
+    Context {
+        ui: Ui::new(false),
+        prompter,
+        browser,
+        http: http::client(),
+        stdin,
+        interactive,
+        env_client_secret,
+        store_target: None,
+        connector: crate::connector::default(),
+        guard,
+    }
+}
+
+fn env_secret() -> Option<SecretString> {
+    std::env::var("JIRA_CLIENT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(|s| secret_from_line(&s))
+}
+
+/// Runs a wizard future; Ctrl-C read as a key (a select list in raw mode) releases what the
+/// guard holds, as the signal watcher does for signals.
+pub async fn guarded<T>(
+    guard: &Guard,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match work.await {
+        // The guard says what it released; a reason other than Ctrl-C (a quit) leads the line.
+        Err(Error::Interrupted(why)) => Err(Error::Interrupted(guard.ended(&why).await)),
+        other => other,
+    }
+}
+
+pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
+    let (auth, store) = (&mut args.auth, &mut args.store);
+    let (run, demo) = (&args.run, args.demo);
+    let mut ctx = authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
+    let report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
+    print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
+}
+
+pub async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
+    let (auth, store) = (&mut args.auth, &mut args.store);
+    let (run, demo) = (&args.run, args.demo);
+    let mut ctx =
+        authorizing_context(auth, store, run, args.connector, demo, false, &guard).await?;
+    let report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
+    print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
+}
+
+/// The seams of `init` and `renew`, and step 1's first half: the connector (asked in a terminal
+/// without `--connector`). With `--demo`, the simulator in place of Atlassian (and, for `init`,
+/// the simulator's app as the client).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the parts of InitArgs and RenewArgs both commands have"
+)]
+async fn authorizing_context(
+    auth: &mut AuthArgs,
+    store: &mut StoreArgs,
+    run: &RunArgs,
+    typed: Option<&'static crate::connector::Connector>,
+    demo: bool,
+    demo_app: bool,
+    guard: &Guard,
+) -> Result<Context> {
+    let mut ctx = context(
+        run.non_interactive,
+        auth.no_browser,
+        env_secret(),
+        guard.clone(),
+    );
+    ctx.connector = guarded(guard, async { deployment::choose_connector(&ctx, typed) }).await?;
+    if demo {
+        let demo = demo::prepare(auth, store, ctx.connector).await?;
+        if demo_app {
+            auth.client_id.get_or_insert(demo.client_id.clone());
+            ctx.env_client_secret = Some(demo.client_secret.clone());
+        }
+        use_demo(&mut ctx, &demo);
+    }
+    Ok(ctx)
+}
+
+fn print_and_remember(
+    ctx: &Context,
+    mut report: report::RunReport,
+    demo: bool,
+    run: &RunArgs,
+    redirect_uri: &str,
+) -> Result<i32> {
+    report.demo = demo;
+    report::print(&report, run.format());
+    remember(ctx, &report, redirect_uri);
+    Ok(exit::OK)
+}
+
+/// The simulator in place of Atlassian, and said so before anything else.
+fn use_demo(ctx: &mut Context, d: &demo::Demo) {
+    ctx.ui
+        .warn("demo mode: Atlassian is simulated on this machine; nothing leaves it");
+    ctx.browser = Arc::new(demo::DemoBrowser {
+        sim: d.sim.clone(),
+        prompter: ctx.prompter.clone(),
+        interactive: ctx.interactive,
+    });
+}
+
+/// Keeps this run's target for the next `renew` and `status` (nothing secret); a failure only
+/// costs the operator typing the options again. A demo never replaces a real deployment's
+/// target: a nightly `status` must not start checking the demo's file.
+fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
+    let Some(target) = &ctx.store_target else {
+        return;
+    };
+    let mut last = last_run::LastRun::new(
+        target,
+        ctx.connector,
+        &report.prefix,
+        redirect_uri,
+        report.tfvars.as_deref(),
+    );
+    last.demo = report.demo;
+    // The last run of any connector, and this connector's own.
+    for path in [last_run::path(), last_run::path_for(ctx.connector)]
+        .into_iter()
+        .flatten()
+    {
+        if last.demo
+            && let Ok(Some(kept)) = last_run::LastRun::load(&path)
+            && !kept.demo
+        {
+            ctx.ui.info(&format!(
+                "the demo is not remembered ({} keeps your real deployment's target): pass --file to status",
+                path.display()
+            ));
+            return;
+        }
+        if let Err(e) = last.save(&path) {
+            ctx.ui.warn(&format!(
+                "could not remember this target in {} ({e}): pass the store options to renew and status",
+                path.display()
+            ));
+            return;
+        }
+    }
+}
+
+/// A monitoring check: progress lines only at -v, so a healthy cron run is silent on stderr
+/// (warnings and errors still show).
+pub async fn run_status(args: StatusArgs, verbose: u8) -> Result<i32> {
+    let mut ctx = context(true, true, None, Guard::default());
+    ctx.ui = Ui::new(verbose == 0);
+    ctx.connector = args.connector.unwrap_or_else(crate::connector::default);
+    let report = match args.store.target().open().await {
+        Ok(store) => status::run(&ctx, &args, store).await,
+        Err(e) => Err(e),
+    };
+    let report = match report {
+        Err(Error::Store(reason)) => {
+            status::unreadable(ctx.connector, args.store.kind().name().into(), &reason)
+        }
+        other => other?,
+    };
+    if args.format() == OutputFormat::Json {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Internal(format!("the status report does not serialize: {e}")))?;
+        let _ = writeln!(std::io::stdout(), "{json}");
+    } else {
+        status::print_human(&report);
+    }
+    Ok(report.exit_code())
+}
+
+pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Result<i32> {
+    let mut ctx = context(false, true, None, guard.clone());
+    let pending = recovery::load(&args.from)?;
+    ctx.connector = push::connector(&args.from, &pending, args.connector)?;
+    if !store_typed {
+        // No store option typed: the store the failed run was writing to, as the file records.
+        if let Some(target) = pending.target {
+            ctx.ui.info(&format!(
+                "writing to the store the failed run used: {}",
+                recovery::shell_line(&target.flags())
+            ));
+            args.store.remembered = Some(target);
+        }
+    }
+    let target = args.store.target();
+    ctx.store_target = Some(target.clone());
+    let store = target.open().await?;
+    let written = guarded(&guard, push::run(&ctx, &args.from, &args.store, store)).await?;
+    for name in written {
+        let _ = writeln!(std::io::stdout(), "wrote {name}");
+    }
+    Ok(exit::OK)
+}
+
+pub async fn run_simulator(args: crate::cli::SimulatorArgs) -> Result<i32> {
+    let config = sim::SimConfig {
+        redirect_uri: args.redirect_uri,
+        sites: (1..=args.sites).map(sim::SimSite::numbered).collect(),
+        ..Default::default()
+    };
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
+    let sim = sim::Simulator::serve_on(config, addr)
+        .await
+        .map_err(|e| Error::Input(format!("cannot listen on {addr}: {e}")))?;
+    println!("{}", sim.base_url());
+    let _ = tokio::signal::ctrl_c().await;
+    sim.shutdown().await;
+    Ok(exit::OK)
+}
+
+/// Shell completions, into a buffer first: writing straight to a closed pipe (`| head`) would panic.
+pub fn print_completions(shell: clap_complete::Shell) -> Result<i32> {
+    let mut script = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut crate::cli::command(),
+        "jira-psoxy-setup",
+        &mut script,
+    );
+    let _ = std::io::stdout().write_all(&script);
+    Ok(exit::OK)
+}
+
+pub fn print_man_page() -> Result<i32> {
+    match clap_mangen::Man::new(crate::cli::command()).render(&mut std::io::stdout()) {
+        // `man | head` closes the pipe early: not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Internal(e.to_string())),
+        _ => Ok(exit::OK),
+    }
+}
