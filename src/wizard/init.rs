@@ -8,7 +8,7 @@ use super::deployment::{
 };
 use super::report::RunReport;
 use super::report::finish;
-use super::save::{Grant, store_grant};
+use super::save::{Grant, hold_new_family, store_grant};
 use super::site::{check_scopes, pick_site, reachable_sites, verify_user};
 use crate::atlassian::scopes;
 use crate::cli::InitArgs;
@@ -37,6 +37,7 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
     show_console_checklist(ctx, &plan, args.demo)?;
     let creds = client_credentials(ctx, &args.auth, None)?;
     let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
+    hold_new_family(ctx, &names, Some(&creds), &tokens)?;
     check_scopes(ctx, &plan, &tokens)?;
     let sites = reachable_sites(ctx, &atl, &tokens).await?;
     let site = pick_site(ctx, &sites, args.auth.site.as_deref())?;

@@ -8,7 +8,7 @@ use super::credentials::{client_credentials, stored_client_credentials};
 use super::deployment::{choose_prefix, note_proxy_cache, open_chosen_store, preflight};
 use super::report::RunReport;
 use super::report::finish;
-use super::save::{Grant, store_grant};
+use super::save::{Grant, hold_new_family, store_grant};
 use super::site::{check_scopes, pick_site, reachable_sites, verify_user};
 use crate::atlassian::sites::Site;
 use crate::cli::RenewArgs;
@@ -43,6 +43,7 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
     let creds = client_credentials(ctx, &args.auth, stored)?;
     let expected = configured_site(ctx, store.as_ref(), &names, args).await?;
     let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
+    hold_new_family(ctx, &names, (!from_store).then_some(&creds), &tokens)?;
     check_scopes(ctx, &plan, &tokens)?;
     let sites = reachable_sites(ctx, &atl, &tokens).await?;
     let site = match (args.auth.site.as_deref(), expected.as_deref()) {

@@ -43,7 +43,40 @@ pub async fn store_grant(
 ) -> Result<Stored> {
     ctx.ui
         .step(&format!("Storing the secrets in {}", store.describe()));
-    let tokens = &grant.tokens;
+    let pending = pending_family(ctx, names, creds, &grant.tokens, Some(&grant.site))?;
+    let written = pending.values.iter().map(|(n, _)| n.clone()).collect();
+    save_secrets(ctx, store, names, pending, Keep::WriteAhead).await?;
+    Ok(Stored {
+        store: store.describe(),
+        prefix: names.prefix.clone(),
+        written,
+        grant,
+    })
+}
+
+/// Hands a family that was just minted to the guard, before the site is chosen and verified:
+/// a signal or a crash in those steps saves it to a recovery file instead of losing it. (An
+/// error there ends the run without storing: the family is for no usable site.)
+pub fn hold_new_family(
+    ctx: &Context,
+    names: &SecretNames,
+    creds: Option<&ClientCredentials>,
+    tokens: &TokenSet,
+) -> Result<()> {
+    ctx.guard
+        .pending(pending_family(ctx, names, creds, tokens, None)?);
+    Ok(())
+}
+
+/// The values to store (client credentials when given, the refresh token and the access token
+/// in the proxy's form) and the family's metadata.
+fn pending_family(
+    ctx: &Context,
+    names: &SecretNames,
+    creds: Option<&ClientCredentials>,
+    tokens: &TokenSet,
+    site: Option<&Site>,
+) -> Result<Pending> {
     let refresh = tokens
         .refresh_token
         .clone()
@@ -61,25 +94,16 @@ pub async fn store_grant(
         names.name(SecretKey::AccessToken),
         tokens.proxy_access_token(),
     ));
-    let written = values.iter().map(|(n, _)| n.clone()).collect();
-    let meta = FamilyMetadata {
-        issued_at: Some(tokens.obtained_at),
-        cloud_id: Some(grant.site.id.clone()),
-    };
-    let pending = Pending {
+    Ok(Pending {
         own_lock_ms: None,
         target: ctx.store_target.clone(),
         connector: ctx.connector,
         prefix: names.prefix.clone(),
         values,
-        meta,
-    };
-    save_secrets(ctx, store, names, pending, Keep::WriteAhead).await?;
-    Ok(Stored {
-        store: store.describe(),
-        prefix: names.prefix.clone(),
-        written,
-        grant,
+        meta: FamilyMetadata {
+            issued_at: Some(tokens.obtained_at),
+            cloud_id: site.map(|s| s.id.clone()),
+        },
     })
 }
 

@@ -8,6 +8,7 @@ use crate::support;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
+use jira_psoxy_setup::sim::SimConfig;
 use serde_json::Value;
 use support::*;
 
@@ -245,4 +246,37 @@ async fn a_failed_recovery_save_exits_12() {
         "{}",
         out.stderr
     );
+}
+
+/// A family is on disk-to-be from the moment the code is exchanged: SIGTERM while the site is
+/// still being looked up (Atlassian answers 429 and the run waits) saves it to a recovery file
+/// that `push` finishes, instead of "nothing was written".
+#[tokio::test]
+async fn sigterm_between_the_exchange_and_the_store_keeps_the_tokens() {
+    let s = Session::new(SimConfig {
+        rate_limit_accessible_resources: 3,
+        ..loopback_config()
+    })
+    .await;
+    let out = s
+        .run_full(
+            &s.init_args(),
+            &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
+            &[],
+            Browser::Follow { accept: true },
+            |line, pid| {
+                if line.contains("tokens received") {
+                    kill("TERM", pid);
+                }
+            },
+        )
+        .await;
+    assert_eq!(out.code, 143, "{}", out.stderr);
+    assert!(out.stderr.contains("push --from"), "{}", out.stderr);
+    assert!(!s.secrets_file().exists(), "nothing reached the store");
+    let files = recovery_files(&s);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(file_mode(&files[0]), 0o600);
+    assert!(s.sim.is_live_refresh_token(&saved_refresh_token(&files[0])));
+    push_finishes(&s, &files[0]).await;
 }
