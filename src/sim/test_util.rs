@@ -26,6 +26,23 @@ pub(super) fn authorize_url(sim: &Simulator, scopes: &str, redirect_uri: &str, s
     url
 }
 
+/// Submits `form` as the consent page's `<form method="post">` does (urlencoded body).
+pub(super) async fn post_form(url: Url, form: &[(String, String)]) -> reqwest::Response {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    client()
+        .post(url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 pub(super) fn default_scopes() -> String {
     super::DEFAULT_SCOPES.join(" ")
 }
@@ -109,10 +126,5 @@ pub(super) async fn accept_consent(
     let mut form = authorize_url.query_pairs().into_owned().collect::<Vec<_>>();
     form.push(("site".into(), super::SimSite::numbered(site).id));
     form.push(("decision".into(), "accept".into()));
-    client()
-        .post(sim.base_url().join("authorize/decide").unwrap())
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
+    post_form(sim.base_url().join("authorize/decide").unwrap(), &form).await
 }

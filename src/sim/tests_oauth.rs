@@ -129,12 +129,7 @@ async fn decline_redirects_with_access_denied_and_state() {
     let mut form = url.query_pairs().into_owned().collect::<Vec<_>>();
     form.push(("decision".into(), "decline".into()));
     let decide = sim.base_url().join("authorize/decide").unwrap();
-    let resp = client()
-        .post(decide.clone())
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_form(decide.clone(), &form).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
     let get = client().get(decide).send().await.unwrap();

@@ -1,0 +1,194 @@
+//! The file store and tfvars as a shared machine treats them (issue #13, findings 1, 4, 7, 9):
+//! a foreign `_jira_psoxy_setup`, concurrent runs, symlinks, owners, FIFOs, a read-only
+//! directory, and other keys' exact bytes. Each refusal must come before any authorization.
+
+use crate::support;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use support::*;
+
+/// `init`'s args with `--file` pointing at `file`.
+fn init_on(s: &Session, file: &Path) -> Vec<String> {
+    let mut args = s.init_args();
+    let i = args.iter().position(|a| a == "--file").unwrap();
+    args[i + 1] = file.display().to_string();
+    args
+}
+
+/// Asserts the run was refused at preflight: no authorization, no token minted, no lock left.
+fn refused_before_authorizing(s: &Session, out: &Output, code: i32, says: &str) {
+    assert_eq!(out.code, code, "{}", out.stderr);
+    assert!(out.stderr.contains(says), "{}", out.stderr);
+    assert!(
+        out.authorize_urls.is_empty(),
+        "refused only after authorizing"
+    );
+    assert_eq!(s.token_posts(), 0);
+    let locks: Vec<_> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("_lock"))
+        .collect();
+    assert!(locks.is_empty(), "a lock stayed behind: {locks:?}");
+}
+
+#[tokio::test]
+async fn a_foreign_metadata_key_or_a_repeated_key_is_refused_before_authorizing() {
+    for text in [
+        r#"{"_jira_psoxy_setup": "a string"}"#,
+        r#"{"_jira_psoxy_setup": {"families": "a string"}}"#,
+        r#"{"A": "1", "A": "2"}"#,
+    ] {
+        let s = Session::new(loopback_config()).await;
+        std::fs::write(s.secrets_file(), text).unwrap();
+        let out = s
+            .run(&s.init_args(), Browser::Follow { accept: true })
+            .await;
+        refused_before_authorizing(&s, &out, 6, "is not a file of secrets this tool can update");
+        assert_eq!(std::fs::read_to_string(s.secrets_file()).unwrap(), text);
+    }
+}
+
+#[tokio::test]
+async fn other_keys_keep_their_exact_bytes() {
+    let s = Session::new(loopback_config()).await;
+    let before =
+        r#"{"BIG": 123456789012345678901234567890, "PRICE": 1.50, "NESTED": {"b": 2, "a": 1}}"#;
+    std::fs::write(s.secrets_file(), before).unwrap();
+    let out = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let after = std::fs::read_to_string(s.secrets_file()).unwrap();
+    for kept in [
+        "\"BIG\": 123456789012345678901234567890",
+        "\"PRICE\": 1.50",
+        "\"NESTED\": {\"b\": 2, \"a\": 1}",
+    ] {
+        assert!(after.contains(kept), "{kept} was rewritten:\n{after}");
+    }
+    assert_eq!(s.secrets()["PSOXY_JIRA_CLOUD_CLIENT_ID"], CLIENT_ID);
+}
+
+#[tokio::test]
+async fn concurrent_inits_on_one_file_keep_every_run_s_secrets() {
+    let sessions = [
+        Session::new(loopback_config()).await,
+        Session::new(loopback_config()).await,
+        Session::new(loopback_config()).await,
+    ];
+    let shared = sessions[0].secrets_file();
+    let prefixes = ["ONE_JIRA_CLOUD_", "TWO_JIRA_CLOUD_", "THREE_JIRA_CLOUD_"];
+    let runs = sessions.iter().zip(prefixes).map(|(s, prefix)| {
+        let args = with(init_on(s, &shared), &["--prefix", prefix]);
+        async move { s.run(&args, Browser::Follow { accept: true }).await }
+    });
+    for out in futures_util::future::join_all(runs).await {
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let secrets: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&shared).unwrap()).unwrap();
+    for prefix in prefixes {
+        for key in [
+            "CLIENT_ID",
+            "CLIENT_SECRET",
+            "REFRESH_TOKEN",
+            "ACCESS_TOKEN",
+        ] {
+            assert!(
+                secrets[format!("{prefix}{key}")].is_string(),
+                "{prefix}{key} was lost: {secrets:#}"
+            );
+        }
+        assert!(
+            secrets["_jira_psoxy_setup"]["families"][prefix]["cloud_id"].is_string(),
+            "{prefix}'s metadata was lost"
+        );
+    }
+}
+
+#[tokio::test]
+async fn symlinked_file_and_tfvars_update_their_targets_keeping_owner_and_mode() {
+    let s = Session::new(loopback_config()).await;
+    let real_dir = s.path("shared");
+    std::fs::create_dir(&real_dir).unwrap();
+    let real = real_dir.join("secrets.json");
+    std::fs::write(&real, "{}").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // Given to the proxy's user and group (the tests run as root, which may do that).
+    std::os::unix::fs::chown(&real, Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::symlink(&real, s.secrets_file()).unwrap();
+    let real_tfvars = real_dir.join("terraform.tfvars");
+    std::fs::write(&real_tfvars, "environment_name = \"acme\"\n").unwrap();
+    let tfvars = s.path("terraform.tfvars");
+    std::os::unix::fs::symlink(&real_tfvars, &tfvars).unwrap();
+
+    let args = with(s.init_args(), &["--tfvars", tfvars.to_str().unwrap()]);
+    let out = s.run(&args, Browser::Follow { accept: true }).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for link in [s.secrets_file(), tfvars] {
+        let m = std::fs::symlink_metadata(&link).unwrap();
+        assert!(
+            m.file_type().is_symlink(),
+            "{} was replaced",
+            link.display()
+        );
+    }
+    let secrets: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&real).unwrap()).unwrap();
+    assert_eq!(secrets["PSOXY_JIRA_CLOUD_CLIENT_ID"], CLIENT_ID);
+    let m = std::fs::metadata(&real).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (65534, 65534, 0o640));
+    let id = jira_psoxy_setup::sim::SimSite::numbered(1).id;
+    assert!(std::fs::read_to_string(&real_tfvars).unwrap().contains(&id));
+}
+
+#[tokio::test]
+async fn a_fifo_as_file_or_tfvars_is_refused_at_once() {
+    let s = Session::new(loopback_config()).await;
+    let fifo = s.path("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Before the fix, reading the FIFO blocked until the harness gave up after 60s.
+    let started = std::time::Instant::now();
+    let out = s
+        .run(&init_on(&s, &fifo), Browser::Follow { accept: true })
+        .await;
+    refused_before_authorizing(&s, &out, 6, "is a named pipe (FIFO), not a regular file");
+    let args = with(s.init_args(), &["--tfvars", fifo.to_str().unwrap()]);
+    let out = s.run(&args, Browser::Follow { accept: true }).await;
+    refused_before_authorizing(&s, &out, 7, "is a named pipe (FIFO), not a regular file");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[tokio::test]
+async fn a_read_only_directory_fails_before_authorizing_even_for_root() {
+    let s = Session::new(loopback_config()).await;
+    let dir = s.path("read-only");
+    std::fs::create_dir(&dir).unwrap();
+    let file = dir.join("secrets.json");
+    std::fs::write(&file, "{}").unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // Root ignores permission bits; without CAP_DAC_OVERRIDE it is held to them like anybody,
+    // which is what an operator's own account sees. The test needs util-linux's setpriv.
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("setpriv (util-linux) is needed to drop root's override of permissions");
+    let mut s = s;
+    s.launcher = strings(&[
+        setpriv,
+        "--bounding-set=-dac_override,-dac_read_search",
+        "--",
+    ]);
+    let out = s
+        .run(&init_on(&s, &file), Browser::Follow { accept: true })
+        .await;
+    refused_before_authorizing(&s, &out, 6, "cannot create files in");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{}");
+}

@@ -1,0 +1,255 @@
+//! `--store aws-secrets-manager` as an operator with a Psoxy deployment that keeps its secrets in
+//! AWS Secrets Manager runs it: the real binary against moto (Secrets Manager and SSM) and the
+//! Atlassian simulator; the harness checks both services directly afterwards.
+
+use crate::support;
+use crate::support::moto;
+use crate::support::sm_story;
+use crate::support::ssm_story;
+
+use std::time::Duration;
+
+use aws_sdk_ssm::types::ParameterType;
+use chrono::Utc;
+use jira_psoxy_setup::sim::SimSite;
+use moto::Moto;
+use serde_json::Value;
+use sm_story::*;
+use ssm_story::{CLOUD_ID, ISSUED_AT, LOCK, NAMES, PREFIX, init_env, no_secrets, param};
+use support::*;
+
+fn status_args() -> Vec<String> {
+    let mut args = strings(&["status", "--json"]);
+    args.extend(store_flags());
+    args
+}
+
+fn report(out: &Output) -> Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("status --json prints JSON ({e}): {}", out.all()))
+}
+
+fn states(report: &Value) -> Vec<String> {
+    let secrets = report["secrets"].as_array().expect("secrets");
+    secrets
+        .iter()
+        .map(|s| s["state"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Terraform's secrets have no version: `status` calls that "not filled yet" (as `fill me`),
+/// `init` fills them under their customer KMS key with the metadata on the SSM parameter, and
+/// a year later `renew` reads the client credentials back and replaces only the token family.
+#[tokio::test]
+async fn a_terraform_deployment_goes_through_init_status_and_renew_keeping_its_kms_key() {
+    let moto = Moto::start();
+    let key = moto.create_kms_key();
+    seed_deployment(&moto, Some(&key)).await;
+    let (sm, ssm) = (client(&moto).await, moto.ssm().await);
+    let s = Session::new(loopback_config()).await;
+    let env = init_env(&moto);
+
+    let before = s
+        .run_with(&status_args(), &borrowed(&env), &[], Browser::Nothing)
+        .await;
+    assert_eq!(before.code, 11, "{}", before.all());
+    assert_eq!(
+        states(&report(&before)),
+        ["placeholder"; 4],
+        "{}",
+        before.stdout
+    );
+
+    let out = s
+        .run_with(
+            &init_args(&s),
+            &borrowed(&env),
+            &[],
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 0, "init: {}", out.stderr);
+    assert!(
+        out.stderr.contains("not checked before authorizing")
+            && out.stderr.contains("secretsmanager:PutSecretValue"),
+        "the preflight names what it could not check: {}",
+        out.stderr
+    );
+    assert_eq!(value(&sm, "CLIENT_ID").await, CLIENT_ID);
+    assert_eq!(value(&sm, "CLIENT_SECRET").await, CLIENT_SECRET);
+    let first_refresh = value(&sm, "REFRESH_TOKEN").await;
+    assert!(s.sim.is_live_refresh_token(&first_refresh));
+    for name in NAMES {
+        assert_eq!(
+            key_and_tags(&sm, name).await,
+            (Some(key.clone()), 0),
+            "{name} keeps its KMS key and gets no tag (Terraform would remove it)"
+        );
+        assert_eq!(
+            moto.value(&format!("{PREFIX}{name}")).await,
+            None,
+            "nothing written to SSM as {name}"
+        );
+    }
+    assert_eq!(
+        metadata_tag(&ssm, CLOUD_ID).await.as_deref(),
+        Some(SimSite::numbered(1).id.as_str())
+    );
+    assert!(metadata_tag(&ssm, ISSUED_AT).await.is_some());
+    assert!(param(&ssm, LOCK).await.is_none(), "the lock was released");
+
+    let after = s
+        .run_with(&status_args(), &borrowed(&env), &[], Browser::Nothing)
+        .await;
+    assert_eq!(after.code, 0, "{}", after.all());
+    let r = report(&after);
+    assert_eq!(states(&r), ["present"; 4], "{}", after.stdout);
+    assert!(r["days_left"].as_i64().unwrap() > 300, "{}", after.stdout);
+
+    let renew = on_store(s.renew_args(), store_flags());
+    let out = s
+        .run_with(
+            &renew,
+            &borrowed(&moto.env()),
+            &[],
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 0, "renew: {}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("client ID and secret read from the store"),
+        "{}",
+        out.stderr
+    );
+    let refresh = value(&sm, "REFRESH_TOKEN").await;
+    assert_ne!(refresh, first_refresh);
+    assert!(s.sim.is_live_refresh_token(&refresh));
+    assert_eq!(value(&sm, "CLIENT_SECRET").await, CLIENT_SECRET);
+    assert_eq!(key_and_tags(&sm, "REFRESH_TOKEN").await.0, Some(key));
+    no_secrets(
+        &out.all(),
+        &[CLIENT_SECRET.to_string(), refresh, first_refresh],
+    );
+}
+
+/// The proxy holds its refresh lock (the SSM parameter, as with the SSM store): the binary
+/// waits, and writes only after the release.
+#[tokio::test]
+async fn a_refresh_lock_held_by_the_proxy_is_waited_for_then_taken() {
+    let moto = Moto::start();
+    seed_deployment(&moto, None).await;
+    let ssm = moto.ssm().await;
+    ssm.put_parameter()
+        .name(LOCK)
+        .value(format!("locked_{}", Utc::now().timestamp_millis()))
+        .r#type(ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let s = Session::new(loopback_config()).await;
+    let env = init_env(&moto);
+    let (released_tx, released_rx) = tokio::sync::oneshot::channel();
+    let mut released_tx = Some(released_tx);
+    let out = s
+        .run_full(
+            &init_args(&s),
+            &borrowed(&env),
+            &[],
+            Browser::Follow { accept: true },
+            |line, _| {
+                if line.contains("is held")
+                    && let Some(tx) = released_tx.take()
+                {
+                    let ssm = ssm.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                        let at = Utc::now();
+                        ssm.delete_parameter().name(LOCK).send().await.unwrap();
+                        let _ = tx.send(at);
+                    });
+                }
+            },
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("waiting up to"), "{}", out.stderr);
+    let released = released_rx.await.expect("the test released the lock");
+    let sm = client(&moto).await;
+    let written = sm
+        .describe_secret()
+        .secret_id(format!("{PREFIX}REFRESH_TOKEN"))
+        .send()
+        .await
+        .unwrap();
+    let changed = written.last_changed_date().expect("LastChangedDate");
+    assert!(
+        changed.to_millis().unwrap() >= released.timestamp_millis() - 1000,
+        "written at {changed} before the release {released}"
+    );
+    assert!(
+        s.sim
+            .is_live_refresh_token(&value(&sm, "REFRESH_TOKEN").await)
+    );
+    assert!(param(&ssm, LOCK).await.is_none(), "our lock was released");
+}
+
+/// No Terraform: `--create-missing` creates the secrets with the deployment's KMS key, the way
+/// the proxy reads them, and the endpoint comes from the per-service variables alone.
+#[tokio::test]
+async fn create_missing_creates_secrets_with_the_kms_key_through_per_service_endpoints() {
+    let moto = Moto::start();
+    let key = moto.create_kms_key();
+    let s = Session::new(loopback_config()).await;
+    let mut env = init_env(&moto);
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL_SSM", moto.endpoint.clone()));
+    env.push(("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()));
+
+    let refused = s
+        .run_with(&init_args(&s), &borrowed(&env), &[], Browser::Nothing)
+        .await;
+    assert_eq!(refused.code, 6, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("--create-missing"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.authorize_urls.is_empty(), "no code was asked for");
+
+    let args = with(init_args(&s), &["--create-missing", "--kms-key-id", &key]);
+    let out = s
+        .run_with(
+            &args,
+            &borrowed(&env),
+            &[],
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("already exists"), "{}", out.stderr);
+    for name in NAMES {
+        let import = format!(
+            "terraform import '<address>' \"$(aws secretsmanager describe-secret --secret-id '{PREFIX}{name}' --query ARN --output text)\""
+        );
+        assert!(out.stderr.contains(&import), "{import}\n{}", out.stderr);
+    }
+    let sm = client(&moto).await;
+    for name in NAMES {
+        assert_eq!(
+            key_and_tags(&sm, name).await,
+            (Some(key.clone()), 0),
+            "{name}"
+        );
+    }
+    assert_eq!(value(&sm, "CLIENT_SECRET").await, CLIENT_SECRET);
+    assert!(
+        s.sim
+            .is_live_refresh_token(&value(&sm, "REFRESH_TOKEN").await)
+    );
+    let ssm = moto.ssm().await;
+    assert!(
+        metadata_tag(&ssm, ISSUED_AT).await.is_some(),
+        "the family's issue date is on the SSM parameter OAUTH_REFRESH_TOKEN"
+    );
+}

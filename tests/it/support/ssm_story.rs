@@ -1,0 +1,86 @@
+//! What the SSM story tests share: the deployment's parameter names and tags, the init flags and
+//! environment for `--store aws-ssm`, and reads of SSM as the harness checks it afterwards.
+
+#![allow(dead_code)]
+
+use aws_sdk_ssm::types::ResourceTypeForTagging;
+use chrono::{DateTime, Utc};
+
+use super::moto::{self, Moto};
+use super::*;
+
+pub const PREFIX: &str = "PSOXY_JIRA_CLOUD_";
+pub const REFRESH: &str = "PSOXY_JIRA_CLOUD_REFRESH_TOKEN";
+pub const LOCK: &str = "PSOXY_JIRA_CLOUD_OAUTH_REFRESH_TOKEN_lock";
+pub const ISSUED_AT: &str = "jira-psoxy-setup:family-issued-at";
+pub const CLOUD_ID: &str = "jira-psoxy-setup:cloud-id";
+pub const NAMES: [&str; 4] = [
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "REFRESH_TOKEN",
+    "ACCESS_TOKEN",
+];
+
+/// The usual non-interactive init flags, with the SSM store instead of the file store.
+pub fn init_args(s: &Session) -> Vec<String> {
+    on_store(s.init_args(), strings(&["--store", "aws-ssm"]))
+}
+
+/// moto's environment plus the client secret, as `init` gets it.
+pub fn init_env(moto: &Moto) -> Vec<(&'static str, String)> {
+    let mut env = moto.env();
+    env.push(("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string()));
+    env
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub value: String,
+    pub version: i64,
+    pub modified: DateTime<Utc>,
+}
+
+pub async fn param(ssm: &aws_sdk_ssm::Client, name: &str) -> Option<Param> {
+    let p = moto::get_parameter(ssm, name).await?;
+    Some(Param {
+        value: p.value()?.to_string(),
+        version: p.version(),
+        modified: DateTime::from_timestamp_millis(p.last_modified_date()?.to_millis().unwrap())?,
+    })
+}
+
+pub async fn value(ssm: &aws_sdk_ssm::Client, suffix: &str) -> String {
+    param(ssm, &format!("{PREFIX}{suffix}"))
+        .await
+        .unwrap_or_else(|| panic!("{PREFIX}{suffix} exists"))
+        .value
+}
+
+pub async fn tag(ssm: &aws_sdk_ssm::Client, key: &str) -> Option<String> {
+    ssm.list_tags_for_resource()
+        .resource_type(ResourceTypeForTagging::Parameter)
+        .resource_id(REFRESH)
+        .send()
+        .await
+        .unwrap()
+        .tag_list()
+        .iter()
+        .find(|t| t.key() == key)
+        .map(|t| t.value().to_string())
+}
+
+pub async fn issued_at(ssm: &aws_sdk_ssm::Client) -> DateTime<Utc> {
+    let text = tag(ssm, ISSUED_AT)
+        .await
+        .expect("the family issue date tag");
+    DateTime::parse_from_rfc3339(&text)
+        .unwrap_or_else(|e| panic!("{ISSUED_AT} = {text:?}: {e}"))
+        .with_timezone(&Utc)
+}
+
+pub fn no_secrets(text: &str, secrets: &[String]) {
+    assert_no_secrets(
+        text,
+        &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+}
