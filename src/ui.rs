@@ -164,6 +164,23 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> String {
     out
 }
 
+/// One line on stdout. A reader that went away (`status | head -1`, a closed pipe) is no error
+/// of ours: the run still ends with the exit code monitoring reads, where `println!` would panic.
+pub fn write_stdout(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// `println!` for results on stdout, through [`write_stdout`].
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::ui::write_stdout(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::ui::write_stdout(format_args!($($arg)*))
+    };
+}
+
 /// Prints a result line on stdout; in a terminal, wrapped between words with continuation
 /// lines indented by `indent` (pipes and files keep one line per item).
 pub fn print_fitted(line: &str, indent: usize) {
@@ -171,9 +188,9 @@ pub fn print_fitted(line: &str, indent: usize) {
         let width = dialoguer::console::Term::stdout()
             .size_checked()
             .map_or(80, |(_, cols)| usize::from(cols));
-        println!("{}", wrap(line, width, indent));
+        write_stdout(format_args!("{}", wrap(line, width, indent)));
     } else {
-        println!("{line}");
+        write_stdout(format_args!("{line}"));
     }
 }
 

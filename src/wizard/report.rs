@@ -62,39 +62,40 @@ pub fn describe_edit(edit: Edit, key: &str) -> String {
 pub fn print(report: &RunReport, format: OutputFormat) {
     if format == OutputFormat::Json {
         match serde_json::to_string_pretty(report) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => crate::outln!("{json}"),
             Err(e) => eprintln!(
                 "error: the run's report does not serialize ({e}); the run itself succeeded"
             ),
         }
         return;
     }
-    println!();
+    crate::outln!();
     let connector = report.connector;
     if report.demo {
-        println!(
+        crate::outln!(
             "Demo finished ({}): Atlassian was simulated on this machine, so nothing real is connected.",
             connector.display_name
         );
     } else {
-        println!("{} is connected for Psoxy.", connector.display_name);
+        crate::outln!("{} is connected for Psoxy.", connector.display_name);
     }
-    println!("  store:         {}", report.store);
+    crate::outln!("  store:         {}", report.store);
     for name in &report.secrets_written {
-        println!("  wrote:         {name}");
+        crate::outln!("  wrote:         {name}");
     }
-    println!(
+    crate::outln!(
         "  site:          {} ({})",
-        report.site_name, report.site_url
+        report.site_name,
+        report.site_url
     );
     let key = format!("{}:", connector.tfvars_key);
-    println!("  {key:<14} {}", report.cloud_id);
-    println!("  authorized as: {}", report.authorized_as);
+    crate::outln!("  {key:<14} {}", report.cloud_id);
+    crate::outln!("  authorized as: {}", report.authorized_as);
     if let (Some(path), Some(change)) = (&report.tfvars, &report.tfvars_change) {
-        println!("  tfvars:        {} ({change})", path.display());
+        crate::outln!("  tfvars:        {} ({change})", path.display());
     }
     if let Some(ics) = &report.ics {
-        println!("  reminder:      {}", ics.display());
+        crate::outln!("  reminder:      {}", ics.display());
     }
     let renew = if report.demo {
         format!("{} --demo", connector.command("renew"))
@@ -108,11 +109,11 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     );
     crate::ui::print_fitted(&renew_by, 17);
     if report.demo {
-        println!(
+        crate::outln!(
             "Try next: `{}`, then `{renew}`.",
             connector.command("status")
         );
-        println!("For a real connection: `{}`.", connector.command("init"));
+        crate::outln!("For a real connection: `{}`.", connector.command("init"));
     }
 }
 

@@ -297,41 +297,43 @@ async fn check_site(
 pub fn print_human(r: &StatusReport) {
     if r.prefix.is_empty() {
         // Nothing could be read: only the verdict and why.
-        println!("Psoxy {} secrets in {}", r.connector.display_name, r.store);
+        crate::outln!("Psoxy {} secrets in {}", r.connector.display_name, r.store);
         print_verdict(r);
         return;
     }
-    println!(
+    crate::outln!(
         "Psoxy {} secrets in {} (prefix {})",
-        r.connector.display_name, r.store, r.prefix
+        r.connector.display_name,
+        r.store,
+        r.prefix
     );
     for s in &r.secrets {
         let when = s
             .updated_at
             .map(|t| format!(", written {}", t.format("%Y-%m-%d %H:%M UTC")))
             .unwrap_or_default();
-        println!("  {:<45} {}{when}", s.name, s.state);
+        crate::outln!("  {:<45} {}{when}", s.name, s.state);
     }
     match (r.family_issued_at, r.family_expires_at, r.days_left) {
-        (Some(i), Some(e), Some(d)) => println!(
+        (Some(i), Some(e), Some(d)) => crate::outln!(
             "  token family: issued {}, expires {} ({d} days left)",
             i.format("%Y-%m-%d"),
             e.format("%Y-%m-%d")
         ),
-        _ => println!("  token family: issue date unknown"),
+        _ => crate::outln!("  token family: issue date unknown"),
     }
     let at = r
         .access_token
         .expires_at
         .map(|e| format!(" (until {})", e.format("%Y-%m-%d %H:%M UTC")))
         .unwrap_or_default();
-    println!("  access token: {}{at}", r.access_token.state);
-    println!(
+    crate::outln!("  access token: {}{at}", r.access_token.state);
+    crate::outln!(
         "  site:         {}",
         r.cloud_id.as_deref().unwrap_or("unknown")
     );
     if let Some(reachable) = r.site_reachable {
-        println!(
+        crate::outln!(
             "  check:        {}",
             if reachable {
                 "the access token reaches the site"
@@ -344,7 +346,7 @@ pub fn print_human(r: &StatusReport) {
 }
 
 fn print_verdict(r: &StatusReport) {
-    println!("  health:       {}", r.health);
+    crate::outln!("  health:       {}", r.health);
     for p in &r.problems {
         crate::ui::print_fitted(&format!("  - {p}"), 4);
     }

@@ -282,3 +282,40 @@ async fn a_healthy_status_from_cron_is_silent_on_stderr() {
         "-v shows progress"
     );
 }
+
+/// A check piped into a reader that stops early (`status | head -0`, a closed pipe) still ends
+/// with the health's exit code, not an internal error: monitoring reads the code.
+#[tokio::test]
+async fn a_closed_stdout_still_gives_the_health_exit_code() {
+    let s = initialized(loopback_config(), &[]).await;
+    for extra in [&[][..], &["--json"][..]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"));
+        cmd.args(status_args(&s, extra))
+            .env_clear()
+            .current_dir(s.dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in &s.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                panic!("status did not finish within 60 s with its stdout closed");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(0), "{extra:?}: {stderr}");
+        assert!(!stderr.contains("internal error"), "{stderr}");
+    }
+}
