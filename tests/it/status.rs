@@ -5,6 +5,7 @@ use crate::support;
 use chrono::{Duration, Utc};
 use jira_psoxy_setup::sim::SimSite;
 use serde_json::Value;
+use support::deadline::{RUN_LIMIT, output_to};
 use support::*;
 
 fn status_args(s: &Session, extra: &[&str]) -> Vec<String> {
@@ -294,28 +295,13 @@ async fn a_closed_stdout_still_gives_the_health_exit_code() {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"));
         cmd.args(status_args(&s, extra))
             .env_clear()
-            .current_dir(s.dir.path())
-            .stdin(std::process::Stdio::null())
-            .stdout(writer)
-            .stderr(std::process::Stdio::piped());
+            .current_dir(s.dir.path());
         for (k, v) in &s.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() >= deadline {
-                let _ = child.kill();
-                panic!("status did not finish within 60 s with its stdout closed");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-        assert_eq!(status.code(), Some(0), "{extra:?}: {stderr}");
+        let out = output_to(&mut cmd, writer.into(), RUN_LIMIT);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {stderr}");
         assert!(!stderr.contains("internal error"), "{stderr}");
     }
 }

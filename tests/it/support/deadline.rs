@@ -11,13 +11,19 @@ pub const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 /// As `Command::output`, failing the test (and killing the child) after `limit`.
 pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+    output_to(cmd, Stdio::piped(), limit)
+}
+
+/// As `output_within`, with the child's stdout sent to `stdout` (a closed pipe, say); unless
+/// that is `Stdio::piped()`, `Output::stdout` stays empty.
+pub fn output_to(cmd: &mut Command, stdout: Stdio, limit: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .expect("the program starts");
-    let stdout = drain(child.stdout.take().unwrap());
+    let stdout = child.stdout.take().map(drain).unwrap_or_default();
     let stderr = drain(child.stderr.take().unwrap());
     let deadline = Instant::now() + limit;
     let status = loop {
