@@ -1,4 +1,6 @@
-//! jira-psoxy-setup: a guided wizard that connects Worklytics' Psoxy to Jira Cloud.
+//! jira-psoxy-setup: a guided wizard that connects Worklytics' Psoxy to Jira Cloud and
+//! Confluence Cloud, with the secrets in a local file, AWS SSM Parameter Store, AWS Secrets Manager
+//! or GCP Secret Manager.
 //!
 //! `wizard` tells the story (init, renew, status) over four seams: `ui::Prompter`, the browser and
 //! `callback`, the `atlassian` client, and `store::SecretStore`.
