@@ -35,7 +35,7 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<CheckReport> {
         ctx,
         &args.proxy,
         args.tfvars.as_deref(),
-        Some(&target),
+        &args.store,
         &expect,
     )
     .await
@@ -59,8 +59,7 @@ pub async fn after_write(
         written,
         cloud_id: Some(report.cloud_id.clone()),
     };
-    let target = ctx.store_target.clone().unwrap_or_else(|| store.target());
-    ask(ctx, args, report.tfvars.as_deref(), Some(&target), &expect).await
+    ask(ctx, args, report.tfvars.as_deref(), store, &expect).await
 }
 
 /// For `status --check-proxy`: what `status` read, then the proxy; `None` without the flag.
@@ -81,12 +80,11 @@ pub async fn for_status(
         written,
         cloud_id,
     };
-    let target = args.store.target();
     let report = ask(
         ctx,
         &args.proxy,
         args.tfvars.as_deref(),
-        Some(&target),
+        &args.store,
         &expect,
     )
     .await?;
@@ -97,16 +95,16 @@ async fn ask(
     ctx: &Context,
     args: &ProxyArgs,
     tfvars: Option<&Path>,
-    store: Option<&StoreTarget>,
+    store: &StoreArgs,
     expect: &Expectation,
 ) -> Result<CheckReport> {
-    let kind = store.map(StoreTarget::kind);
-    let target = proxy::target::resolve(args, ctx.connector, tfvars, kind).await?;
+    let stored = ctx.store_target.clone().unwrap_or_else(|| store.target());
+    let target = proxy::target::resolve(args, ctx.connector, tfvars, Some(stored.kind())).await?;
     ctx.ui.info(&format!(
         "asking the proxy at {} ({})",
         target.url, target.from
     ));
-    let settings = settings(args, store);
+    let settings = settings(args, store, &stored);
     let report = proxy::check(&target, expect, &settings).await;
     if report.verdict != proxy::Verdict::Unreachable || target.from == "--proxy-url" {
         match proxy::remembered::save(ctx.connector, &target) {
@@ -119,18 +117,23 @@ async fn ask(
     Ok(report)
 }
 
-/// The AWS region and profile of the store, for signing (the URL's host names the region first).
-fn settings(args: &ProxyArgs, store: Option<&StoreTarget>) -> Settings {
-    let aws = match store {
-        Some(StoreTarget::AwsSsm(aws) | StoreTarget::AwsSecretsManager(aws)) => Some(aws),
+/// The AWS region and profile for signing: `--aws-region`/`--aws-profile` (or their variables),
+/// else the AWS store's (the URL's host names the region before either).
+fn settings(args: &ProxyArgs, store: &StoreArgs, stored: &StoreTarget) -> Settings {
+    let aws = match stored {
+        StoreTarget::AwsSsm(aws) | StoreTarget::AwsSecretsManager(aws) => Some(aws),
         _ => None,
     };
     Settings {
         timeout: std::time::Duration::from_secs(args.proxy_timeout),
-        aws_region: aws
-            .and_then(|a| a.region.clone())
-            .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty())),
-        aws_profile: aws.and_then(|a| a.profile.clone()),
+        aws_region: store
+            .aws_region
+            .clone()
+            .or_else(|| aws.and_then(|a| a.region.clone())),
+        aws_profile: store
+            .aws_profile
+            .clone()
+            .or_else(|| aws.and_then(|a| a.profile.clone())),
     }
 }
 
