@@ -108,10 +108,13 @@ fn freshness(
     proxy_last_modified: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Freshness {
-    let certain_by = written_at + Duration::minutes(CACHE_TTL_MINUTES);
+    // A date near the end of time (a hand-edited store) must not panic.
+    let later =
+        |t: DateTime<Utc>, d: Duration| t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let certain_by = later(written_at, Duration::minutes(CACHE_TTL_MINUTES));
     let seen = match proxy_last_modified {
         None => Seen::Unknown,
-        Some(t) if t + Duration::seconds(SKEW_SECONDS) >= written_at => Seen::Current,
+        Some(t) if later(t, Duration::seconds(SKEW_SECONDS)) >= written_at => Seen::Current,
         Some(_) if now < certain_by => Seen::Cached,
         Some(_) => Seen::Other,
     };
