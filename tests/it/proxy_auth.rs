@@ -247,3 +247,51 @@ fn an_id_token_for_another_audience_is_refused_in_one_line() {
         errors[0]
     );
 }
+
+#[test]
+fn credentials_that_cannot_mint_an_id_token_fall_back_to_gcloud_and_say_so_at_v() {
+    let standin = StandIn::start(scenario("idtoken", json_health(200, passing_health())));
+    let mut m = gcp_machine(&standin);
+    // `gcloud auth application-default login` leaves a user's credentials, which cannot mint
+    // ID tokens for an audience.
+    let adc = m.path("adc.json");
+    std::fs::write(
+        &adc,
+        r#"{"type":"authorized_user","client_id":"x.apps.googleusercontent.com","client_secret":"SENTINEL-ADC-SECRET","refresh_token":"SENTINEL-ADC-REFRESH"}"#,
+    )
+    .unwrap();
+    m.set("GOOGLE_APPLICATION_CREDENTIALS", adc.display().to_string());
+    // A gcloud that gets its token where a service account's would come from.
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let gcloud = m.path("bin/gcloud");
+    std::fs::write(
+        &gcloud,
+        format!(
+            "#!{}\nimport sys, urllib.request, urllib.parse\nopen({:?}, 'w').write(' '.join(sys.argv[1:]))\naud = [a.split('=', 1)[1] for a in sys.argv if a.startswith('--audiences=')][0]\nq = urllib.parse.urlencode({{'audience': aud}})\nr = urllib.request.Request('http://127.0.0.1:{}/computeMetadata/v1/instance/service-accounts/default/identity?' + q, headers={{'Metadata-Flavor': 'Google'}})\nprint(urllib.request.urlopen(r).read().decode())\n",
+            python.display(),
+            m.path("gcloud-args").display().to_string(),
+            standin.port
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&gcloud, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let url = standin.url.clone();
+    let out = m.run(&[
+        "check",
+        "--proxy-url",
+        &url,
+        "--proxy-auth",
+        "google-id-token",
+        "-v",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains("`gcloud auth print-identity-token`"),
+        "{}",
+        out.stderr
+    );
+    let args = std::fs::read_to_string(m.path("gcloud-args")).unwrap();
+    assert_eq!(args, format!("auth print-identity-token --audiences={url}"));
+    support::assert_no_secrets(&out.all(), &["SENTINEL-ADC-SECRET", "SENTINEL-ADC-REFRESH"]);
+}
