@@ -62,6 +62,21 @@ pub async fn after_write(
     ask(ctx, args, report.tfvars.as_deref(), store, &expect).await
 }
 
+/// `--check-proxy` on `init`/`renew`: the proxy must be known before anything is authorized, so
+/// a missing URL is said before a code is spent, not after the write.
+pub async fn preflight(
+    ctx: &Context,
+    args: &ProxyArgs,
+    tfvars: Option<&Path>,
+    store: &StoreArgs,
+) -> Result<()> {
+    let stored = ctx.store_target.clone().unwrap_or_else(|| store.target());
+    proxy::target::resolve(args, ctx.connector, tfvars, Some(stored.kind()))
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::Input(format!("--check-proxy: {}", Error::from(e))))
+}
+
 /// For `status --check-proxy`: what `status` read, then the proxy; `None` without the flag.
 pub async fn for_status(
     ctx: &Context,

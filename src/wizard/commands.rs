@@ -104,6 +104,9 @@ pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
     let mut ctx = authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
+    if run.check_proxy {
+        check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
+    }
     let report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
     let report = check_after_write(&ctx, &args.run, &args.store, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
@@ -114,6 +117,9 @@ pub async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
     let (run, demo) = (&args.run, args.demo);
     let mut ctx =
         authorizing_context(auth, store, run, args.connector, demo, false, &guard).await?;
+    if run.check_proxy {
+        check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
+    }
     let report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
     let report = check_after_write(&ctx, &args.run, &args.store, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)

@@ -249,3 +249,19 @@ async fn status_with_check_proxy_makes_a_failed_health_check_critical_and_carrie
         out.stdout
     );
 }
+
+#[tokio::test]
+async fn init_with_check_proxy_but_no_known_proxy_stops_before_anything_is_authorized() {
+    let s = Session::new(loopback_config()).await;
+    let args = with(s.init_args(), &["--check-proxy"]);
+    let out = s.run(&args, Browser::Follow { accept: true }).await;
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("--check-proxy: which proxy to check is not known"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(s.token_posts(), 0, "no code was spent");
+    assert!(!s.secrets_file().exists(), "nothing was written");
+}
