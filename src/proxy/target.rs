@@ -46,7 +46,7 @@ pub async fn resolve(
     let (raw, mut role, mut auth, from) = if let Some(url) = &args.proxy_url {
         (url.clone(), None, None, "--proxy-url".to_string())
     } else if let Some(kept) = remembered {
-        let from = format!("remembered from the last check ({})", kept.url);
+        let from = "remembered from the last check".to_string();
         (kept.url, kept.role_arn, kept.auth, from)
     } else {
         let found = match tfvars {
