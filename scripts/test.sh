@@ -28,6 +28,9 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null 
         exit 1
     fi
 fi
+# botocore (moto brings it; pinned here because the tests use it directly): the proxy stand-in
+# (tests/it/support/proxy_standin.py) verifies the tool's SigV4 signatures with it.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "botocore==1.44.8"
 # An independent HCL2 parser, to check the tfvars editor's output (tests/it/tfvars_shapes.rs,
 # tests/it/tfvars_placement.rs).
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "python-hcl2==8.1.4"

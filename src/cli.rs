@@ -17,7 +17,8 @@ Exit codes:
   2 usage error              7 terraform.tfvars                     12 store failed, tokens could not be saved
   3 bad input                8 network                             129 SIGHUP
   4 authorization refused    9 store failed, recovery file saved   130 interrupted (Ctrl-C) or quit
-                                                                   143 SIGTERM";
+ 13 proxy unreachable or    14 proxy health check failed          143 SIGTERM
+    credentials refused     15 call through the proxy failed";
 
 #[derive(Debug, Parser)]
 #[command(name = "jira-psoxy-setup", version, about = "Connect Worklytics' Psoxy to Jira Cloud or Confluence Cloud (--connector): OAuth 2.0 (3LO) app, tokens, secrets and terraform.tfvars in one guided run.", after_help = EXIT_CODES)]
@@ -44,6 +45,13 @@ pub enum Command {
     /// token, and only while it is still valid.
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
+    /// Ask the deployed proxy itself: its health check, then one call through it.
+    ///
+    /// As Psoxy's test tool does (SigV4 after assuming the caller role on AWS, a Google ID token
+    /// on GCP), with the URL and role from the flags, the last check, or `terraform output`
+    /// beside --tfvars. Exit 0 only when both pass; 13, 14, 15 say which did not.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
     /// Finish a run whose store write failed, from the recovery file it saved.
     ///
     /// The failed run prints the exact command, with its store options. The file (0600) is
@@ -88,6 +96,18 @@ Examples:
   jira-psoxy-setup status --store gcp-secret-manager --gcp-project acme-psoxy --json --check
   # cron / monitoring: exit 0 healthy, 10 expires within --warn-days, 11 expired or broken
   jira-psoxy-setup status --store aws-ssm --warn-days 30 >/dev/null || alert";
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  jira-psoxy-setup check --tfvars terraform.tfvars          # URL and role from terraform output
+  jira-psoxy-setup check --store aws-ssm --aws-region us-east-1 \\
+      --proxy-url https://abc.lambda-url.us-east-1.on.aws \\
+      --proxy-role-arn arn:aws:iam::123456789012:role/PsoxyCaller
+  jira-psoxy-setup check --store gcp-secret-manager --proxy-url https://psoxy-jira-abc-uc.a.run.app
+  jira-psoxy-setup renew --check-proxy                      # after the write, ask the proxy
+
+Exit codes: 0 health check and call passed, 13 proxy unreachable or credentials refused,
+14 health check failed, 15 the call through the proxy failed.";
 
 const PUSH_EXAMPLES: &str = "\
 Examples:
@@ -261,6 +281,30 @@ pub struct RunArgs {
     /// Days before the family expires that the --ics reminder fires.
     #[arg(long, default_value_t = 30)]
     pub warn_days: i64,
+    /// After the store write, ask the deployed proxy (as `check` does); a failed check keeps
+    /// the write and exits 13, 14 or 15.
+    #[arg(long)]
+    pub check_proxy: bool,
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+}
+
+/// Which deployed proxy `check` and `--check-proxy` ask, and how.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProxyArgs {
+    /// The proxy's URL (Terraform output api_connector_instances.<connector>.endpoint_url)
+    /// [default: the last check's, else `terraform output` beside --tfvars].
+    #[arg(long, value_name = "URL")]
+    pub proxy_url: Option<String>,
+    /// AWS: the role to assume before signing (Terraform output caller_role_arn).
+    #[arg(long, value_name = "ARN")]
+    pub proxy_role_arn: Option<String>,
+    /// How to authenticate to the proxy [default: from the URL's host, else the store's cloud].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub proxy_auth: Option<crate::proxy::ProxyAuth>,
+    /// Seconds each request to the proxy may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub proxy_timeout: u64,
 }
 
 impl RunArgs {
@@ -278,18 +322,25 @@ fn output_format(json: bool, output: OutputFormat) -> OutputFormat {
 /// reads, so the store's write-only switches are hidden from its help and `--store` says "read".
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    Cli::command().mut_subcommand("status", |status| {
-        [
-            "create_missing",
-            "destroy_old_versions",
-            "kms_key_id",
-            "gcp_replication",
-        ]
+    ["status", "check"]
         .into_iter()
-        .fold(status, |cmd, id| cmd.mut_arg(id, |a| a.hide(true)))
-        .mut_arg("store", |a| {
-            a.help("Where the secrets are read from [default: the last run's store, else file]")
+        .fold(Cli::command(), |cli, name| {
+            cli.mut_subcommand(name, read_only)
         })
+}
+
+/// `status` and `check` only read the store.
+fn read_only(status: clap::Command) -> clap::Command {
+    [
+        "create_missing",
+        "destroy_old_versions",
+        "kms_key_id",
+        "gcp_replication",
+    ]
+    .into_iter()
+    .fold(status, |cmd, id| cmd.mut_arg(id, |a| a.hide(true)))
+    .mut_arg("store", |a| {
+        a.help("Where the secrets are read from [default: the last run's store, else file]")
     })
 }
 
@@ -364,6 +415,30 @@ pub struct StatusArgs {
     /// a warning.
     #[arg(long)]
     pub tfvars: Option<PathBuf>,
+    /// Also ask the deployed proxy (as `check` does): a failed health check is critical.
+    #[arg(long)]
+    pub check_proxy: bool,
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Which Psoxy connector [default: jira-cloud; remembered with the target].
+    #[arg(long, value_parser = crate::connector::value_parser())]
+    pub connector: Option<&'static crate::connector::Connector>,
+    /// The store the tool wrote to, to compare with what the proxy reads (optional).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+    /// terraform.tfvars: `terraform output` runs in its directory, and its cloud id is the site
+    /// looked for among the call's sites.
+    #[arg(long)]
+    pub tfvars: Option<PathBuf>,
+    /// Print what was found as JSON on stdout (never a token or the salt's hash).
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl StatusArgs {

@@ -182,6 +182,7 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
     let typed_connector = match &cli.command {
         Command::Renew(args) => args.connector,
         Command::Status(args) => args.connector,
+        Command::Check(args) => args.connector,
         _ => return None,
     };
     if typed_connector.is_some_and(|typed| typed != last.connector) {
@@ -209,6 +210,13 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
             if last.demo && args.check {
                 args.check = false;
                 also = "; --check skipped: the demo's simulated Atlassian ran only during the demo";
+            }
+            (&mut args.store, &mut args.connector)
+        }
+        // `terraform output` runs beside the remembered tfvars.
+        Command::Check(args) => {
+            if args.tfvars.is_none() {
+                args.tfvars = last.tfvars.clone().filter(|t| t.exists());
             }
             (&mut args.store, &mut args.connector)
         }

@@ -30,6 +30,7 @@ pub mod interrupt;
 pub mod last_run;
 pub mod local_file;
 pub mod page;
+pub mod proxy;
 pub mod recovery;
 pub mod reminder;
 pub mod sanitize;

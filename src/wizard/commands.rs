@@ -5,11 +5,11 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use super::{Context, deployment, init, push, renew, report, status};
+use super::{Context, check, deployment, init, push, renew, report, status};
 use crate::browser::{Browser, NoBrowser, SystemBrowser};
 use crate::cli::{
-    AuthArgs, Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, RunArgs, StatusArgs,
-    StoreArgs,
+    AuthArgs, CheckArgs, Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, RunArgs,
+    StatusArgs, StoreArgs,
 };
 use crate::error::{Error, Result, exit};
 use crate::interrupt::Guard;
@@ -23,6 +23,7 @@ pub fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
     let typed = match &cli.command {
         Command::Renew(args) => args.connector,
         Command::Status(args) => args.connector,
+        Command::Check(args) => args.connector,
         _ => return,
     };
     let ui = Ui::new(false);
@@ -103,7 +104,11 @@ pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
     let mut ctx = authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
+    if run.check_proxy {
+        check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
+    }
     let report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
+    let report = check_after_write(&ctx, &args.run, &args.store, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
@@ -112,8 +117,32 @@ pub async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
     let (run, demo) = (&args.run, args.demo);
     let mut ctx =
         authorizing_context(auth, store, run, args.connector, demo, false, &guard).await?;
+    if run.check_proxy {
+        check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
+    }
     let report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
+    let report = check_after_write(&ctx, &args.run, &args.store, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
+}
+
+/// `--check-proxy`: the write is done and stays done; a check that cannot even start is said,
+/// not raised, so the summary of what was written still prints.
+async fn check_after_write(
+    ctx: &Context,
+    run: &RunArgs,
+    store: &StoreArgs,
+    mut report: report::RunReport,
+) -> report::RunReport {
+    if !run.check_proxy {
+        return report;
+    }
+    match check::after_write(ctx, &run.proxy, store, &report).await {
+        Ok(found) => report.proxy_check = Some(found),
+        Err(e) => ctx.ui.warn(&format!(
+            "the secrets were written; the proxy was not checked: {e}"
+        )),
+    }
+    report
 }
 
 /// The seams of `init` and `renew`, and step 1's first half: the connector (asked in a terminal
@@ -160,7 +189,41 @@ fn print_and_remember(
     report.demo = demo;
     report::print(&report, run.format());
     remember(ctx, &report, redirect_uri);
-    Ok(exit::OK)
+    match &report.proxy_check {
+        // The summary above already says what was written; the error line says what failed.
+        Some(check) => check
+            .result()
+            .map(|()| exit::OK)
+            .map_err(|e| with_prefix(e, "the secrets were written, but the proxy check failed: ")),
+        None => Ok(exit::OK),
+    }
+}
+
+fn with_prefix(e: Error, prefix: &str) -> Error {
+    match e {
+        Error::ProxyUnreachable(m) => Error::ProxyUnreachable(format!("{prefix}{m}")),
+        Error::ProxyHealth(m) => Error::ProxyHealth(format!("{prefix}{m}")),
+        Error::ProxyCall(m) => Error::ProxyCall(format!("{prefix}{m}")),
+        other => other,
+    }
+}
+
+/// `check`: the proxy's answers, as text or JSON on stdout; the exit code says which part
+/// failed (13, 14, 15).
+pub async fn run_check(args: CheckArgs, verbose: u8) -> Result<i32> {
+    let mut ctx = context(true, true, None, Guard::default());
+    ctx.ui = Ui::new(verbose == 0);
+    ctx.connector = args.connector.unwrap_or_else(crate::connector::default);
+    let report = check::run(&ctx, &args).await?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Internal(format!("the check report does not serialize: {e}")))?;
+        crate::outln!("{json}");
+    } else {
+        crate::outln!("Psoxy {} proxy check", ctx.connector.display_name);
+        crate::proxy::print_human(&report);
+    }
+    report.result().map(|()| exit::OK)
 }
 
 /// The simulator in place of Atlassian, and said so before anything else.

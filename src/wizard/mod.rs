@@ -2,6 +2,7 @@
 //! the browser and callback, the Atlassian client and the secret store.
 
 pub mod authorize;
+pub mod check;
 pub mod commands;
 pub mod credentials;
 pub mod deployment;

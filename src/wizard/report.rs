@@ -43,6 +43,9 @@ pub struct RunReport {
     /// A run against the built-in simulator: nothing real was connected.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub demo: bool,
+    /// With `--check-proxy`: what the deployed proxy answered after the write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_check: Option<crate::proxy::CheckReport>,
 }
 
 pub fn describe_edit(edit: Edit, key: &str) -> String {
@@ -108,6 +111,9 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         report.family_issued_at.format("%Y-%m-%d"),
     );
     crate::ui::print_fitted(&renew_by, 17);
+    if let Some(check) = &report.proxy_check {
+        crate::proxy::print_human(check);
+    }
     if report.demo {
         crate::outln!(
             "Try next: `{}`, then `{renew}`.",
@@ -171,5 +177,6 @@ pub fn finish(
         tfvars_change,
         ics: run.ics.clone(),
         demo: false,
+        proxy_check: None,
     })
 }

@@ -100,6 +100,9 @@ pub struct StatusReport {
     pub cloud_id: Option<String>,
     /// With `--check`: whether the stored access token still reaches the configured site.
     pub site_reachable: Option<bool>,
+    /// With `--check-proxy`: what the deployed proxy answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<crate::proxy::CheckReport>,
     pub health: Health,
     pub problems: Vec<String>,
 }
@@ -130,6 +133,7 @@ pub async fn run(
     let mut secrets = Vec::new();
     let mut access_value: Option<SecretString> = None;
     let mut refresh_updated = None;
+    let mut written = std::collections::BTreeMap::new();
     for key in SecretKey::ALL {
         let name = names.name(key);
         let stored = store.read(&name).await?;
@@ -143,6 +147,9 @@ pub async fn run(
             problems.push(format!("{name} is {state}: run `{init}`"));
         }
         let updated_at = stored.as_ref().and_then(|s| s.updated_at);
+        if let (SecretKey::RefreshToken | SecretKey::AccessToken, Some(at)) = (key, updated_at) {
+            written.insert(key.suffix(), at);
+        }
         match key {
             SecretKey::AccessToken if state == SecretState::Present => {
                 access_value = stored.map(|s| s.value)
@@ -207,6 +214,12 @@ pub async fn run(
         critical = true;
         problems.push("the stored access token does not reach the configured site".into());
     }
+    let (store_name, cloud) = (store.describe(), cloud_id.clone());
+    let proxy = super::check::for_status(ctx, args, &names, store_name, written, cloud).await?;
+    if let Some(failed) = proxy.as_ref().filter(|p| p.result().is_err()) {
+        critical = true;
+        problems.extend(failed.problems.iter().map(|p| format!("proxy: {p}")));
+    }
     let health = if critical {
         Health::Critical
     } else if warn {
@@ -225,6 +238,7 @@ pub async fn run(
         access_token,
         cloud_id,
         site_reachable,
+        proxy,
         health,
         problems,
     })
@@ -257,6 +271,7 @@ pub fn unreadable(connector: &'static Connector, store: String, reason: &str) ->
         },
         cloud_id: None,
         site_reachable: None,
+        proxy: None,
         health: Health::Critical,
         problems: vec![format!("the store cannot be read: {reason}")],
     }
@@ -341,6 +356,9 @@ pub fn print_human(r: &StatusReport) {
                 "the access token does NOT reach the site"
             }
         );
+    }
+    if let Some(proxy) = &r.proxy {
+        crate::proxy::print_human(proxy);
     }
     print_verdict(r);
 }
