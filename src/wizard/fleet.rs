@@ -55,15 +55,17 @@ async fn read_deployment(deployment: Deployment, base: &StatusArgs) -> Row {
     args.check &= !deployment.demo;
     let store_label = deployment.store_label();
     // Anything else that goes wrong (a bad tfvars file) is this row's problem, not the run's.
-    let report = read_one(&args, &store_label).await.unwrap_or_else(|e| {
-        let problems = vec![e.to_string()];
-        status::nothing_read(
-            deployment.connector,
-            store_label.clone(),
-            deployment.prefix.clone(),
-            problems,
-        )
-    });
+    let report = read_one(&args, &store_label, true)
+        .await
+        .unwrap_or_else(|e| {
+            let problems = vec![e.to_string()];
+            status::nothing_read(
+                deployment.connector,
+                store_label.clone(),
+                deployment.prefix.clone(),
+                problems,
+            )
+        });
     Row {
         deployment: deployment.name(),
         demo: deployment.demo,
@@ -74,12 +76,12 @@ async fn read_deployment(deployment: Deployment, base: &StatusArgs) -> Row {
 
 /// One deployment's report, within `--timeout`: a store that cannot be read or does not answer
 /// is a critical report saying why (monitoring sees exit 11), not an error. Other failures (an
-/// unreadable `--tfvars`) are errors with their own exit codes.
-pub async fn read_one(args: &StatusArgs, store_label: &str) -> Result<StatusReport> {
+/// unreadable `--tfvars`) are errors with their own exit codes. `quiet`: no progress lines.
+pub async fn read_one(args: &StatusArgs, store_label: &str, quiet: bool) -> Result<StatusReport> {
     let connector = args.connector.unwrap_or_else(crate::connector::default);
     let prefix = args.store.prefix.clone().unwrap_or_default();
     let mut ctx = context(true, true, None, Guard::default());
-    ctx.ui = Ui::new(true);
+    ctx.ui = Ui::new(quiet);
     ctx.connector = connector;
     let read = async {
         let store = args.store.target().open().await?;
