@@ -266,7 +266,7 @@ pub async fn run_status(args: StatusArgs, store_typed: bool, verbose: u8) -> Res
 fn print_one(args: &StatusArgs, report: status::StatusReport) -> Result<i32> {
     let code = report.exit_code();
     match args.format() {
-        StatusFormat::Human => status::print_human(&report),
+        StatusFormat::Human => status_table::print_human(&report),
         StatusFormat::Json => {
             let json = serde_json::to_string_pretty(&report).map_err(|e| {
                 Error::Internal(format!("the status report does not serialize: {e}"))

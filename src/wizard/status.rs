@@ -353,64 +353,6 @@ async fn check_site(
     Ok(sites.iter().any(|s| s.id == cloud_id))
 }
 
-pub fn print_human(r: &StatusReport) {
-    if r.secrets.is_empty() {
-        // Nothing could be read: only the verdict and why.
-        crate::outln!("Psoxy {} secrets in {}", r.connector.display_name, r.store);
-        print_verdict(r);
-        return;
-    }
-    crate::outln!(
-        "Psoxy {} secrets in {} (prefix {})",
-        r.connector.display_name,
-        r.store,
-        r.prefix
-    );
-    for s in &r.secrets {
-        let when = s
-            .updated_at
-            .map(|t| format!(", written {}", t.format("%Y-%m-%d %H:%M UTC")))
-            .unwrap_or_default();
-        crate::outln!("  {:<45} {}{when}", s.name, s.state);
-    }
-    match (r.family_issued_at, r.family_expires_at, r.days_left) {
-        (Some(i), Some(e), Some(d)) => crate::outln!(
-            "  token family: issued {}, expires {} ({d} days left)",
-            i.format("%Y-%m-%d"),
-            e.format("%Y-%m-%d")
-        ),
-        _ => crate::outln!("  token family: issue date unknown"),
-    }
-    let at = r
-        .access_token
-        .expires_at
-        .map(|e| format!(" (until {})", e.format("%Y-%m-%d %H:%M UTC")))
-        .unwrap_or_default();
-    crate::outln!("  access token: {}{at}", r.access_token.state);
-    crate::outln!(
-        "  site:         {}",
-        r.cloud_id.as_deref().unwrap_or("unknown")
-    );
-    if let Some(reachable) = r.site_reachable {
-        crate::outln!(
-            "  check:        {}",
-            if reachable {
-                "the access token reaches the site"
-            } else {
-                "the access token does NOT reach the site"
-            }
-        );
-    }
-    print_verdict(r);
-}
-
-fn print_verdict(r: &StatusReport) {
-    crate::outln!("  health:       {}", r.health);
-    for p in &r.problems {
-        crate::ui::print_fitted(&format!("  - {p}"), 4);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::whole_days_left as days_left;

