@@ -388,6 +388,10 @@ pub struct StatusArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// Options that name this deployment to `init` and `renew`, added to the commands a report
+    /// suggests when it is one of several.
+    #[arg(skip)]
+    pub rerun_options: Vec<String>,
 }
 
 /// What `status` prints.

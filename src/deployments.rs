@@ -29,6 +29,9 @@ pub struct Deployment {
     /// Set up by `init --demo`: its secrets are the simulator's, not a real deployment's.
     #[serde(default)]
     pub demo: bool,
+    /// The callback URL its app registered, so a suggested `renew` uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
 }
 
 /// The file's shape: `{"deployments": [...]}`.
@@ -46,7 +49,27 @@ impl Deployment {
             prefix: last.prefix.clone(),
             tfvars: last.tfvars.clone(),
             demo: last.demo,
+            redirect_uri: Some(last.redirect_uri.clone()),
         }
+    }
+
+    /// The options that name this deployment to `init` and `renew` (store, prefix, callback URL,
+    /// tfvars, demo), for the commands a report suggests.
+    pub fn options(&self) -> Vec<String> {
+        let mut words = if self.demo {
+            vec!["--demo".to_string()]
+        } else {
+            Vec::new()
+        };
+        words.extend(self.store.flags());
+        words.extend(["--prefix".to_string(), self.prefix.clone()]);
+        if let Some(uri) = &self.redirect_uri {
+            words.extend(["--redirect-uri".to_string(), uri.clone()]);
+        }
+        if let Some(tfvars) = &self.tfvars {
+            words.extend(["--tfvars".to_string(), tfvars.display().to_string()]);
+        }
+        words
     }
 
     /// How `status` names it and `--forget` takes it: `<connector>@<store>:<prefix>`, e.g.
@@ -258,6 +281,7 @@ mod tests {
             prefix: "PSOXY_JIRA_CLOUD_".into(),
             tfvars: None,
             demo: false,
+            redirect_uri: None,
         }
     }
 
@@ -280,11 +304,24 @@ mod tests {
             prefix: "PSOXY_CONFLUENCE_CLOUD_".into(),
             tfvars: None,
             demo: true,
+            redirect_uri: None,
         };
         assert_eq!(
             file.name(),
             "confluence-cloud@file:/srv/psoxy/secrets.json:PSOXY_CONFLUENCE_CLOUD_"
         );
+    }
+
+    #[test]
+    fn a_deployments_options_name_it_to_renew() {
+        let mut d = ssm("us-east-1", Some("prod"));
+        d.redirect_uri = Some("http://127.0.0.1:8765/callback".into());
+        assert_eq!(
+            d.options().join(" "),
+            "--store aws-ssm --aws-region us-east-1 --aws-profile prod --prefix PSOXY_JIRA_CLOUD_ --redirect-uri http://127.0.0.1:8765/callback"
+        );
+        d.demo = true;
+        assert_eq!(d.options()[0], "--demo");
     }
 
     #[test]

@@ -280,6 +280,7 @@ fn print_one(args: &StatusArgs, report: status::StatusReport) -> Result<i32> {
                 prefix: report.prefix.clone(),
                 tfvars: None,
                 demo: false,
+                redirect_uri: None,
             };
             let row = fleet::Row {
                 deployment: deployment.name(),

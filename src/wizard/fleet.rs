@@ -53,6 +53,7 @@ async fn read_deployment(deployment: Deployment, base: &StatusArgs) -> Row {
     // The demo's simulated Atlassian ran only during the demo: its token must not go to the
     // real one.
     args.check &= !deployment.demo;
+    args.rerun_options = deployment.options();
     let store_label = deployment.store_label();
     // Anything else that goes wrong (a bad tfvars file) is this row's problem, not the run's.
     let report = read_one(&args, &store_label, true)

@@ -120,8 +120,8 @@ pub async fn run(
     store: Arc<dyn SecretStore>,
 ) -> Result<StatusReport> {
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
-    let renew = ctx.connector.command("renew");
-    let init = ctx.connector.command("init");
+    let renew = suggested(ctx, args, "renew");
+    let init = suggested(ctx, args, "init");
     let now = Utc::now();
     let mut problems = Vec::new();
     let mut critical = false;
@@ -251,6 +251,18 @@ pub async fn run(
         reachable: true,
         problems,
     })
+}
+
+/// The command a problem suggests; among several deployments, with the options naming this one.
+fn suggested(ctx: &Context, args: &StatusArgs, sub: &str) -> String {
+    let command = ctx.connector.command(sub);
+    if args.rerun_options.is_empty() {
+        return command;
+    }
+    format!(
+        "{command} {}",
+        crate::recovery::shell_line(&args.rerun_options)
+    )
 }
 
 /// A store that does not answer (refused, timed out) is unreachable rather than unreadable.

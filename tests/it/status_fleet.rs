@@ -173,9 +173,15 @@ async fn one_status_reports_both_connectors_in_both_stores_and_the_worst_health_
     assert_eq!(code, 11, "{rows:#?}");
     let expired = by_name(&rows, &f.file_name("jira-cloud", JIRA));
     assert_eq!(expired["health"], "critical");
+    let problems = expired["problems"].to_string();
+    let renew_this = format!(
+        "run `jira-psoxy-setup renew --store file --file {} --prefix {JIRA} --redirect-uri {}`",
+        f.s.secrets_file().display(),
+        f.s.redirect_uri
+    );
     assert!(
-        expired["problems"].to_string().contains("expired"),
-        "{expired}"
+        problems.contains("expired") && problems.contains(&renew_this),
+        "the command renews this deployment: {expired}"
     );
     assert_eq!(
         by_name(&rows, &ssm_name("jira-cloud", JIRA))["health"],
