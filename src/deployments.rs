@@ -178,27 +178,44 @@ pub fn forget(name: &str) -> Result<Forgotten, String> {
     Ok(Forgotten { last_runs })
 }
 
+/// What this machine remembers, and why any last-run file could not be used.
+#[derive(Debug, Default)]
+pub struct Remembered {
+    pub deployments: Vec<Deployment>,
+    /// One line per unusable last-run file: the others are still reported.
+    pub warnings: Vec<String>,
+}
+
 /// Every remembered deployment (of `connector`, if given): the registry's, then each last-run
 /// file's not already listed. A demo's are left out once a real one is remembered, so a nightly
-/// check never starts watching the demo's file.
-pub fn remembered(connector: Option<&Connector>) -> Result<Vec<Deployment>, String> {
+/// check never starts watching the demo's file. An unusable registry is an error; an unusable
+/// last-run file only a warning.
+pub fn remembered(connector: Option<&Connector>) -> Result<Remembered, String> {
     let mut all = match registry_path() {
         Some(path) => load(&path)?.unwrap_or_default(),
         None => Vec::new(),
     };
+    let mut warnings = Vec::new();
     for path in last_run_paths() {
-        if let Some(last) = LastRun::load(&path)? {
-            let deployment = Deployment::from_last_run(&last);
-            if !all.iter().any(|d| d.name() == deployment.name()) {
-                all.push(deployment);
+        match LastRun::load(&path) {
+            Ok(Some(last)) => {
+                let deployment = Deployment::from_last_run(&last);
+                if !all.iter().any(|d| d.name() == deployment.name()) {
+                    all.push(deployment);
+                }
             }
+            Ok(None) => {}
+            Err(why) => warnings.push(why),
         }
     }
     if all.iter().any(|d| !d.demo) {
         all.retain(|d| !d.demo);
     }
     all.retain(|d| connector.is_none_or(|c| std::ptr::eq(c, d.connector)));
-    Ok(all)
+    Ok(Remembered {
+        deployments: all,
+        warnings,
+    })
 }
 
 /// A `--deployments FILE` a team keeps: the registry's format; relative paths are the file's.

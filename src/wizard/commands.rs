@@ -238,11 +238,15 @@ pub async fn run_status(args: StatusArgs, store_typed: bool, verbose: u8) -> Res
             deployments::load_list(file).map_err(Error::Input)?,
             file.display().to_string(),
         ),
-        None => (
-            deployments::remembered(args.connector).map_err(Error::Input)?,
-            deployments::registry_path()
-                .map_or_else(|| "nowhere".into(), |p| p.display().to_string()),
-        ),
+        None => {
+            let remembered = deployments::remembered(args.connector).map_err(Error::Input)?;
+            for why in &remembered.warnings {
+                ui.warn(why);
+            }
+            let registry = deployments::registry_path()
+                .map_or_else(|| "nowhere".into(), |p| p.display().to_string());
+            (remembered.deployments, registry)
+        }
     };
     deployments.retain(|d| args.connector.is_none_or(|c| std::ptr::eq(c, d.connector)));
     if deployments.is_empty() {
