@@ -186,11 +186,11 @@ pub struct Remembered {
     pub warnings: Vec<String>,
 }
 
-/// Every remembered deployment (of `connector`, if given): the registry's, then each last-run
+/// Every remembered deployment: the registry's, then each last-run
 /// file's not already listed. A demo's are left out once a real one is remembered, so a nightly
 /// check never starts watching the demo's file. An unusable registry is an error; an unusable
 /// last-run file only a warning.
-pub fn remembered(connector: Option<&Connector>) -> Result<Remembered, String> {
+pub fn remembered() -> Result<Remembered, String> {
     let mut all = match registry_path() {
         Some(path) => load(&path)?.unwrap_or_default(),
         None => Vec::new(),
@@ -211,7 +211,6 @@ pub fn remembered(connector: Option<&Connector>) -> Result<Remembered, String> {
     if all.iter().any(|d| !d.demo) {
         all.retain(|d| !d.demo);
     }
-    all.retain(|d| connector.is_none_or(|c| std::ptr::eq(c, d.connector)));
     Ok(Remembered {
         deployments: all,
         warnings,

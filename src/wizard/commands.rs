@@ -239,7 +239,7 @@ pub async fn run_status(args: StatusArgs, store_typed: bool, verbose: u8) -> Res
             file.display().to_string(),
         ),
         None => {
-            let remembered = deployments::remembered(args.connector).map_err(Error::Input)?;
+            let remembered = deployments::remembered().map_err(Error::Input)?;
             for why in &remembered.warnings {
                 ui.warn(why);
             }

@@ -93,8 +93,11 @@ pub async fn read_one(args: &StatusArgs, store_label: &str, quiet: bool) -> Resu
         Ok(Err(Error::Network(why))) => {
             status::unreachable(connector, store_label.into(), prefix, &why)
         }
-        Ok(Err(Error::Store(why))) => status::unreadable(connector, store_label.into(), &why),
-        Ok(other) => other?,
+        Ok(Err(Error::Store(why))) => {
+            status::unreadable(connector, store_label.into(), prefix, &why)
+        }
+        Ok(Err(other)) => return Err(other),
+        Ok(Ok(report)) => report,
         Err(_) => status::unreachable(
             connector,
             store_label.into(),

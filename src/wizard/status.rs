@@ -285,9 +285,14 @@ pub(crate) fn whole_days_left(remaining: chrono::Duration) -> i64 {
 /// The report when the store cannot be read at all (no credentials, permission denied, a corrupt
 /// file): for monitoring that is as bad as an expired family, so it is critical (exit 11), with
 /// the store's own one-line reason, rather than a generic store failure.
-pub fn unreadable(connector: &'static Connector, store: String, reason: &str) -> StatusReport {
+pub fn unreadable(
+    connector: &'static Connector,
+    store: String,
+    prefix: String,
+    reason: &str,
+) -> StatusReport {
     let problems = vec![format!("the store cannot be read: {reason}")];
-    nothing_read(connector, store, String::new(), problems)
+    nothing_read(connector, store, prefix, problems)
 }
 
 /// The report when the store (or, with `--check`, Atlassian) did not answer: critical, and
