@@ -42,6 +42,10 @@ pub enum Command {
     /// Reads the store only. It never uses the refresh token: refresh tokens rotate, and a second
     /// user of one can invalidate the proxy's whole token family. `--check` uses the stored access
     /// token, and only while it is still valid.
+    ///
+    /// Without store options it reports every deployment `init` and `renew` recorded on this
+    /// machine (or `--deployments FILE` lists), one row each; the worst health decides the exit
+    /// code.
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
     /// Finish a run whose store write failed, from the recovery file it saved.
