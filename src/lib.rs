@@ -24,6 +24,7 @@ pub mod callback;
 pub mod cli;
 pub mod connector;
 pub mod demo;
+pub mod deployments;
 pub mod error;
 pub mod http;
 pub mod interrupt;

@@ -6,6 +6,7 @@ pub mod check;
 pub mod commands;
 pub mod credentials;
 pub mod deployment;
+pub mod fleet;
 pub mod init;
 pub mod push;
 pub mod refresh_lock;
@@ -14,6 +15,8 @@ pub mod report;
 pub mod save;
 pub mod site;
 pub mod status;
+pub mod status_metrics;
+pub mod status_table;
 #[cfg(test)]
 mod tests;
 

@@ -41,6 +41,7 @@ mod ssm_misanswers;
 mod ssm_recovery;
 mod ssm_store;
 mod status;
+mod status_fleet;
 mod tfvars_placement;
 mod tfvars_shapes;
 mod token_answers;

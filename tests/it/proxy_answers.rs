@@ -248,6 +248,21 @@ async fn status_with_check_proxy_makes_a_failed_health_check_critical_and_carrie
         "{}",
         out.stdout
     );
+
+    // Monitoring reads the same verdict as one more gauge of the textfile.
+    let textfile = s.path("psoxy.prom");
+    let mut args = args;
+    args.retain(|a| a != "--json");
+    args.extend(["--textfile".to_string(), textfile.display().to_string()]);
+    let out = s.run_with(&args, &[], &[], Browser::Nothing).await;
+    assert_eq!(out.code, 11, "{}", out.all());
+    let proxy_gauges: Vec<_> = support::prom::samples(&textfile)
+        .into_iter()
+        .filter(|g| g["name"] == "psoxy_proxy_check_passed")
+        .collect();
+    assert_eq!(proxy_gauges.len(), 1, "{proxy_gauges:?}");
+    assert_eq!(proxy_gauges[0]["value"].as_f64(), Some(0.0));
+    assert_eq!(proxy_gauges[0]["labels"]["connector"], "jira-cloud");
 }
 
 #[tokio::test]
