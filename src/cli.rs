@@ -384,6 +384,11 @@ pub struct PushArgs {
     /// The recovery file a failed run saved.
     #[arg(long)]
     pub from: PathBuf,
+    /// Write the file's values even though the store changed after its run began writing, in a
+    /// way this tool cannot place (the refusal says what differs). Never needed to move the store
+    /// forward; a file the store has moved past is never written.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -257,7 +257,7 @@ pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Re
     let target = args.store.target();
     ctx.store_target = Some(target.clone());
     let store = target.open().await?;
-    let written = guarded(&guard, push::run(&ctx, &args.from, &args.store, store)).await?;
+    let written = guarded(&guard, push::run(&ctx, &args.from, &args, store)).await?;
     for name in written {
         let _ = writeln!(std::io::stdout(), "wrote {name}");
     }

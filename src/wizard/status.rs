@@ -122,11 +122,15 @@ pub async fn run(
     let mut problems = Vec::new();
     let mut critical = false;
     // Tokens an earlier run could not confirm in the store: the store may hold older ones.
-    let leftovers = crate::recovery::leftovers(&names.prefix, Some(&args.store.target()));
-    let mut warn = !leftovers.is_empty();
-    for (path, pending) in &leftovers {
-        problems.push(crate::recovery::leftover_notice(path, pending));
-    }
+    let leftovers = crate::recovery::review_leftovers(
+        store.as_ref(),
+        &names.prefix,
+        Some(&args.store.target()),
+    )
+    .await;
+    leftovers.notes.iter().for_each(|n| ctx.ui.info(n));
+    let mut warn = !leftovers.problems.is_empty();
+    problems.extend(leftovers.problems);
     let mut secrets = Vec::new();
     let mut access_value: Option<SecretString> = None;
     let mut refresh_updated = None;

@@ -25,7 +25,9 @@ fn pending(prefix: &str, own_lock_ms: Option<i64>) -> Pending {
             ),
             (
                 names.name(SecretKey::AccessToken),
-                SecretString::from("at-new".to_string()),
+                SecretString::from(
+                    r#"{"expirationDate":1795864498001,"token":"at-new"}"#.to_string(),
+                ),
             ),
         ],
         meta: FamilyMetadata {
@@ -35,6 +37,8 @@ fn pending(prefix: &str, own_lock_ms: Option<i64>) -> Pending {
         own_lock_ms,
         target: None,
         connector: crate::connector::default(),
+        writes: recovery::Writes::NotSent,
+        expected: None,
     }
 }
 
