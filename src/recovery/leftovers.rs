@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::load::{open_checked, parse_opened};
+use super::load::{CHECK_FROM, open_checked, parse_opened};
 use super::verdict::{self, Verdict};
 use super::{Pending, TEMP_DIR_PREFIX, directory, live, owned_by_me, push_command};
 use crate::store::{SecretStore, StoreTarget};
@@ -96,7 +96,9 @@ pub async fn review_leftovers(
     for leftover in leftovers(prefix, target) {
         let (path, pending) = match leftover {
             Leftover::Unusable(_, why) => {
-                review.problems.push(why);
+                review
+                    .problems
+                    .push(why.replace(CHECK_FROM, "look at it, then delete it"));
                 continue;
             }
             Leftover::Abandoned(path, pending, _held_while_judged) => (path, *pending),

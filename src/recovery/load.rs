@@ -19,6 +19,9 @@ use crate::store::{FamilyMetadata, SecretKey, SecretNames, StoreTarget, is_place
 /// leaves room for long paths and tokens and bounds what a wrong `--from` makes this tool read.
 pub const MAX_BYTES: u64 = 64 * 1024;
 
+/// How a refusal ends when the file was named by `--from`; `leftovers` says something else.
+pub(super) const CHECK_FROM: &str = "check --from";
+
 /// A recovery file, checked and parsed; the open file keeps the lock `push` takes on it.
 pub(super) struct Opened {
     pub file: File,
@@ -69,21 +72,21 @@ pub(super) fn open_checked(path: &Path) -> std::result::Result<File, String> {
                 "{shown} is a symbolic link: pass the file itself (--from {target}), so that the file holding the tokens is the one deleted"
             )
         } else {
-            format!("cannot read the recovery file {shown}: {e}: check --from")
+            format!("cannot read the recovery file {shown}: {e}: {CHECK_FROM}")
         }
     })?;
     let meta = file
         .metadata()
-        .map_err(|e| format!("cannot read the recovery file {shown}: {e}: check --from"))?;
+        .map_err(|e| format!("cannot read the recovery file {shown}: {e}: {CHECK_FROM}"))?;
     if !meta.is_file() {
         return Err(format!(
-            "{shown} is {}, not a regular file: a recovery file is a regular file; check --from",
+            "{shown} is {}, not a regular file: a recovery file is a regular file; {CHECK_FROM}",
             kind_of(&meta)
         ));
     }
     if !super::owned_by_me(&meta) {
         return Err(format!(
-            "{shown} belongs to another user: a recovery file this tool wrote is yours; check --from (or copy the file, once checked, and push the copy)"
+            "{shown} belongs to another user: a recovery file this tool wrote is yours; {CHECK_FROM} (or copy the file, once checked, and push the copy)"
         ));
     }
     #[cfg(unix)]
@@ -98,7 +101,7 @@ pub(super) fn open_checked(path: &Path) -> std::result::Result<File, String> {
     }
     if meta.len() > MAX_BYTES {
         return Err(format!(
-            "{shown} is {} bytes, more than a recovery file's limit of {MAX_BYTES}: check --from",
+            "{shown} is {} bytes, more than a recovery file's limit of {MAX_BYTES}: {CHECK_FROM}",
             meta.len()
         ));
     }
@@ -134,15 +137,15 @@ pub(super) fn parse_opened(path: &Path, mut file: File) -> std::result::Result<O
     (&mut file)
         .take(MAX_BYTES.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the recovery file {shown}: {e}: check --from"))?;
+        .map_err(|e| format!("cannot read the recovery file {shown}: {e}: {CHECK_FROM}"))?;
     if bytes.len() as u64 > MAX_BYTES {
         return Err(format!(
-            "{shown} is more than a recovery file's limit of {MAX_BYTES} bytes: check --from"
+            "{shown} is more than a recovery file's limit of {MAX_BYTES} bytes: {CHECK_FROM}"
         ));
     }
     let exposed = exposure(path, &file);
     let pending = parse(&bytes).map_err(|why| {
-        format!("{shown} is not a usable recovery file ({why}): check --from, or delete the file if it is not one this tool wrote")
+        format!("{shown} is not a usable recovery file ({why}): {CHECK_FROM}, or delete the file if it is not one this tool wrote")
     })?;
     Ok(Opened {
         file,

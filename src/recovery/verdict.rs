@@ -78,7 +78,13 @@ pub async fn observe(store: &dyn SecretStore, pending: &Pending) -> StoreResult<
             };
         }
     }
-    all_same &= meta.issued_at.map(secs) == pending.meta.issued_at.map(secs);
+    all_same &= match (meta.issued_at, pending.meta.issued_at) {
+        (Some(store), Some(file)) => {
+            let (store, file) = at_store_precision(store, file);
+            store == file
+        }
+        (store, file) => store == file,
+    };
     Ok(Observed {
         refresh,
         all_same,
@@ -102,9 +108,14 @@ pub async fn store_state(store: &dyn SecretStore, names: &SecretNames) -> Option
     })
 }
 
-/// Stores keep issue dates at different precisions (GCP labels: seconds).
-fn secs(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
+/// An issue date as the store keeps it, for comparing: GCP labels keep whole seconds, the other
+/// stores milliseconds. A date with no fraction is compared in seconds.
+fn at_store_precision(store: DateTime<Utc>, file: DateTime<Utc>) -> (i64, i64) {
+    if store.timestamp_subsec_millis() == 0 {
+        (store.timestamp(), file.timestamp())
+    } else {
+        (store.timestamp_millis(), file.timestamp_millis())
+    }
 }
 
 fn when(t: Option<DateTime<Utc>>) -> String {
@@ -126,14 +137,15 @@ pub fn decide(pending: &Pending, seen: &Observed) -> Verdict {
     let theirs = now.family_issued_at;
     let ours = pending.meta.issued_at;
     if let (Some(theirs), Some(ours)) = (theirs, ours) {
-        if secs(theirs) == secs(ours) {
+        let (store, file) = at_store_precision(theirs, ours);
+        if store == file {
             return Verdict::Obsolete(format!(
                 "the store holds this file's token family (issued {}), and {refresh} was written since ({}): the proxy has refreshed it, so this file's refresh token is spent and writing it back would break the family",
                 when(Some(ours)),
                 when(now.refresh_token_written_at)
             ));
         }
-        if secs(theirs) > secs(ours) {
+        if store > file {
             return Verdict::Obsolete(format!(
                 "the store holds a newer token family (issued {}) than this file's (issued {})",
                 when(Some(theirs)),

@@ -23,6 +23,8 @@ mod no_token_lost;
 mod psoxy_current;
 mod pty;
 mod pty_demo;
+mod recovery_files;
+mod recovery_forward;
 mod remote_answers;
 mod renew;
 mod secret_hygiene;

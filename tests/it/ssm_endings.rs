@@ -9,8 +9,6 @@ use crate::support::relay;
 use crate::support::ssm_story;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ssm::types::ParameterType;
@@ -39,24 +37,6 @@ async fn ssm_that_hangs_mid_write() -> (Moto, Relay) {
     })
     .await;
     (moto, relay)
-}
-
-/// Sends `signal` to the binary once its write hangs.
-fn signal_when_stalled(stalled: Arc<AtomicUsize>, signal: &'static str, pid: u32) {
-    std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while stalled.load(Ordering::SeqCst) == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "the write never reached the relay"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &pid.to_string()])
-            .status()
-            .unwrap();
-    });
 }
 
 /// init through the hanging relay, sent `signal` mid-write.

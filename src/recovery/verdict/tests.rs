@@ -161,3 +161,26 @@ fn a_refresh_token_written_after_the_run_began_writing_cannot_be_placed() {
     );
     assert!(matches!(v, Verdict::Unplaceable(_)), "{v:?}");
 }
+
+/// Two families minted within one second are told apart where the store keeps milliseconds;
+/// a store that keeps whole seconds (GCP labels) matches the file's date in seconds.
+#[test]
+fn issue_dates_are_compared_at_the_stores_precision() {
+    let f = file(Writes::Sent(before()));
+    let later_same_second = seen(
+        RefreshSeen::Other,
+        Some("2026-12-01T12:00:00.900Z"),
+        Some("2026-12-01T12:00:01Z"),
+    );
+    assert!(
+        matches!(decide(&f, &later_same_second), Verdict::Obsolete(why) if why.contains("newer")),
+    );
+    let whole_seconds = seen(
+        RefreshSeen::Other,
+        Some("2026-12-01T12:00:00Z"),
+        Some("2026-12-01T12:00:01Z"),
+    );
+    assert!(
+        matches!(decide(&f, &whole_seconds), Verdict::Obsolete(why) if why.contains("this file's token family")),
+    );
+}

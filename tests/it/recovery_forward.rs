@@ -1,0 +1,193 @@
+//! The recovery path only moves the store forward. A recovery file whose family the store already
+//! holds (refreshed by the proxy since) or has moved past (a later run stored a newer one) is
+//! obsolete: `status` and `init` stop pointing at it and delete it, and `push` writes nothing,
+//! says why, and deletes it. Writing such a file back would put a spent refresh token in the
+//! store, and the proxy's next refresh would kill the family with `invalid_grant`.
+
+use crate::support;
+use crate::support::moto;
+use crate::support::relay;
+use crate::support::ssm_story;
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_ssm::types::ParameterType;
+use moto::Moto;
+use relay::Relay;
+use serde_json::Value;
+use ssm_story::*;
+use support::*;
+
+/// What the proxy does an hour later: refresh, and store the rotated refresh token (tags stay).
+const ROTATED: &str = "rt-2-rotated-by-the-proxy";
+
+fn saved_refresh(path: &Path, name: &str) -> String {
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    saved["secrets"][name].as_str().unwrap().to_string()
+}
+
+/// A copy of a recovery file, as an operator keeps one (0600, beside the session).
+fn keep_copy(s: &Session, from: &Path, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let copy = s.path(name);
+    std::fs::copy(from, &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+    copy
+}
+
+fn state_files(s: &Session) -> Vec<PathBuf> {
+    std::fs::read_dir(s.path("home/.local/state/jira-psoxy-setup"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default()
+}
+
+/// The issue's reproduction: the values (and their issue date) landed, then the run was killed
+/// while deleting the lock. The proxy rotates RT1 -> RT2. `status` must not advise pushing RT1,
+/// and `push` must not write it back.
+#[tokio::test]
+async fn a_family_the_proxy_refreshed_since_is_never_written_back() {
+    let moto = Moto::start();
+    moto.seed_placeholders(PREFIX, None).await;
+    let relay = Relay::stalling(moto.port, |r| r.contains("AmazonSSM.DeleteParameter")).await;
+    let s = Session::new(loopback_config()).await;
+    let mut env = init_env(&moto);
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    let stalled = relay.stalled_counter();
+    let mut sent = false;
+    let out = s
+        .run_full(
+            &init_args(&s),
+            &borrowed(&env),
+            &[],
+            Browser::Follow { accept: true },
+            |line, pid| {
+                if !sent && line.contains("writing secrets") {
+                    sent = true;
+                    signal_when_stalled(stalled.clone(), "KILL", pid);
+                }
+            },
+        )
+        .await;
+    assert_eq!(out.code, -1, "killed while unlocking: {}", out.stderr);
+    let files = state_files(&s);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let recovery = files[0].clone();
+    let rt1 = saved_refresh(&recovery, REFRESH);
+    let ssm = moto.ssm().await;
+    assert_eq!(value(&ssm, "REFRESH_TOKEN").await, rt1, "the values landed");
+    let issued = issued_at(&ssm).await;
+
+    // The proxy refreshes: RT1 is spent, RT2 stored.
+    ssm.put_parameter()
+        .name(REFRESH)
+        .value(ROTATED)
+        .r#type(ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let rotated = param(&ssm, REFRESH).await.unwrap();
+    let copy = keep_copy(&s, &recovery, "kept-recovery.json");
+
+    let status = strings(&["status", "--store", "aws-ssm"]);
+    let out = s
+        .run_with(&status, &borrowed(&moto.env()), &[], Browser::Nothing)
+        .await;
+    assert_eq!(out.code, 0, "nothing to do: {}", out.all());
+    assert!(!out.all().contains("push --from"), "{}", out.all());
+    assert!(
+        out.stderr.contains("deleted the recovery file") && out.stderr.contains("spent"),
+        "{}",
+        out.stderr
+    );
+    assert!(!recovery.exists(), "an obsolete file is deleted");
+
+    let push = strings(&["push", "--from", copy.to_str().unwrap()]);
+    let out = s
+        .run_with(&push, &borrowed(&moto.env()), &[], Browser::Nothing)
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains("nothing to push")
+            && out.stderr.contains("this file's token family")
+            && out.stderr.contains("deleted the recovery file"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("wrote "), "{}", out.stdout);
+    assert!(!copy.exists());
+    assert_eq!(
+        param(&ssm, REFRESH).await.unwrap(),
+        rotated,
+        "RT2 untouched: same value, same version"
+    );
+    assert_eq!(issued_at(&ssm).await, issued);
+    no_secrets(
+        &out.all(),
+        &[rt1, ROTATED.to_string(), CLIENT_SECRET.to_string()],
+    );
+}
+
+/// Two runs fail (exit 9), a third succeeds. The two files are behind the store: `status` does
+/// not warn about them and deletes them, and a push of either writes nothing and leaves the
+/// newest family, and its issue date, in place.
+#[tokio::test]
+async fn two_failed_runs_then_a_successful_one_leave_nothing_to_push() {
+    let s = Session::new(loopback_config()).await;
+    let mut failed = Vec::new();
+    for _ in 0..2 {
+        let (args, _, _, unmount) = s.init_with_vanishing_store("mounted");
+        let out = s.run(&args, unmount).await;
+        assert_eq!(out.code, 9, "{}", out.stderr);
+        failed.push(out.stderr);
+    }
+    let files = state_files(&s);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let copies: Vec<PathBuf> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| keep_copy(&s, f, &format!("copy-{i}.json")))
+        .collect();
+
+    // The store is back; a third run succeeds (and is told about the two files first: the
+    // store holds nothing yet, so they could still be pushed).
+    let (mut args, dir, file, _) = s.init_with_vanishing_store("mounted");
+    args.retain(|a| a != "--paste");
+    assert!(dir.exists());
+    let out = s.run(&args, Browser::Follow { accept: true }).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let newest = stored[REFRESH].as_str().unwrap().to_string();
+    let issued = stored["_jira_psoxy_setup"].clone();
+
+    let status = strings(&["status", "--file", file.to_str().unwrap()]);
+    let out = s.run_with(&status, &[], &[], Browser::Nothing).await;
+    assert_eq!(out.code, 0, "no warning for obsolete files: {}", out.all());
+    assert!(out.stderr.contains("newer token family"), "{}", out.stderr);
+    assert!(state_files(&s).is_empty(), "both deleted");
+
+    // Pushing them anyway, in the order the failed runs printed them, changes nothing.
+    for copy in &copies {
+        let push = strings(&[
+            "push",
+            "--from",
+            copy.to_str().unwrap(),
+            "--store",
+            "file",
+            "--file",
+            file.to_str().unwrap(),
+        ]);
+        let out = s.run_with(&push, &[], &[], Browser::Nothing).await;
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(out.stderr.contains("nothing to push"), "{}", out.stderr);
+        assert!(!copy.exists());
+    }
+    let after: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(after[REFRESH].as_str(), Some(newest.as_str()));
+    assert_eq!(
+        after["_jira_psoxy_setup"], issued,
+        "issue date not rolled back"
+    );
+    assert!(s.sim.is_live_refresh_token(&newest));
+}
