@@ -135,13 +135,16 @@ async fn push_refuses_a_file_others_can_change_or_one_too_big() {
     );
 }
 
+/// A change an operator (or an attacker) made to a recovery file.
+type Edit = Box<dyn Fn(&mut Value)>;
+
 /// Contents are validated as strictly as a network answer: nothing is written from a file that
 /// names secrets outside its prefix, holds an empty token, holds nothing, or has an unknown
 /// version.
 #[tokio::test]
 async fn push_writes_nothing_from_an_edited_file() {
     let s = Session::new(loopback_config()).await;
-    let edits: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let edits: Vec<(&str, Edit, &str)> = vec![
         (
             "another connector's name",
             Box::new(|v| {
