@@ -15,8 +15,9 @@ Exit codes:
   0 success                  5 no usable site                       10 status: expires within --warn-days
   1 internal error           6 secret store                         11 status: expired, missing, unreadable
   2 usage error              7 terraform.tfvars                     12 store failed, tokens could not be saved
-  3 bad input                8 network                             129 SIGHUP
-  4 authorization refused    9 store failed, recovery file saved   130 interrupted (Ctrl-C) or quit
+  3 bad input                8 network                              13 stored, but tfvars not updated
+  4 authorization refused    9 store failed, recovery file saved   129 SIGHUP
+                                                                   130 interrupted (Ctrl-C) or quit
                                                                    143 SIGTERM";
 
 #[derive(Debug, Parser)]

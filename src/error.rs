@@ -19,6 +19,9 @@ pub mod exit {
     pub const STATUS_CRITICAL: i32 = 11;
     /// The store write failed and the recovery file could not be written either.
     pub const RECOVERY_FAILED: i32 = 12;
+    /// The secrets are stored (and the run remembered), but terraform.tfvars could not be
+    /// updated afterwards.
+    pub const TFVARS_AFTER_STORE: i32 = 13;
     /// Signals end a run with 128 + the signal's number, as a shell reports it.
     pub const HANGUP: i32 = 129;
     pub const INTERRUPTED: i32 = 130;

@@ -198,10 +198,20 @@ impl UpdateLock {
         let deadline = Instant::now()
             .checked_add(wait)
             .unwrap_or_else(Instant::now);
+        let mut said = false;
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(UpdateLock(file)),
                 Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    if !said {
+                        said = true;
+                        tracing::warn!(
+                            "another run is updating {} (it holds {}): waiting up to {}s",
+                            path.display(),
+                            lock_path.display(),
+                            wait.as_secs()
+                        );
+                    }
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {

@@ -160,7 +160,13 @@ fn print_and_remember(
     report.demo = demo;
     report::print(&report, run.format());
     remember(ctx, &report, redirect_uri);
-    Ok(exit::OK)
+    match &report.tfvars_error {
+        Some(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            Ok(exit::TFVARS_AFTER_STORE)
+        }
+        None => Ok(exit::OK),
+    }
 }
 
 /// The simulator in place of Atlassian, and said so before anything else.

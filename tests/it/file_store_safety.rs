@@ -192,3 +192,52 @@ async fn a_read_only_directory_fails_before_authorizing_even_for_root() {
     refused_before_authorizing(&s, &out, 6, "cannot create files in");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "{}");
 }
+
+/// Another run (here: the test) holds the OS lock of the file store and of terraform.tfvars:
+/// init waits for each, says so, and changes neither file until the lock is released. No
+/// timing decides this: the lock is released only once the run has said it waits.
+#[tokio::test]
+async fn init_waits_for_the_os_lock_of_the_secrets_file_and_of_the_tfvars() {
+    let s = Session::new(loopback_config()).await;
+    let tfvars = s.path("terraform.tfvars");
+    std::fs::write(&tfvars, "environment_name = \"acme\"\n").unwrap();
+    std::fs::write(s.secrets_file(), "{}").unwrap();
+    let hold = |name: &str| {
+        let lock = std::fs::File::create(s.path(&format!(".{name}.lock"))).unwrap();
+        lock.lock().unwrap();
+        Some(lock)
+    };
+    let mut held = [hold("secrets.json"), hold("terraform.tfvars")];
+    let args = with(s.init_args(), &["--tfvars", tfvars.to_str().unwrap()]);
+    let mut waited = Vec::new();
+    let out = s
+        .run_full(
+            &args,
+            &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
+            &[],
+            Browser::Follow { accept: true },
+            |line, _| {
+                if !line.contains("another run is updating") {
+                    return;
+                }
+                let which = usize::from(line.contains("terraform.tfvars"));
+                waited.push(which);
+                // Nothing was written to the file while its lock was held.
+                if which == 0 {
+                    assert_eq!(std::fs::read_to_string(s.secrets_file()).unwrap(), "{}");
+                }
+                let tfvars_text = std::fs::read_to_string(&tfvars).unwrap();
+                assert!(!tfvars_text.contains("jira_cloud_id"), "{tfvars_text}");
+                held[which] = None;
+            },
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(waited, [0, 1], "{}", out.stderr);
+    assert!(s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].is_string());
+    assert!(
+        std::fs::read_to_string(&tfvars)
+            .unwrap()
+            .contains("jira_cloud_id")
+    );
+}
