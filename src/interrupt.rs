@@ -18,9 +18,12 @@ struct Kept {
     push_command: String,
 }
 
+/// The proxy's refresh lock this run holds: the store, and the deployment's names.
+type HeldLock = (Arc<dyn SecretStore>, SecretNames);
+
 #[derive(Default)]
 struct Held {
-    lock: Option<(Arc<dyn SecretStore>, SecretNames)>,
+    lock: Option<HeldLock>,
     /// Tokens with no copy on disk yet (the write-ahead save failed): saved on the way out.
     pending: Option<Pending>,
     kept: Option<Kept>,
@@ -85,7 +88,7 @@ impl Guard {
 
     /// The part of an ending that cannot wait: the terminal's cursor, and the new tokens on disk.
     /// Returns the lock still to release and the line about the tokens.
-    fn secure(&self) -> (Option<(Arc<dyn SecretStore>, SecretNames)>, String) {
+    fn secure(&self) -> (Option<HeldLock>, String) {
         restore_cursor();
         let (lock, pending, kept, stored) = {
             let mut held = self.held();
@@ -122,7 +125,7 @@ impl Guard {
 pub const UNLOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// Releases the proxy's lock, if this run holds it, within `UNLOCK_WAIT`.
-async fn release(lock: Option<(Arc<dyn SecretStore>, SecretNames)>) -> String {
+async fn release(lock: Option<HeldLock>) -> String {
     let Some((store, names)) = lock else {
         return String::new();
     };
