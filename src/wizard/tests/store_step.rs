@@ -143,6 +143,14 @@ async fn each_store_failure_keeps_the_tokens_and_releases_the_lock() {
             Expect::Stored,
             false,
         ),
+        (
+            "read-back finds nothing for a value the store accepted",
+            MemoryStore::default().reading_back_nothing("CASE9_JIRA_CLOUD_ACCESS_TOKEN"),
+            None,
+            vec![],
+            Expect::Recovery("did not read back as written"),
+            false,
+        ),
     ];
     for (n, (case, store, own_lock, script, expect, lock_left)) in cases.into_iter().enumerate() {
         let prefix = format!("CASE{n}_JIRA_CLOUD_");
