@@ -40,6 +40,7 @@ mod ssm_misanswers;
 mod ssm_recovery;
 mod ssm_store;
 mod status;
+mod status_edges;
 mod tfvars_after_store;
 mod tfvars_placement;
 mod tfvars_shapes;
