@@ -137,17 +137,28 @@ async fn write_locked(
     kept: Option<&Path>,
     lock_policy: Option<LockPolicy>,
 ) -> std::result::Result<(), NotStored> {
-    let held =
-        match &lock_policy {
-            Some(policy) => Some(HeldLock::take(ctx, store, names, policy).await.map_err(
-                |error| NotStored {
+    // Each lock value goes to the recovery file before it is sent.
+    let record = |ms: i64| {
+        if let Some(path) = kept {
+            let mut trying = pending.clone();
+            trying.own_lock_ms = Some(ms);
+            if let Err(e) = recovery::record(path, &trying) {
+                tracing::warn!("{e}: if this run is killed, `push` waits the lock out");
+            }
+        }
+    };
+    let held = match &lock_policy {
+        Some(policy) => Some(
+            HeldLock::take(ctx, store, names, policy, &record)
+                .await
+                .map_err(|error| NotStored {
                     error,
                     left_lock: None,
                     writes: Writes::NotSent,
-                },
-            )?),
-            None => None,
-        };
+                })?,
+        ),
+        None => None,
+    };
     let sending = about_to_send(ctx, store, names, pending, kept, held.as_ref()).await;
     let writes = sending
         .as_ref()
