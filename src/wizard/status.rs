@@ -193,7 +193,7 @@ pub async fn run(
         Some(_) => {}
         None => {
             warn = true;
-            problems.push(format!("the token family's issue date is unknown (not set up by this tool): run `{renew}` to start a tracked family"));
+            problems.push(format!("the token family's issue date is unknown (not recorded: set up by hand or another tool, or a run of this tool ended before recording it): run `{renew}` to start a tracked family"));
         }
     }
     if let Some(idle) = refresh_updated.map(|updated| now.signed_duration_since(updated).num_days())
