@@ -214,7 +214,11 @@ impl SecretStore for SecretsManagerStore {
                 names.lock_name()
             ),
         ];
-        Ok(Preflight { missing, unchecked })
+        Ok(Preflight {
+            missing,
+            unchecked,
+            ..Preflight::default()
+        })
     }
 
     /// Creates the secrets as Terraform does, with no version, under --kms-key-id (or the AWS

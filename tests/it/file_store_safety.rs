@@ -241,3 +241,23 @@ async fn init_waits_for_the_os_lock_of_the_secrets_file_and_of_the_tfvars() {
             .contains("jira_cloud_id")
     );
 }
+
+/// An existing store file others can read keeps its mode (the proxy's user may need it), and the
+/// run says so before anything is written.
+#[tokio::test]
+async fn a_store_file_others_can_read_is_kept_with_a_warning() {
+    let s = Session::new(loopback_config()).await;
+    std::fs::write(s.secrets_file(), "{}").unwrap();
+    std::fs::set_permissions(s.secrets_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("is open to other users (mode 0644) and keeps its mode"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(file_mode(&s.secrets_file()), 0o644);
+}

@@ -115,6 +115,12 @@ async fn push_refuses_a_file_others_can_change_or_one_too_big() {
         "can be changed by other users (mode 0666)",
     );
 
+    // Another user's file (the tests run as root, which may give it away).
+    let theirs = s.path("theirs.json");
+    write_private(&theirs, &recovery_json(PREFIX).to_string());
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    refusal(&push(&s, &theirs).await.0, "belongs to another user");
+
     let big = s.path("big.json");
     write_private(&big, &" ".repeat(70 * 1024));
     refusal(
