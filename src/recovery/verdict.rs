@@ -2,8 +2,9 @@
 //! the proxy has refreshed a family, its earlier refresh token is spent, and writing it back makes
 //! the next refresh fail with `invalid_grant` — the whole family is dead. So before `push` (and
 //! the advice of `status`, `init`, `renew`) the store is compared with the file: the values in
-//! memory, the family's issue date and when the refresh token was last written. The file records
-//! only dates of what the store held (never a value, a hash or a fingerprint of one).
+//! memory, the family's issue date and when the refresh token was last written (a rotation keeps
+//! the issue date and changes the other two, psoxy-contract §3). The file records only dates of
+//! what the store held (never a value, a hash or a fingerprint of one).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

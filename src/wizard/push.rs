@@ -49,6 +49,8 @@ pub async fn run(
             .map(|(n, v)| (n.replacen(&pending.prefix, p, 1), v))
             .collect();
         pending.prefix = p.to_string();
+        // Whatever the run sent went under its own prefix, never this one.
+        pending.writes = recovery::Writes::NotSent;
     }
     let seen = recovery::verdict::observe(store.as_ref(), &pending).await?;
     match recovery::verdict::decide(&pending, &seen) {
