@@ -284,3 +284,83 @@ async fn a_live_run_s_recovery_file_is_not_an_earlier_run_s() {
         .await;
     assert!(out.stdout.contains("push --from"), "{}", out.all());
 }
+
+/// A file whose run was writing when it ended, and a store whose refresh token was written after
+/// that, by whom nobody can tell: `push` refuses, naming the secret and the dates (never a
+/// value), and writes only with `--force`.
+#[tokio::test]
+async fn a_store_changed_after_the_run_began_writing_is_pushed_only_with_force() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Session::new(loopback_config()).await;
+    let name = |k: &str| format!("{PREFIX}{k}");
+    let access = r#"{"expirationDate":4102444800000,"token":"at-in-the-file"}"#;
+    let store = serde_json::json!({
+        name("REFRESH_TOKEN"): "rt-in-the-store",
+        "_jira_psoxy_setup": {
+            "written_at": { name("REFRESH_TOKEN"): "2026-12-01T13:00:00Z" },
+            "families": { PREFIX: { "family_issued_at": "2025-12-20T09:00:00Z" } }
+        }
+    });
+    std::fs::write(s.secrets_file(), store.to_string()).unwrap();
+    let file = serde_json::json!({
+        "version": 2,
+        "created_at": "2026-12-01T12:00:00Z",
+        "prefix": PREFIX,
+        "family_issued_at": "2026-12-01T12:00:00Z",
+        "secrets": { name("REFRESH_TOKEN"): "rt-in-the-file", name("ACCESS_TOKEN"): access },
+        "writes_sent": true,
+        "store_before": {
+            "family_issued_at": "2025-12-20T09:00:00Z",
+            "refresh_token_written_at": "2026-12-01T11:30:00Z"
+        }
+    });
+    let from = s.path("recovery.json");
+    std::fs::write(&from, file.to_string()).unwrap();
+    std::fs::set_permissions(&from, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let push = strings(&[
+        "push",
+        "--from",
+        from.to_str().unwrap(),
+        "--store",
+        "file",
+        "--file",
+        s.secrets_file().to_str().unwrap(),
+    ]);
+    let out = s.run_with(&push, &[], &[], Browser::Nothing).await;
+    assert_eq!(out.code, 3, "{}", out.all());
+    let error = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap();
+    for part in [
+        "was not pushed",
+        "PSOXY_JIRA_CLOUD_REFRESH_TOKEN was written 2026-12-01 13:00:00 UTC",
+        "issued 2025-12-20 09:00:00 UTC",
+        "--force",
+    ] {
+        assert!(error.contains(part), "{part}: {error}");
+    }
+    no_secrets(
+        &out.all(),
+        &["rt-in-the-store".to_string(), "rt-in-the-file".to_string()],
+    );
+    assert!(from.exists());
+    assert_eq!(
+        serde_json::from_str::<Value>(&std::fs::read_to_string(s.secrets_file()).unwrap()).unwrap()
+            [name("REFRESH_TOKEN")],
+        "rt-in-the-store"
+    );
+
+    let out = s
+        .run_with(&with(push, &["--force"]), &[], &[], Browser::Nothing)
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains("--force: writing anyway"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(s.secrets()[name("REFRESH_TOKEN")], "rt-in-the-file");
+    assert!(!from.exists());
+}
