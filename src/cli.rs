@@ -49,6 +49,9 @@ pub enum Command {
     ///
     /// The failed run prints the exact command, with its store options. The file (0600) is
     /// deleted once the secrets are written and read back; the refresh lock is held meanwhile.
+    /// Only ever forward: a file whose family the store already holds (refreshed since) or has
+    /// replaced with a newer one is not written but deleted (exit 0), since its refresh token is
+    /// spent; a store changed in a way the tool cannot place is refused without --force.
     #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
     /// Print shell completions.

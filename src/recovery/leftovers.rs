@@ -94,14 +94,15 @@ pub async fn review_leftovers(
 ) -> Review {
     let mut review = Review::default();
     for leftover in leftovers(prefix, target) {
-        let (path, pending) = match leftover {
+        // The shared lock is held until the file is judged (and deleted, if it goes).
+        let (path, pending, _held) = match leftover {
             Leftover::Unusable(_, why) => {
                 review
                     .problems
                     .push(why.replace(CHECK_FROM, "look at it, then delete it"));
                 continue;
             }
-            Leftover::Abandoned(path, pending, _held_while_judged) => (path, *pending),
+            Leftover::Abandoned(path, pending, file) => (path, *pending, file),
         };
         let verdict = match verdict::observe(store, &pending).await {
             Ok(seen) => verdict::decide(&pending, &seen),
