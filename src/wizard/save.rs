@@ -128,7 +128,8 @@ struct NotStored {
 
 /// Takes the lock (when tokens are replaced: `lock_policy` is given), records what the store
 /// holds and that the values are being sent, writes, reads back, records metadata, unlocks.
-/// `kept` is the recovery file, told all that before the first write.
+/// `kept` is the recovery file, told all that before the first write; returns it once the store
+/// has the values (unless an ending already reported it).
 async fn write_locked(
     ctx: &Context,
     store: &Arc<dyn SecretStore>,
@@ -136,7 +137,7 @@ async fn write_locked(
     pending: &Pending,
     kept: Option<&Path>,
     lock_policy: Option<LockPolicy>,
-) -> std::result::Result<(), NotStored> {
+) -> std::result::Result<Option<PathBuf>, NotStored> {
     // Each lock value goes to the recovery file before it is sent.
     let record = |ms: i64| {
         if let Some(path) = kept {
@@ -170,6 +171,8 @@ async fn write_locked(
             .map_err(Error::from),
         Err(e) => Err(Error::Store(e.to_string())),
     };
+    // Stored and read back: a signal during the unlock must say so, not send to `push`.
+    let result = result.map(|()| ctx.guard.stored());
     let left_lock = match held {
         Some(held) => held.release(ctx).await.err().map(|(since, _)| since),
         None => None,
@@ -287,8 +290,7 @@ pub async fn save_secrets(
     }
     let result = write_locked(ctx, store, names, &pending, kept.as_deref(), lock_policy).await;
     match result {
-        Ok(()) => {
-            let copy = ctx.guard.stored();
+        Ok(copy) => {
             ctx.ui.ok(&format!(
                 "wrote and read back {} secrets in {}",
                 pending.values.len(),

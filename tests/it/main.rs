@@ -34,6 +34,7 @@ mod secrets_manager_store;
 mod ssm_denials;
 mod ssm_endings;
 mod ssm_env;
+mod ssm_hangs;
 mod ssm_init;
 mod ssm_lifecycle;
 mod ssm_misanswers;
