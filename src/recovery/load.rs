@@ -180,8 +180,17 @@ fn exposure(path: &Path, file: &File) -> Option<String> {
 fn parse(bytes: &[u8]) -> std::result::Result<Pending, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
     let file: RecoveryFile = serde_json::from_str(text).map_err(|e| {
-        // serde_json's message names the line and column, never the value.
-        format!("not a recovery file's JSON: {e}")
+        // Not serde_json's message: for a value of the wrong type it quotes the value.
+        let what = match e.classify() {
+            serde_json::error::Category::Eof => "truncated",
+            serde_json::error::Category::Syntax => "not valid JSON",
+            _ => "a field is missing, unknown or of the wrong type",
+        };
+        format!(
+            "not a recovery file's JSON: {what} at line {}, column {}",
+            e.line(),
+            e.column()
+        )
     })?;
     if !(1..=super::VERSION).contains(&file.version) {
         return Err(format!(

@@ -190,6 +190,11 @@ async fn push_writes_nothing_from_an_edited_file() {
             "its prefix is not a Jira Cloud prefix",
         ),
         (
+            "a token where a number belongs",
+            Box::new(|v| v["own_lock_ms"] = json!("rt-sentinel")),
+            "a field is missing, unknown or of the wrong type at line 1",
+        ),
+        (
             "truncated",
             Box::new(|v| *v = json!("{\"version\": 2, \"secr")),
             "not a recovery file's JSON",
