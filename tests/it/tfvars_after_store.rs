@@ -1,7 +1,8 @@
-//! terraform.tfvars changes between the preflight and the tfvars step (replaced by a broken file,
-//! a FIFO, made read-only, deleted). The secrets are stored by then: the run says so, prints its
-//! summary, remembers its target, and ends with its own exit code (13) and the exact line to add
-//! by hand, not with the preflight's 7.
+//! terraform.tfvars after the store write. If it changed after the preflight (replaced by a
+//! broken file, a FIFO, made read-only, deleted), the secrets are stored by then: the run says so,
+//! prints its summary, remembers its target, and ends with its own exit code (13) and the exact
+//! line to add by hand, not with the preflight's 7. Two runs updating one file at once keep both
+//! keys (an OS lock across the read-modify-write).
 
 use crate::support;
 
@@ -82,5 +83,34 @@ async fn a_tfvars_broken_after_the_store_write_is_reported_with_the_stored_secre
                 .exists(),
             "{what}: the target is remembered"
         );
+    }
+}
+
+/// Jira's and Confluence's init on one (large) terraform.tfvars at the same moment: each reads,
+/// changes and replaces the file under its OS lock, so neither key is lost.
+#[tokio::test]
+async fn jira_and_confluence_at_once_on_one_tfvars_keep_both_keys() {
+    let jira = Session::new(loopback_config()).await;
+    let confluence = Session::new(confluence_app()).await;
+    let tfvars = jira.path("terraform.tfvars");
+    let padding = "# padding\n".repeat(200_000);
+    for round in 0..3 {
+        std::fs::write(&tfvars, format!("environment_name = \"acme\"\n{padding}")).unwrap();
+        let path = tfvars.to_str().unwrap();
+        let jira_args = with(jira.init_args(), &["--tfvars", path]);
+        let confluence_args = with(
+            confluence.init_args(),
+            &["--tfvars", path, "--connector", "confluence-cloud"],
+        );
+        let (a, b) = tokio::join!(
+            jira.run(&jira_args, Browser::Follow { accept: true }),
+            confluence.run(&confluence_args, Browser::Follow { accept: true }),
+        );
+        assert_eq!(a.code, 0, "round {round}: {}", a.stderr);
+        assert_eq!(b.code, 0, "round {round}: {}", b.stderr);
+        let text = std::fs::read_to_string(&tfvars).unwrap();
+        for key in ["jira_cloud_id", "confluence_example_cloud_id"] {
+            assert!(text.contains(key), "round {round}: {key} was lost");
+        }
     }
 }
