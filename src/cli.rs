@@ -18,7 +18,8 @@ Exit codes:
   3 bad input                8 network                             129 SIGHUP
   4 authorization refused    9 store failed, recovery file saved   130 interrupted (Ctrl-C) or quit
  13 proxy unreachable or    14 proxy health check failed          143 SIGTERM
-    credentials refused     15 call through the proxy failed";
+    credentials refused     15 call through the proxy failed
+ 16 stored, but tfvars not updated";
 
 #[derive(Debug, Parser)]
 #[command(name = "jira-psoxy-setup", version, about = "Connect Worklytics' Psoxy to Jira Cloud or Confluence Cloud (--connector): OAuth 2.0 (3LO) app, tokens, secrets and terraform.tfvars in one guided run.", after_help = EXIT_CODES)]
@@ -60,6 +61,9 @@ pub enum Command {
     ///
     /// The failed run prints the exact command, with its store options. The file (0600) is
     /// deleted once the secrets are written and read back; the refresh lock is held meanwhile.
+    /// Only ever forward: a file whose family the store already holds (refreshed since) or has
+    /// replaced with a newer one is not written but deleted (exit 0), since its refresh token is
+    /// spent; a store changed in a way the tool cannot place is refused without --force.
     #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
     /// Print shell completions.
@@ -506,6 +510,11 @@ pub struct PushArgs {
     /// The recovery file a failed run saved.
     #[arg(long)]
     pub from: PathBuf,
+    /// Write the file's values even though the store changed after its run began writing, in a
+    /// way this tool cannot place (the refusal says what differs). Never needed to move the store
+    /// forward; a file the store has moved past is never written.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -81,6 +81,27 @@ fn io_error(path: &Path, what: &str, e: std::io::Error) -> StoreError {
     StoreError::Other(format!("could not {what} {}: {e}: {fix}", path.display()))
 }
 
+/// An existing file keeps its mode when replaced; one others can read is said (it was not made
+/// by this tool, which creates 0600).
+fn exposure(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mode = std::fs::metadata(path).ok()?.mode() & 0o7777;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "{} is open to other users (mode {mode:04o}) and keeps its mode: the secrets in it are too; `chmod 600` it unless the proxy's user needs it",
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 fn parse_time(v: Option<&String>) -> Option<DateTime<Utc>> {
     v.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|d| d.with_timezone(&Utc))
@@ -112,7 +133,10 @@ impl SecretStore for FileStore {
         let target = self.target()?;
         self.load_from(&target)?;
         local_file::check_replaceable(&target).map_err(StoreError::Other)?;
-        Ok(Preflight::default())
+        Ok(Preflight {
+            warnings: exposure(&target).into_iter().collect(),
+            ..Preflight::default()
+        })
     }
 
     async fn create_missing(&self, _names: &[String]) -> StoreResult<()> {

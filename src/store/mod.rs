@@ -61,6 +61,8 @@ pub struct Preflight {
     pub missing: Vec<String>,
     /// Permissions that could not be checked without changing the store, for the operator.
     pub unchecked: Vec<String>,
+    /// What the operator should know but that does not stop the run (a file others can read).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -28,8 +28,8 @@ pub enum Op {
 #[derive(Default)]
 pub struct MemoryStore {
     values: Mutex<BTreeMap<String, String>>,
-    /// What `read` answers for a name instead of what was written.
-    read_back: Mutex<HashMap<String, String>>,
+    /// What `read` answers for a name instead of what was written (`None`: nothing).
+    read_back: Mutex<HashMap<String, Option<String>>>,
     failures: Mutex<HashMap<Op, String>>,
     meta: Mutex<FamilyMetadata>,
     lock: Mutex<Option<i64>>,
@@ -57,7 +57,16 @@ impl MemoryStore {
         self.read_back
             .lock()
             .unwrap()
-            .insert(name.to_string(), value.to_string());
+            .insert(name.to_string(), Some(value.to_string()));
+        self
+    }
+
+    /// `read(name)` answers that there is no such secret, whatever was written.
+    pub fn reading_back_nothing(self, name: &str) -> Self {
+        self.read_back
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), None);
         self
     }
 
@@ -119,7 +128,7 @@ impl SecretStore for MemoryStore {
     async fn read(&self, name: &str) -> StoreResult<Option<StoredSecret>> {
         self.check(Op::Read)?;
         let value = match self.read_back.lock().unwrap().get(name) {
-            Some(other) => Some(other.clone()),
+            Some(other) => other.clone(),
             None => self.value(name),
         };
         Ok(value.map(|v| StoredSecret {

@@ -193,14 +193,20 @@ fn print_and_remember(
     report.demo = demo;
     report::print(&report, run.format());
     remember(ctx, &report, redirect_uri);
-    match &report.proxy_check {
-        // The summary above already says what was written; the error line says what failed.
-        Some(check) => check
-            .result()
-            .map(|()| exit::OK)
-            .map_err(|e| with_prefix(e, "the secrets were written, but the proxy check failed: ")),
-        None => Ok(exit::OK),
+    // The summary above already says what was written; an error line says what failed after.
+    if let Some(e) = &report.tfvars_error {
+        let _ = writeln!(std::io::stderr(), "error: {e}");
     }
+    if let Some(check) = &report.proxy_check {
+        check.result().map_err(|e| {
+            with_prefix(e, "the secrets were written, but the proxy check failed: ")
+        })?;
+    }
+    Ok(if report.tfvars_error.is_some() {
+        exit::TFVARS_AFTER_STORE
+    } else {
+        exit::OK
+    })
 }
 
 fn with_prefix(e: Error, prefix: &str) -> Error {
@@ -430,7 +436,7 @@ pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Re
     let target = args.store.target();
     ctx.store_target = Some(target.clone());
     let store = target.open().await?;
-    let written = guarded(&guard, push::run(&ctx, &args.from, &args.store, store)).await?;
+    let written = guarded(&guard, push::run(&ctx, &args.from, &args, store)).await?;
     for name in written {
         let _ = writeln!(std::io::stdout(), "wrote {name}");
     }

@@ -195,6 +195,7 @@ pub async fn preflight(
     let spinner = ctx.ui.spinner(&format!("Checking {}", store.describe()));
     let report = store.preflight(names).await?;
     drop(spinner);
+    report.warnings.iter().for_each(|w| ctx.ui.warn(w));
     if !report.unchecked.is_empty() {
         ctx.ui.info(&format!(
             "not checked before authorizing (a check would change the store): {}",

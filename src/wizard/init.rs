@@ -28,7 +28,7 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
         ctx.connector.display_name
     ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
-    super::push::warn_about_leftovers(ctx, &names.prefix);
+    super::push::review_leftovers(ctx, store.as_ref(), &names.prefix).await;
     preflight(ctx, store.as_ref(), &names, args.store.create_missing).await?;
     let replacing = confirm_replacing_live_family(ctx, store.as_ref(), &names).await?;
     if let Some(path) = &args.run.tfvars {

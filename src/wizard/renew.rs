@@ -27,7 +27,7 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
         store.describe()
     ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
-    super::push::warn_about_leftovers(ctx, &names.prefix);
+    super::push::review_leftovers(ctx, store.as_ref(), &names.prefix).await;
     preflight(ctx, store.as_ref(), &names, false).await?;
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;

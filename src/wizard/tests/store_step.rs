@@ -25,7 +25,9 @@ fn pending(prefix: &str, own_lock_ms: Option<i64>) -> Pending {
             ),
             (
                 names.name(SecretKey::AccessToken),
-                SecretString::from("at-new".to_string()),
+                SecretString::from(
+                    r#"{"expirationDate":1795864498001,"token":"at-new"}"#.to_string(),
+                ),
             ),
         ],
         meta: FamilyMetadata {
@@ -35,6 +37,8 @@ fn pending(prefix: &str, own_lock_ms: Option<i64>) -> Pending {
         own_lock_ms,
         target: None,
         connector: crate::connector::default(),
+        writes: recovery::Writes::NotSent,
+        expected: None,
     }
 }
 
@@ -137,6 +141,14 @@ async fn each_store_failure_keeps_the_tokens_and_releases_the_lock() {
             None,
             vec![],
             Expect::Stored,
+            false,
+        ),
+        (
+            "read-back finds nothing for a value the store accepted",
+            MemoryStore::default().reading_back_nothing("CASE9_JIRA_CLOUD_ACCESS_TOKEN"),
+            None,
+            vec![],
+            Expect::Recovery("did not read back as written"),
             false,
         ),
     ];
