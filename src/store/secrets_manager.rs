@@ -95,6 +95,51 @@ impl SecretsManagerStore {
         }
     }
 
+    /// The versions a running proxy considers (psoxy-contract §8 item 4): the first
+    /// `ListSecretVersionIds` page, those staged AWSCURRENT or AWSPREVIOUS, newest `CreatedDate`
+    /// first, five, each read by version id.
+    async fn versions_as_proxy_reads(&self, id: &str) -> StoreResult<Vec<SecretString>> {
+        let id = secret_name(id);
+        let listed = match self.client.list_secret_version_ids().secret_id(&id).send().await {
+            Ok(out) => out,
+            Err(e) if code(&e) == Some(NOT_FOUND) => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(classify(e, Op::new("secretsmanager:ListSecretVersionIds", &id)));
+            }
+        };
+        let mut versions: Vec<_> = listed
+            .versions()
+            .iter()
+            .filter(|v| {
+                v.version_stages()
+                    .iter()
+                    .any(|s| s == CURRENT || s == "AWSPREVIOUS")
+            })
+            .collect();
+        versions.sort_by(|a, b| b.created_date().cmp(&a.created_date()));
+        let mut out = Vec::new();
+        for v in versions.into_iter().take(PROXY_VERSIONS_CONSIDERED) {
+            let Some(version) = v.version_id() else {
+                continue;
+            };
+            match self
+                .client
+                .get_secret_value()
+                .secret_id(&id)
+                .version_id(version)
+                .send()
+                .await
+            {
+                Ok(got) => out.extend(
+                    got.secret_string()
+                        .map(|s| SecretString::from(s.to_string())),
+                ),
+                Err(e) => tracing::warn!(secret = %id, "a version the proxy would read is unreadable: {}", classify(e, Op::new("secretsmanager:GetSecretValue", &id))),
+            }
+        }
+        Ok(out)
+    }
+
     /// GetSecretValue at AWSCURRENT. A secret with no version yet (as Terraform creates them)
     /// reads as an empty value, the way `fill me` reads in SSM; a missing secret as `None`.
     async fn get(&self, name: &str) -> StoreResult<Option<StoredSecret>> {
@@ -298,6 +343,18 @@ impl SecretStore for SecretsManagerStore {
 
     async fn unlock(&self, names: &SecretNames) -> StoreResult<()> {
         self.ssm.unlock(&qualified(names)).await
+    }
+
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<bool> {
+        self.ssm.renew_lock(&qualified(names), now_ms).await
+    }
+
+    async fn proxy_access_token_candidates(
+        &self,
+        names: &SecretNames,
+    ) -> StoreResult<Vec<SecretString>> {
+        self.versions_as_proxy_reads(&qualified(names).name(SecretKey::AccessToken))
+            .await
     }
 }
 

@@ -166,6 +166,17 @@ impl SecretStore for MemoryStore {
         }
     }
 
+    async fn renew_lock(&self, _names: &SecretNames, now_ms: i64) -> StoreResult<bool> {
+        let mut lock = self.lock.lock().unwrap();
+        Ok(match *lock {
+            Some(_) => {
+                *lock = Some(now_ms);
+                true
+            }
+            None => false,
+        })
+    }
+
     async fn unlock(&self, _names: &SecretNames) -> StoreResult<()> {
         self.check(Op::Unlock)?;
         *self.lock.lock().unwrap() = None;

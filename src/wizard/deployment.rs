@@ -173,18 +173,6 @@ pub async fn confirm_replacing_live_family(
     Ok(true)
 }
 
-/// How long a running proxy caches these instance secrets (psoxy-contract §3:
-/// `proxyInstanceConfigCacheTtl`).
-pub const PROXY_CACHE_MINUTES: u32 = 5;
-
-/// After a live family was replaced: an instance that refreshes from its cached old token within
-/// the cache window writes the old family back over the new one.
-pub fn note_proxy_cache(ctx: &Context) {
-    ctx.ui.info(&format!(
-        "a running proxy may keep the old refresh token in its config cache for up to {PROXY_CACHE_MINUTES} minutes; if it refreshes from it meanwhile, the old family comes back: renew between the proxy's runs, or restart it now"
-    ));
-}
-
 /// Checks the store can take the secrets; offers to create any Terraform did not.
 pub async fn preflight(
     ctx: &Context,

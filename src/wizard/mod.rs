@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod commands;
 pub mod credentials;
 pub mod deployment;
+pub mod handover;
 pub mod init;
 pub mod push;
 pub mod refresh_lock;

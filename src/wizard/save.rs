@@ -150,15 +150,17 @@ async fn write_locked(
     {
         tracing::warn!("{e}: if this run is killed, `push` waits the lock out");
     }
-    let result = write_and_read_back(ctx, store, names, pending).await;
+    let mut result: Result<()> = write_and_read_back(ctx, store, names, pending)
+        .await
+        .map_err(Error::from);
+    if let (Ok(()), Some(held)) = (&result, &held) {
+        result = super::handover::hand_over(ctx, store, names, pending, held).await;
+    }
     let left_lock = match held {
         Some(held) => held.release(ctx).await.err().map(|(since, _)| since),
         None => None,
     };
-    result.map_err(|e| NotStored {
-        error: e.into(),
-        left_lock,
-    })
+    result.map_err(|error| NotStored { error, left_lock })
 }
 
 async fn write_and_read_back(
