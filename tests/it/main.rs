@@ -16,6 +16,7 @@ mod gcp_fake;
 mod gcp_init;
 mod gcp_lock;
 mod gcp_store;
+mod handover;
 mod hostile_input;
 mod init_file;
 mod init_refusals;
