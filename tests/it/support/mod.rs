@@ -55,6 +55,7 @@ mod ports;
 pub mod relay;
 pub mod sm_story;
 pub mod ssm_story;
+pub mod standin;
 pub mod terminal;
 
 pub use args::*;
