@@ -21,6 +21,7 @@ mod hostile_input;
 mod init_file;
 mod init_refusals;
 mod no_token_lost;
+mod proxy_standin;
 mod psoxy_current;
 mod pty;
 mod pty_demo;
