@@ -61,6 +61,9 @@ pub struct Preflight {
     pub missing: Vec<String>,
     /// Permissions that could not be checked without changing the store, for the operator.
     pub unchecked: Vec<String>,
+    /// Existing values the proxy reads instead of what this tool writes (psoxy-contract §8 item
+    /// 6), each with where it is.
+    pub shadowing: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -95,6 +95,26 @@ impl SecretsManagerStore {
         }
     }
 
+    /// SSM parameters the proxy reads `CLIENT_ID` from before Secrets Manager
+    /// (`RefreshTokenTokenRequestBuilder.getClientId`, psoxy-contract §8 item 6): the instance
+    /// parameter `<prefix>CLIENT_ID` and the shared one under the root path (`CLIENT_ID` alone
+    /// without one). A placeholder, or one the proxy could not read, does not count.
+    async fn ssm_client_ids(&self, names: &SecretNames) -> Vec<String> {
+        let shared = format!("{}CLIENT_ID", secret_name(&self.root_path));
+        let mut found = Vec::new();
+        for param in [names.name(SecretKey::ClientId), shared] {
+            match self.ssm.read(&param).await {
+                Ok(Some(v)) if !is_placeholder(v.value.expose_secret()) => {
+                    found.push(format!("the SSM parameter {param}"));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::info!(%param, "not checked for a leftover CLIENT_ID: {e}"),
+            }
+        }
+        found.dedup();
+        found
+    }
+
     /// The versions a running proxy considers (psoxy-contract §8 item 4): the first
     /// `ListSecretVersionIds` page, those staged AWSCURRENT or AWSPREVIOUS, newest `CreatedDate`
     /// first, five, each read by version id.
@@ -256,7 +276,12 @@ impl SecretStore for SecretsManagerStore {
                 names.lock_name()
             ),
         ];
-        Ok(Preflight { missing, unchecked })
+        let shadowing = self.ssm_client_ids(&names).await;
+        Ok(Preflight {
+            missing,
+            unchecked,
+            shadowing,
+        })
     }
 
     /// Creates the secrets as Terraform does, with no version, under --kms-key-id (or the AWS

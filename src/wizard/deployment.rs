@@ -173,16 +173,37 @@ pub async fn confirm_replacing_live_family(
     Ok(true)
 }
 
+/// A value the proxy reads before ours (a leftover SSM `CLIENT_ID` beside Secrets Manager) would
+/// make it use another app: stop before a browser opens, unless told to go on.
+fn refuse_shadowing(ctx: &Context, shadowing: &[String], allowed: bool) -> Result<()> {
+    if shadowing.is_empty() {
+        return Ok(());
+    }
+    let list = shadowing.join(" and ");
+    let why = format!(
+        "{list} holds a CLIENT_ID, which the proxy reads before the one in Secrets Manager (psoxy-contract §8)"
+    );
+    ctx.ui.warn(&why);
+    if allowed || (ctx.interactive && ctx.prompter.confirm("Go on anyway?", false)?) {
+        return Ok(());
+    }
+    Err(Error::Store(format!(
+        "{why}: delete it (aws ssm delete-parameter --name NAME), or pass --allow-ssm-client-id to go on"
+    )))
+}
+
 /// Checks the store can take the secrets; offers to create any Terraform did not.
 pub async fn preflight(
     ctx: &Context,
     store: &dyn SecretStore,
     names: &SecretNames,
     create_missing: bool,
+    allow_shadowing: bool,
 ) -> Result<()> {
     let spinner = ctx.ui.spinner(&format!("Checking {}", store.describe()));
     let report = store.preflight(names).await?;
     drop(spinner);
+    refuse_shadowing(ctx, &report.shadowing, allow_shadowing)?;
     if !report.unchecked.is_empty() {
         ctx.ui.info(&format!(
             "not checked before authorizing (a check would change the store): {}",

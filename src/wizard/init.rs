@@ -29,7 +29,14 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
     ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
     super::push::warn_about_leftovers(ctx, &names.prefix);
-    preflight(ctx, store.as_ref(), &names, args.store.create_missing).await?;
+    preflight(
+        ctx,
+        store.as_ref(),
+        &names,
+        args.store.create_missing,
+        args.store.allow_ssm_client_id,
+    )
+    .await?;
     confirm_replacing_live_family(ctx, store.as_ref(), &names).await?;
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;

@@ -29,6 +29,7 @@ mod remote_answers;
 mod renew;
 mod secret_hygiene;
 mod secrets_manager;
+mod secrets_manager_leftover;
 mod secrets_manager_recovery;
 mod secrets_manager_store;
 mod ssm_denials;
