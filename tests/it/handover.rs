@@ -5,6 +5,7 @@
 //! real emulators, three instances.
 
 use jira_psoxy_setup::secret::SecretString;
+use jira_psoxy_setup::store::lock::now_ms;
 use jira_psoxy_setup::store::{SecretKey, SecretNames};
 
 use crate::support::gcp_fake::GcpFake;
@@ -47,6 +48,15 @@ impl Deployment<'_> {
 /// init; the proxy's instances refresh the old family (warm caches); renew while they keep
 /// refreshing; on past the cache TTL. Returns renew's output and (stored, minted) families.
 async fn race(s: &Session, d: &Deployment<'_>) -> (Output, Option<u64>, Option<u64>) {
+    race_with(s, d, &[]).await
+}
+
+/// `race`, with `renew_env` added to renew's environment.
+async fn race_with(
+    s: &Session,
+    d: &Deployment<'_>,
+    renew_env: &[(&'static str, String)],
+) -> (Output, Option<u64>, Option<u64>) {
     let mut env = d.env.clone();
     env.extend(standin::timing_env());
     let init = s
@@ -62,8 +72,10 @@ async fn race(s: &Session, d: &Deployment<'_>) -> (Output, Option<u64>, Option<u
     assert_eq!(s.sim.family_of_refresh_token(&old), Some(1), "the proxy runs the old family");
 
     let driving = standin::drive(&fleet);
+    let mut renew = env.clone();
+    renew.extend(renew_env.iter().cloned());
     let out = s
-        .run_with(&d.args(s.renew_args()), &borrowed(&env), &[], Browser::Follow { accept: true })
+        .run_with(&d.args(s.renew_args()), &borrowed(&renew), &[], Browser::Follow { accept: true })
         .await;
     tokio::time::sleep(TTL + std::time::Duration::from_secs(1)).await;
     driving.stop().await;
@@ -147,23 +159,70 @@ async fn gcp_renew_hands_over_through_the_access_token_the_proxy_reads() {
     let fake = GcpFake::start("acme-prod").await;
     fake.terraform(PREFIX);
     let s = Session::new(loopback_config()).await;
-    let flags = strings(&[
-        "--store",
-        "gcp-secret-manager",
-        "--gcp-project",
-        &fake.project,
-        "--gcp-endpoint",
-        &fake.endpoint(),
-    ]);
     let d = Deployment {
         backing: Backing::Gcp(&fake),
-        flags,
+        flags: gcp_flags(&fake),
         env: vec![("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string())],
         prefix: PREFIX,
     };
     let (out, stored, minted) = race(&s, &d).await;
     assert_eq!(stored, minted, "the proxy is on the family renew minted");
     assert!(out.stderr.contains("the running proxy reads the new access token"), "{}", out.stderr);
+}
+
+fn gcp_flags(fake: &GcpFake) -> Vec<String> {
+    strings(&[
+        "--store",
+        "gcp-secret-manager",
+        "--gcp-project",
+        &fake.project,
+        "--gcp-endpoint",
+        &fake.endpoint(),
+    ])
+}
+
+/// GCP, the operator's clock five minutes behind (a test-only offset): the proxy judges the
+/// lock label by its value (`SecretManagerConfigService.acquire`), so a label from that clock
+/// would be stale at once and a proxy would take the lock mid-write. The label carries Google's
+/// time (the `Date` header): every label value seen while renew runs is within a minute of the
+/// true time, no instance takes the lock over, and the new family stays.
+#[tokio::test]
+async fn gcp_a_clock_five_minutes_behind_never_lets_the_proxy_take_the_lock_mid_write() {
+    const PREFIX: &str = "psoxy_JIRA_CLOUD_";
+    let fake = std::sync::Arc::new(GcpFake::start("acme-prod").await);
+    fake.terraform(PREFIX);
+    let s = Session::new(loopback_config()).await;
+    let d = Deployment {
+        backing: Backing::Gcp(&fake),
+        flags: gcp_flags(&fake),
+        env: vec![("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string())],
+        prefix: PREFIX,
+    };
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let (fake, seen, watching) = (fake.clone(), seen.clone(), watching.clone());
+        tokio::spawn(async move {
+            let lock = format!("{PREFIX}OAUTH_REFRESH_TOKEN");
+            while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                let label = fake.secret(&lock).and_then(|s| s.label("locked").map(str::to_string));
+                if let Some(v) = label.and_then(|v| v.parse::<i64>().ok()) {
+                    seen.lock().unwrap().push(now_ms() - v);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+    };
+    let behind = [("JIRA_PSOXY_SETUP_TEST_CLOCK_OFFSET_MS", "-300000".to_string())];
+    let (out, stored, minted) = race_with(&s, &d, &behind).await;
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    watcher.await.unwrap();
+    let ages = seen.lock().unwrap().clone();
+    assert!(!ages.is_empty(), "the lock was seen taken");
+    let worst = ages.iter().map(|a| a.abs()).max().unwrap();
+    assert!(worst < 60_000, "a lock label {worst} ms off the true time: {}", out.stderr);
+    assert!(!out.stderr.contains("taken over meanwhile"), "{}", out.stderr);
+    assert_eq!(stored, minted, "the proxy is on the family renew minted");
 }
 
 /// The file store (a proxy reading the file: one version, the lock judged by its value).
