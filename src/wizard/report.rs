@@ -43,6 +43,9 @@ pub struct RunReport {
     /// A run against the built-in simulator: nothing real was connected.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub demo: bool,
+    /// The demo's simulated Psoxy after the run: which family it is on, its health check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 pub fn describe_edit(edit: Edit, key: &str) -> String {
@@ -96,6 +99,9 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     }
     if let Some(ics) = &report.ics {
         crate::outln!("  reminder:      {}", ics.display());
+    }
+    if let Some(proxy) = &report.proxy {
+        crate::ui::print_fitted(&format!("  proxy:         {proxy}"), 17);
     }
     let renew = if report.demo {
         format!("{} --demo", connector.command("renew"))
@@ -171,5 +177,6 @@ pub fn finish(
         tfvars_change,
         ics: run.ics.clone(),
         demo: false,
+        proxy: None,
     })
 }

@@ -240,3 +240,22 @@ async fn file_renew_hands_over_through_the_access_token_the_proxy_reads() {
     assert_eq!(stored, minted, "the proxy is on the family renew minted");
     assert!(out.stderr.contains("the running proxy reads the new access token"), "{}", out.stderr);
 }
+
+/// `init --demo` and then `renew --demo`: the simulated Psoxy runs on the store the run wrote,
+/// and the summary says it picked up the new family and how its health check answered.
+#[tokio::test]
+async fn the_demo_summary_says_the_simulated_proxy_picked_up_the_new_family() {
+    let s = Session::new(loopback_config()).await;
+    let file = s.secrets_file().display().to_string();
+    for command in ["init", "renew"] {
+        let args = strings(&[command, "--demo", "--non-interactive", "--file", &file]);
+        let out = s.run_with(&args, &[], &[], Browser::Nothing).await;
+        assert_eq!(out.code, 0, "{command}: {}", out.stderr);
+        assert!(
+            out.stdout.contains("proxy:")
+                && out.stdout.contains("picked up the new token family; health check 200"),
+            "{command}: {}",
+            out.stdout
+        );
+    }
+}
