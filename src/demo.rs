@@ -140,9 +140,14 @@ pub async fn proxy_picks_up(
     target: &crate::store::StoreTarget,
     prefix: &str,
 ) -> String {
-    use crate::sim::proxy::{HEALTH_CHECK_HEADER, ProxyFleet, ProxyInstance, ProxyLock, ProxyTiming};
+    use crate::sim::proxy::{
+        HEALTH_CHECK_HEADER, ProxyFleet, ProxyInstance, ProxyLock, ProxyTiming,
+    };
     use crate::store::StoreTarget;
-    if !matches!(target, StoreTarget::File { .. } | StoreTarget::GcpSecretManager(_)) {
+    if !matches!(
+        target,
+        StoreTarget::File { .. } | StoreTarget::GcpSecretManager(_)
+    ) {
         return "the simulated Psoxy runs beside the file store only".into();
     }
     let names = crate::store::SecretNames::new(prefix);
@@ -153,7 +158,14 @@ pub async fn proxy_picks_up(
             Err(e) => return format!("the simulated Psoxy could not open the store ({e})"),
         };
         let timing = ProxyTiming::production();
-        match ProxyInstance::new(id, store, names.clone(), ProxyLock::ByValue, &sim.base_url(), timing) {
+        match ProxyInstance::new(
+            id,
+            store,
+            names.clone(),
+            ProxyLock::ByValue,
+            &sim.base_url(),
+            timing,
+        ) {
             Ok(i) => instances.push(i),
             Err(e) => return format!("the simulated Psoxy did not start ({e})"),
         }
@@ -162,7 +174,9 @@ pub async fn proxy_picks_up(
     let mut families = Vec::new();
     for instance in &fleet.instances {
         match instance.credentials().await {
-            Ok(token) => families.push(sim.family_of_access_token(crate::secret::ExposeSecret::expose_secret(&token))),
+            Ok(token) => families.push(
+                sim.family_of_access_token(crate::secret::ExposeSecret::expose_secret(&token)),
+            ),
             Err(e) => return format!("the simulated Psoxy failed: {e}"),
         }
     }

@@ -103,7 +103,13 @@ mod tests {
             .to_secret()
         };
         let garbage = SecretString::from("not json".to_string());
-        let picked = proxy_pick(&[garbage.clone(), at(1_000, "older"), at(5_000, "later"), at(5_000, "tie")]).unwrap();
+        let picked = proxy_pick(&[
+            garbage.clone(),
+            at(1_000, "older"),
+            at(5_000, "later"),
+            at(5_000, "tie"),
+        ])
+        .unwrap();
         assert_eq!(picked.token.expose_secret(), "later");
         assert!(proxy_pick(&[garbage]).is_none());
     }

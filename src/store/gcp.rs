@@ -379,7 +379,9 @@ impl SecretStore for GcpStore {
         // The issue date on Google's clock too (this machine's clock may be off).
         let offset = chrono::Duration::milliseconds(self.clock.offset().await);
         let meta = FamilyMetadata {
-            issued_at: meta.issued_at.map(|t| t + offset),
+            issued_at: meta
+                .issued_at
+                .map(|t| t.checked_add_signed(offset).unwrap_or(t)),
             cloud_id: meta.cloud_id.clone(),
         };
         labels::write_metadata(&self.api, names, &meta).await
@@ -418,14 +420,16 @@ impl SecretStore for GcpStore {
             .into_iter()
             .filter_map(|v| version_number(&v.name).map(|n| (n, v.name)))
             .collect();
-        versions.sort_by(|a, b| b.0.cmp(&a.0));
+        versions.sort_by_key(|v| std::cmp::Reverse(v.0));
         let mut out = Vec::new();
         for (n, _) in versions.into_iter().take(PROXY_VERSIONS_CONSIDERED) {
             match self.api.access(&id, &n.to_string()).await {
                 Ok((_, data)) => out.push(SecretString::from(
                     String::from_utf8_lossy(&data).into_owned(),
                 )),
-                Err(e) => tracing::warn!(secret = %id, version = n, "not readable as the proxy reads it: {e}"),
+                Err(e) => {
+                    tracing::warn!(secret = %id, version = n, "not readable as the proxy reads it: {e}")
+                }
             }
         }
         Ok(out)

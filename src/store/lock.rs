@@ -24,7 +24,9 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     });
-    chrono::Utc::now() + chrono::Duration::milliseconds(offset)
+    let now = chrono::Utc::now();
+    now.checked_add_signed(chrono::Duration::milliseconds(offset))
+        .unwrap_or(now)
 }
 
 pub struct LockPolicy {

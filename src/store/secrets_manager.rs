@@ -120,11 +120,20 @@ impl SecretsManagerStore {
     /// first, five, each read by version id.
     async fn versions_as_proxy_reads(&self, id: &str) -> StoreResult<Vec<SecretString>> {
         let id = secret_name(id);
-        let listed = match self.client.list_secret_version_ids().secret_id(&id).send().await {
+        let listed = match self
+            .client
+            .list_secret_version_ids()
+            .secret_id(&id)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) if code(&e) == Some(NOT_FOUND) => return Ok(Vec::new()),
             Err(e) => {
-                return Err(classify(e, Op::new("secretsmanager:ListSecretVersionIds", &id)));
+                return Err(classify(
+                    e,
+                    Op::new("secretsmanager:ListSecretVersionIds", &id),
+                ));
             }
         };
         let mut versions: Vec<_> = listed
@@ -154,7 +163,9 @@ impl SecretsManagerStore {
                     got.secret_string()
                         .map(|s| SecretString::from(s.to_string())),
                 ),
-                Err(e) => tracing::warn!(secret = %id, "a version the proxy would read is unreadable: {}", classify(e, Op::new("secretsmanager:GetSecretValue", &id))),
+                Err(e) => {
+                    tracing::warn!(secret = %id, "a version the proxy would read is unreadable: {}", classify(e, Op::new("secretsmanager:GetSecretValue", &id)))
+                }
             }
         }
         Ok(out)

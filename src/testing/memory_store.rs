@@ -217,7 +217,12 @@ impl SecretStore for MemoryStore {
     ) -> StoreResult<Vec<SecretString>> {
         self.check(Op::ProxyRead)?;
         let name = names.name(crate::store::SecretKey::AccessToken);
-        Ok(self.read(&name).await?.map(|s| s.value).into_iter().collect())
+        Ok(self
+            .read(&name)
+            .await?
+            .map(|s| s.value)
+            .into_iter()
+            .collect())
     }
 
     async fn unlock(&self, _names: &SecretNames) -> StoreResult<()> {

@@ -60,12 +60,13 @@ impl ProxyClocks {
     /// Until every instance's cache has reloaded: the TTL, plus a twentieth for clocks and
     /// in-flight reads (15 s in production).
     pub fn hold(&self) -> Duration {
-        self.cache_ttl + self.cache_ttl / 20
+        self.cache_ttl
+            .saturating_add(self.cache_ttl.checked_div(20).unwrap_or_default())
     }
 
     /// Our lock is renewed four times per lease.
     fn renew_every(&self) -> Duration {
-        self.lease / 4
+        self.lease.checked_div(4).unwrap_or_default()
     }
 }
 
@@ -93,7 +94,8 @@ pub async fn hand_over(
             .find(|(n, _)| *n == names.name(key))
             .map(|(_, v)| v.clone())
     };
-    let (Some(access), Some(refresh)) = (ours(SecretKey::AccessToken), ours(SecretKey::RefreshToken))
+    let (Some(access), Some(refresh)) =
+        (ours(SecretKey::AccessToken), ours(SecretKey::RefreshToken))
     else {
         return Ok(());
     };
@@ -153,14 +155,14 @@ async fn keep_lock(
     clocks: &ProxyClocks,
     written: tokio::time::Instant,
 ) -> Result<()> {
-    let until = written + clocks.hold();
+    let until = written.checked_add(clocks.hold()).unwrap_or(written);
     let spinner = ctx.ui.spinner("Waiting for the proxy's config caches");
     loop {
         let now = tokio::time::Instant::now();
         if now >= until {
             return Ok(());
         }
-        let left = until - now;
+        let left = until.saturating_duration_since(now);
         spinner.set_message(format!(
             "Holding the proxy's refresh lock until every instance's config cache has expired: {} left",
             minutes(left)

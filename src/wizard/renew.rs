@@ -28,7 +28,14 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
     ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
     super::push::warn_about_leftovers(ctx, &names.prefix);
-    preflight(ctx, store.as_ref(), &names, false, args.store.allow_ssm_client_id).await?;
+    preflight(
+        ctx,
+        store.as_ref(),
+        &names,
+        false,
+        args.store.allow_ssm_client_id,
+    )
+    .await?;
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;
     }

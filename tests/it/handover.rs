@@ -11,8 +11,8 @@ use jira_psoxy_setup::store::{SecretKey, SecretNames};
 use crate::support::gcp_fake::GcpFake;
 use crate::support::moto::Moto;
 use crate::support::standin::{self, Backing, TTL, expired_access_token};
-use crate::support::{sm_story, ssm_story};
 use crate::support::*;
+use crate::support::{sm_story, ssm_story};
 
 /// One store's story: its flags, environment and prefix.
 struct Deployment<'a> {
@@ -60,7 +60,12 @@ async fn race_with(
     let mut env = d.env.clone();
     env.extend(standin::timing_env());
     let init = s
-        .run_with(&d.args(s.init_args()), &borrowed(&env), &[], Browser::Follow { accept: true })
+        .run_with(
+            &d.args(s.init_args()),
+            &borrowed(&env),
+            &[],
+            Browser::Follow { accept: true },
+        )
         .await;
     assert_eq!(init.code, 0, "init: {}", init.stderr);
     d.expire_access_token().await;
@@ -69,13 +74,22 @@ async fn race_with(
         instance.credentials().await.unwrap();
     }
     let old = d.stored_refresh_token().await;
-    assert_eq!(s.sim.family_of_refresh_token(&old), Some(1), "the proxy runs the old family");
+    assert_eq!(
+        s.sim.family_of_refresh_token(&old),
+        Some(1),
+        "the proxy runs the old family"
+    );
 
     let driving = standin::drive(&fleet);
     let mut renew = env.clone();
     renew.extend(renew_env.iter().cloned());
     let out = s
-        .run_with(&d.args(s.renew_args()), &borrowed(&renew), &[], Browser::Follow { accept: true })
+        .run_with(
+            &d.args(s.renew_args()),
+            &borrowed(&renew),
+            &[],
+            Browser::Follow { accept: true },
+        )
         .await;
     tokio::time::sleep(TTL + std::time::Duration::from_secs(1)).await;
     driving.stop().await;
@@ -91,7 +105,11 @@ async fn race_with(
         )
         .await;
     assert_eq!(status.code, 0, "status: {}", status.all());
-    (out, s.sim.family_of_refresh_token(&stored), s.sim.newest_family())
+    (
+        out,
+        s.sim.family_of_refresh_token(&stored),
+        s.sim.newest_family(),
+    )
 }
 
 /// AWS SSM, a deployment that has run for a while: ACCESS_TOKEN has more than 10 versions, so
@@ -123,7 +141,11 @@ async fn ssm_renew_hands_over_even_when_the_proxy_cannot_see_the_new_access_toke
     };
     let (out, stored, minted) = race(&s, &d).await;
     assert_eq!(stored, minted, "the proxy is on the family renew minted");
-    assert!(out.stderr.contains("keeping the proxy's refresh lock"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("keeping the proxy's refresh lock"),
+        "{}",
+        out.stderr
+    );
     let issued = ssm_story::issued_at(&ssm).await;
     assert!(
         chrono::Utc::now() - issued < chrono::Duration::minutes(5),
@@ -148,7 +170,12 @@ async fn secrets_manager_renew_hands_over_through_the_access_token_the_proxy_rea
     };
     let (out, stored, minted) = race(&s, &d).await;
     assert_eq!(stored, minted, "the proxy is on the family renew minted");
-    assert!(out.stderr.contains("the running proxy reads the new access token"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the running proxy reads the new access token"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// GCP Secret Manager: the proxy reads every enabled version, newest first; the new one is
@@ -167,7 +194,12 @@ async fn gcp_renew_hands_over_through_the_access_token_the_proxy_reads() {
     };
     let (out, stored, minted) = race(&s, &d).await;
     assert_eq!(stored, minted, "the proxy is on the family renew minted");
-    assert!(out.stderr.contains("the running proxy reads the new access token"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the running proxy reads the new access token"),
+        "{}",
+        out.stderr
+    );
 }
 
 fn gcp_flags(fake: &GcpFake) -> Vec<String> {
@@ -205,7 +237,9 @@ async fn gcp_a_clock_five_minutes_behind_never_lets_the_proxy_take_the_lock_mid_
         tokio::spawn(async move {
             let lock = format!("{PREFIX}OAUTH_REFRESH_TOKEN");
             while watching.load(std::sync::atomic::Ordering::Relaxed) {
-                let label = fake.secret(&lock).and_then(|s| s.label("locked").map(str::to_string));
+                let label = fake
+                    .secret(&lock)
+                    .and_then(|s| s.label("locked").map(str::to_string));
                 if let Some(v) = label.and_then(|v| v.parse::<i64>().ok()) {
                     seen.lock().unwrap().push(now_ms() - v);
                 }
@@ -213,15 +247,26 @@ async fn gcp_a_clock_five_minutes_behind_never_lets_the_proxy_take_the_lock_mid_
             }
         })
     };
-    let behind = [("JIRA_PSOXY_SETUP_TEST_CLOCK_OFFSET_MS", "-300000".to_string())];
+    let behind = [(
+        "JIRA_PSOXY_SETUP_TEST_CLOCK_OFFSET_MS",
+        "-300000".to_string(),
+    )];
     let (out, stored, minted) = race_with(&s, &d, &behind).await;
     watching.store(false, std::sync::atomic::Ordering::Relaxed);
     watcher.await.unwrap();
     let ages = seen.lock().unwrap().clone();
     assert!(!ages.is_empty(), "the lock was seen taken");
     let worst = ages.iter().map(|a| a.abs()).max().unwrap();
-    assert!(worst < 60_000, "a lock label {worst} ms off the true time: {}", out.stderr);
-    assert!(!out.stderr.contains("taken over meanwhile"), "{}", out.stderr);
+    assert!(
+        worst < 60_000,
+        "a lock label {worst} ms off the true time: {}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("taken over meanwhile"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(stored, minted, "the proxy is on the family renew minted");
 }
 
@@ -238,7 +283,12 @@ async fn file_renew_hands_over_through_the_access_token_the_proxy_reads() {
     };
     let (out, stored, minted) = race(&s, &d).await;
     assert_eq!(stored, minted, "the proxy is on the family renew minted");
-    assert!(out.stderr.contains("the running proxy reads the new access token"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the running proxy reads the new access token"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// `init --demo` and then `renew --demo`: the simulated Psoxy runs on the store the run wrote,
@@ -253,7 +303,9 @@ async fn the_demo_summary_says_the_simulated_proxy_picked_up_the_new_family() {
         assert_eq!(out.code, 0, "{command}: {}", out.stderr);
         assert!(
             out.stdout.contains("proxy:")
-                && out.stdout.contains("picked up the new token family; health check 200"),
+                && out
+                    .stdout
+                    .contains("picked up the new token family; health check 200"),
             "{command}: {}",
             out.stdout
         );

@@ -127,7 +127,8 @@ async fn init_again_over_a_live_family_says_what_it_replaces() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("the running proxy reads the new access token")
+        out.stderr
+            .contains("the running proxy reads the new access token")
             && !out.stderr.contains("renew between the proxy's runs"),
         "{}",
         out.stderr

@@ -56,7 +56,11 @@ async fn ssm_the_proxy_reads_one_page_of_ten_oldest_first() {
         .proxy_access_token_candidates(&SecretNames::new(PREFIX))
         .await
         .unwrap();
-    assert_eq!(values(&seen), numbered(6..=10), "versions 11 and 12 are not seen");
+    assert_eq!(
+        values(&seen),
+        numbered(6..=10),
+        "versions 11 and 12 are not seen"
+    );
 }
 
 /// `ParameterStoreConfigService.acquire`: a held lock is judged by its `LastModifiedDate`, not
@@ -78,18 +82,39 @@ async fn ssm_the_proxy_judges_the_lock_by_its_last_modified_date() {
     let lock = ProxyLock::ssm(aws_sdk_ssm::Client::new(&config), &names);
     let timing = ProxyTiming::fast(Duration::from_secs(1), Duration::from_secs(2));
 
-    assert_eq!(tool.try_lock(&names, 1, false).await.unwrap(), LockAttempt::Acquired);
-    assert!(!lock.acquire(&proxy_view, &names, &timing).await, "locked_1, but fresh");
+    assert_eq!(
+        tool.try_lock(&names, 1, false).await.unwrap(),
+        LockAttempt::Acquired
+    );
+    assert!(
+        !lock.acquire(&proxy_view, &names, &timing).await,
+        "locked_1, but fresh"
+    );
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert!(tool.renew_lock(&names, now_ms()).await.unwrap());
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert!(!lock.acquire(&proxy_view, &names, &timing).await, "renewed: still held");
-    assert!(tool.renew_lock(&names, now_ms()).await.unwrap(), "and still ours");
+    assert!(
+        !lock.acquire(&proxy_view, &names, &timing).await,
+        "renewed: still held"
+    );
+    assert!(
+        tool.renew_lock(&names, now_ms()).await.unwrap(),
+        "and still ours"
+    );
 
     tokio::time::sleep(Duration::from_millis(3_000)).await;
-    assert!(!lock.acquire(&proxy_view, &names, &timing).await, "stale: deleted, not taken");
-    assert!(lock.acquire(&proxy_view, &names, &timing).await, "then taken");
-    assert!(!tool.renew_lock(&names, now_ms()).await.unwrap(), "no longer ours");
+    assert!(
+        !lock.acquire(&proxy_view, &names, &timing).await,
+        "stale: deleted, not taken"
+    );
+    assert!(
+        lock.acquire(&proxy_view, &names, &timing).await,
+        "then taken"
+    );
+    assert!(
+        !tool.renew_lock(&names, now_ms()).await.unwrap(),
+        "no longer ours"
+    );
 }
 
 /// `SecretsManagerSecretStore.getAvailableVersions`
@@ -133,9 +158,12 @@ async fn gcp_the_proxy_reads_enabled_versions_newest_first() {
         fake.add_version(id, &format!("v{n}"));
     }
     fake.set_version_state(id, 7, crate::support::gcp_fake::VState::Disabled);
-    let store = GcpStore::connect(GcpConfig::new(&fake.project, Endpoint::Emulator(fake.endpoint())))
-        .await
-        .unwrap();
+    let store = GcpStore::connect(GcpConfig::new(
+        &fake.project,
+        Endpoint::Emulator(fake.endpoint()),
+    ))
+    .await
+    .unwrap();
     let seen = store
         .proxy_access_token_candidates(&SecretNames::new("acme_JIRA_CLOUD_"))
         .await

@@ -90,7 +90,8 @@ async fn init_again_and_renew_report_the_handover_to_the_running_proxy() {
         let out = s.run(&args, Browser::Follow { accept: true }).await;
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert!(
-            out.stderr.contains("the running proxy reads the new access token")
+            out.stderr
+                .contains("the running proxy reads the new access token")
                 && !out.stderr.contains("renew between the proxy's runs"),
             "{}",
             out.stderr

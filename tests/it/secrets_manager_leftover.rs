@@ -4,9 +4,9 @@
 //! naming the parameter; `--allow-ssm-client-id` goes on.
 
 use crate::support::moto::Moto;
+use crate::support::sm_story;
 use crate::support::ssm_story::{PREFIX, init_env};
 use crate::support::*;
-use crate::support::sm_story;
 
 #[tokio::test]
 async fn a_leftover_ssm_client_id_stops_init_before_anything_is_minted() {
@@ -27,12 +27,17 @@ async fn a_leftover_ssm_client_id_stops_init_before_anything_is_minted() {
         .await;
     assert_eq!(out.code, 6, "{}", out.all());
     assert!(
-        out.stderr.contains(&format!("the SSM parameter {leftover}"))
+        out.stderr
+            .contains(&format!("the SSM parameter {leftover}"))
             && out.stderr.contains("--allow-ssm-client-id"),
         "{}",
         out.stderr
     );
-    assert!(out.authorize_urls.is_empty(), "no browser: {:?}", out.authorize_urls);
+    assert!(
+        out.authorize_urls.is_empty(),
+        "no browser: {:?}",
+        out.authorize_urls
+    );
     assert_eq!(s.sim.newest_family(), None, "nothing minted");
 
     let out = s
@@ -44,5 +49,9 @@ async fn a_leftover_ssm_client_id_stops_init_before_anything_is_minted() {
         )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("the SSM parameter"), "still said: {}", out.stderr);
+    assert!(
+        out.stderr.contains("the SSM parameter"),
+        "still said: {}",
+        out.stderr
+    );
 }

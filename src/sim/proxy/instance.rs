@@ -117,9 +117,7 @@ impl ProxyInstance {
     /// The refresh token this instance would exchange now (from its cache), without loading.
     pub fn cached_refresh_token(&self) -> Option<String> {
         let name = self.names.name(SecretKey::RefreshToken);
-        self.lock_cache()
-            .get(&name)
-            .and_then(|c| c.value.clone())
+        self.lock_cache().get(&name).and_then(|c| c.value.clone())
     }
 
     fn lock_token(&self) -> std::sync::MutexGuard<'_, Option<(SecretString, i64)>> {
@@ -141,12 +139,17 @@ impl ProxyInstance {
             match self.refresh().await {
                 Ok(fresh) => token = Some(fresh),
                 Err(ProxyError::Exchange(e)) => {
-                    tracing::info!(instance = self.id, "simulated proxy: failed to proactively refresh token: {e}");
+                    tracing::info!(
+                        instance = self.id,
+                        "simulated proxy: failed to proactively refresh token: {e}"
+                    );
                 }
                 Err(e) => return Err(e),
             }
         }
-        token.map(|(t, _)| t).ok_or(ProxyError::Missing("ACCESS_TOKEN"))
+        token
+            .map(|(t, _)| t)
+            .ok_or(ProxyError::Missing("ACCESS_TOKEN"))
     }
 
     /// `shouldRefresh`: none, or expiring within the proactive window.
@@ -173,7 +176,11 @@ impl ProxyInstance {
     async fn refresh(&self) -> Result<(SecretString, i64), ProxyError> {
         let _one_at_a_time = self.refreshing.lock().await;
         for attempt in 0..MAX_ATTEMPTS {
-            if self.lock.acquire(&self.store, &self.names, &self.timing).await {
+            if self
+                .lock
+                .acquire(&self.store, &self.names, &self.timing)
+                .await
+            {
                 let token = match self.reusable().await {
                     Some(token) => token,
                     // On an exchange failure the Java leaves the lock taken.
@@ -196,7 +203,9 @@ impl ProxyInstance {
             return mine;
         }
         let shared = self.shared_token().await;
-        (!self.should_refresh(shared.as_ref())).then_some(shared).flatten()
+        (!self.should_refresh(shared.as_ref()))
+            .then_some(shared)
+            .flatten()
     }
 
     /// The exchange with the refresh token from the cache, then `storeSharedAccessTokenIfSupported`
@@ -259,15 +268,18 @@ impl ProxyInstance {
         let name = self.names.name(key);
         if key != SecretKey::AccessToken {
             self.lock_cache().insert(
-            name.clone(),
-            Cached {
-                value: Some(value.expose_secret().to_string()),
+                name.clone(),
+                Cached {
+                    value: Some(value.expose_secret().to_string()),
                     at: Instant::now(),
                 },
             );
         }
         if let Err(e) = self.store.write(&name, &value).await {
-            tracing::warn!(instance = self.id, "simulated proxy: could not write {name}: {e}");
+            tracing::warn!(
+                instance = self.id,
+                "simulated proxy: could not write {name}: {e}"
+            );
         }
     }
 
@@ -341,11 +353,13 @@ async fn ssm_value(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<Strin
         .send()
         .await
     {
-        Ok(out) => Ok(out
-            .parameter()
-            .and_then(|p| p.value())
-            .map(str::to_string)),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => Ok(None),
+        Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(e.to_string()),
     }
 }

@@ -47,9 +47,7 @@ impl ProxyLock {
         timing: &ProxyTiming,
     ) -> bool {
         match self {
-            ProxyLock::Ssm { client, parameter } => {
-                acquire_ssm(client, parameter, timing).await
-            }
+            ProxyLock::Ssm { client, parameter } => acquire_ssm(client, parameter, timing).await,
             ProxyLock::ByValue => {
                 let now = now_ms();
                 match store.try_lock(names, now, false).await {
@@ -105,11 +103,7 @@ async fn acquire_ssm(client: &aws_sdk_ssm::Client, parameter: &str, timing: &Pro
         .await;
     match put {
         Ok(_) => {
-            tokio::time::sleep(super::between(
-                timing.lock_settle,
-                timing.lock_settle * 3,
-            ))
-            .await;
+            tokio::time::sleep(super::between(timing.lock_settle, timing.lock_settle * 3)).await;
             let read = client.get_parameter().name(parameter).send().await;
             read.ok()
                 .and_then(|r| r.parameter().and_then(|p| p.value().map(str::to_string)))

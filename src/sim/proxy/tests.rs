@@ -37,9 +37,14 @@ impl World {
         };
         let family = tokens(&world.sim).await;
         world.put(SecretKey::ClientId, "demo-client-id").await;
-        world.put(SecretKey::ClientSecret, "demo-client-secret").await;
         world
-            .put(SecretKey::RefreshToken, &str_field(&family, "refresh_token"))
+            .put(SecretKey::ClientSecret, "demo-client-secret")
+            .await;
+        world
+            .put(
+                SecretKey::RefreshToken,
+                &str_field(&family, "refresh_token"),
+            )
             .await;
         world.put_access("expired", now_ms() - 1_000).await;
         world
@@ -51,7 +56,10 @@ impl World {
 
     async fn put(&self, key: SecretKey, value: &str) {
         self.store()
-            .write(&self.names.name(key), &SecretString::from(value.to_string()))
+            .write(
+                &self.names.name(key),
+                &SecretString::from(value.to_string()),
+            )
             .await
             .unwrap();
     }
@@ -62,7 +70,10 @@ impl World {
             token: SecretString::from(token.to_string()),
         };
         self.store()
-            .write(&self.names.name(SecretKey::AccessToken), &stored.to_secret())
+            .write(
+                &self.names.name(SecretKey::AccessToken),
+                &stored.to_secret(),
+            )
             .await
             .unwrap();
     }
@@ -101,7 +112,11 @@ async fn a_cached_secret_is_served_until_the_ttl_then_reloaded() {
     assert_eq!(proxy.config(SecretKey::RefreshToken).await.unwrap(), first);
     tokio::time::sleep(TTL).await;
     assert_eq!(
-        proxy.config(SecretKey::RefreshToken).await.unwrap().as_deref(),
+        proxy
+            .config(SecretKey::RefreshToken)
+            .await
+            .unwrap()
+            .as_deref(),
         Some("written-later")
     );
 }
@@ -141,8 +156,12 @@ async fn an_old_cached_refresh_token_is_rotated_and_written_over_a_newer_family(
         "the old family came back"
     );
     assert_ne!(w.sim.family_of_refresh_token(&stored), newer_family);
-    let shared = ProxyAccessToken::parse(&SecretString::from(w.stored(SecretKey::AccessToken).await));
-    assert!(shared.is_some(), "the new access token is stored as {{token, expirationDate}}");
+    let shared =
+        ProxyAccessToken::parse(&SecretString::from(w.stored(SecretKey::AccessToken).await));
+    assert!(
+        shared.is_some(),
+        "the new access token is stored as {{token, expirationDate}}"
+    );
 }
 
 /// `TokenRefreshHandlerImpl.refreshAccessToken`: a lock held by another (not stale) is tried
@@ -161,7 +180,11 @@ async fn a_held_lock_makes_the_refresh_give_up_after_three_attempts() {
     let outcome = proxy.credentials().await;
     assert!(matches!(outcome, Err(ProxyError::LockBusy)), "{outcome:?}");
     // 150 ms × (1 + 2 + 3), plus jitter.
-    assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(w.stored(SecretKey::RefreshToken).await, before);
 }
 
@@ -171,10 +194,15 @@ async fn a_held_lock_makes_the_refresh_give_up_after_three_attempts() {
 #[tokio::test]
 async fn a_failed_exchange_leaves_the_lock_taken() {
     let w = World::start().await;
-    w.put(SecretKey::RefreshToken, "unknown-refresh-token").await;
+    w.put(SecretKey::RefreshToken, "unknown-refresh-token")
+        .await;
     let proxy = w.instance(0);
     let used = proxy.credentials().await.unwrap();
-    assert_eq!(used.expose_secret(), "expired", "the old token, as getCredentials keeps it");
+    assert_eq!(
+        used.expose_secret(),
+        "expired",
+        "the old token, as getCredentials keeps it"
+    );
     let other = w.store();
     assert!(matches!(
         other.try_lock(&w.names, now_ms(), false).await.unwrap(),
@@ -193,7 +221,11 @@ async fn a_lock_dated_before_the_lease_is_taken_over_by_value() {
         .await
         .unwrap();
     let timing = ProxyTiming::fast(TTL, Duration::from_secs(120));
-    assert!(ProxyLock::ByValue.acquire(&w.store(), &w.names, &timing).await);
+    assert!(
+        ProxyLock::ByValue
+            .acquire(&w.store(), &w.names, &timing)
+            .await
+    );
 }
 
 /// `HealthCheckRequestHandler` / `HealthCheckResult`: `X-Psoxy-Health-Check` gets the JSON,
@@ -232,5 +264,8 @@ async fn the_health_check_passes_when_configured_and_names_what_is_missing() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 412);
     let body: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(body["missingConfigProperties"], serde_json::json!(["REFRESH_TOKEN"]));
+    assert_eq!(
+        body["missingConfigProperties"],
+        serde_json::json!(["REFRESH_TOKEN"])
+    );
 }

@@ -21,7 +21,7 @@ pub(crate) fn as_proxy_keeps(page: &[ParameterHistory]) -> Vec<SecretString> {
         .filter_map(|p| Some((p.version(), p.value()?)))
         .filter(|(_, v)| !is_placeholder(v))
         .collect();
-    kept.sort_by(|a, b| b.0.cmp(&a.0));
+    kept.sort_by_key(|v| std::cmp::Reverse(v.0));
     kept.into_iter()
         .take(PROXY_VERSIONS_CONSIDERED)
         .map(|(_, v)| SecretString::from(v.to_string()))
@@ -29,7 +29,10 @@ pub(crate) fn as_proxy_keeps(page: &[ParameterHistory]) -> Vec<SecretString> {
 }
 
 impl SsmStore {
-    pub(super) async fn history_as_proxy_reads(&self, name: &str) -> StoreResult<Vec<SecretString>> {
+    pub(super) async fn history_as_proxy_reads(
+        &self,
+        name: &str,
+    ) -> StoreResult<Vec<SecretString>> {
         match self
             .client
             .get_parameter_history()

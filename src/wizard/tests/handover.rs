@@ -53,7 +53,12 @@ async fn the_handover_keeps_the_lock_past_every_cache_or_fails_with_the_tokens_k
     let access = |p: &str| SecretNames::new(p).name(SecretKey::AccessToken);
     // (case, the store, the error's words or None for success, renewals at least)
     let cases: Vec<(&str, Box<dyn Fn(&str) -> MemoryStore>, Option<&str>, usize)> = vec![
-        ("the proxy sees the new token", Box::new(|_| MemoryStore::default()), None, 0),
+        (
+            "the proxy sees the new token",
+            Box::new(|_| MemoryStore::default()),
+            None,
+            0,
+        ),
         (
             "the proxy's read fails: the lock is kept and renewed",
             Box::new(|_| MemoryStore::default().fail(Op::ProxyRead, "denied")),
@@ -99,7 +104,8 @@ async fn the_handover_keeps_the_lock_past_every_cache_or_fails_with_the_tokens_k
         let dyn_store: Arc<dyn SecretStore> = store.clone();
         let names = SecretNames::new(prefix.clone());
         let started = Instant::now();
-        let result = save_secrets(&ctx, &dyn_store, &names, pending(&prefix), Keep::WriteAhead).await;
+        let result =
+            save_secrets(&ctx, &dyn_store, &names, pending(&prefix), Keep::WriteAhead).await;
         match fails {
             None => {
                 result.unwrap_or_else(|e| panic!("{case}: {e}"));
@@ -120,7 +126,11 @@ async fn the_handover_keeps_the_lock_past_every_cache_or_fails_with_the_tokens_k
                 assert!(message.contains("push --from"), "{case}: {message}");
             }
         }
-        assert!(store.renewals() >= renewals, "{case}: {} renewals", store.renewals());
+        assert!(
+            store.renewals() >= renewals,
+            "{case}: {} renewals",
+            store.renewals()
+        );
         assert!(store.lock_held().is_none(), "{case}: the lock is released");
         let rt = names.name(SecretKey::RefreshToken);
         assert_eq!(store.value(&rt).as_deref(), Some("rt-new"), "{case}");

@@ -144,5 +144,8 @@ pub fn drive(fleet: &Arc<ProxyFleet>) -> Driving {
 
 /// A stale access token in the proxy's form.
 pub fn expired_access_token(n: usize) -> String {
-    format!(r#"{{"expirationDate":{},"token":"expired-{n}"}}"#, now_ms() - 60_000)
+    format!(
+        r#"{{"expirationDate":{},"token":"expired-{n}"}}"#,
+        now_ms() - 60_000
+    )
 }
