@@ -99,7 +99,29 @@ pub async fn hand_over(
     else {
         return Ok(());
     };
-    match proxy_sees(store.as_ref(), names, &access, &clocks).await {
+    let result = see_through(ctx, store.as_ref(), names, held, &clocks, written, &access).await;
+    let result = match result {
+        Ok(()) => still_ours(store.as_ref(), names, &refresh, &access).await,
+        e => e,
+    };
+    tracing::info!(
+        handover_ms = written.elapsed().as_millis(),
+        "handover to the running proxy done"
+    );
+    result
+}
+
+/// The quick way when the proxy sees our access token, else the lock kept past every cache.
+async fn see_through(
+    ctx: &Context,
+    store: &dyn SecretStore,
+    names: &SecretNames,
+    held: &HeldLock,
+    clocks: &ProxyClocks,
+    written: tokio::time::Instant,
+    access: &crate::secret::SecretString,
+) -> Result<()> {
+    match proxy_sees(store, names, access, clocks).await {
         Ok(()) => ctx.ui.ok(
             "the running proxy reads the new access token, so no instance refreshes from an old refresh token before its cache has the new one",
         ),
@@ -113,11 +135,11 @@ pub async fn hand_over(
                 "{reason}: keeping the proxy's refresh lock for {}, until every proxy instance has reloaded the new refresh token",
                 minutes(clocks.hold())
             ));
-            keep_lock(ctx, store.as_ref(), names, held, &clocks, written).await?;
+            keep_lock(ctx, store, names, held, clocks, written).await?;
             ctx.ui.ok("every proxy instance's cache has expired: the proxy now refreshes from the new family");
         }
     }
-    still_ours(store.as_ref(), names, &refresh, &access).await
+    Ok(())
 }
 
 /// Whether the proxy's read picks `access` and it lasts past every cache.
