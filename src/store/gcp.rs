@@ -21,6 +21,7 @@ mod clock;
 mod labels;
 mod ops;
 pub mod project;
+mod proxy_reads;
 
 pub use labels::{CLOUD_ID_LABEL, ISSUED_LABEL, LOCK_LABEL};
 use ops::{Api, Call, LATEST_VERSION, code, map_err, secret_id, version_number};
@@ -406,32 +407,10 @@ impl SecretStore for GcpStore {
         labels::renew(&self.api, &self.held, names, now_ms).await
     }
 
-    /// Every ENABLED version, newest number first, the first 5, each accessed (psoxy-contract
-    /// §8 item 4).
     async fn proxy_access_token_candidates(
         &self,
         names: &SecretNames,
     ) -> StoreResult<Vec<SecretString>> {
-        let id = names.name(SecretKey::AccessToken);
-        let mut versions: Vec<(u64, String)> = self
-            .api
-            .enabled_versions(&id)
-            .await?
-            .into_iter()
-            .filter_map(|v| version_number(&v.name).map(|n| (n, v.name)))
-            .collect();
-        versions.sort_by_key(|v| std::cmp::Reverse(v.0));
-        let mut out = Vec::new();
-        for (n, _) in versions.into_iter().take(PROXY_VERSIONS_CONSIDERED) {
-            match self.api.access(&id, &n.to_string()).await {
-                Ok((_, data)) => out.push(SecretString::from(
-                    String::from_utf8_lossy(&data).into_owned(),
-                )),
-                Err(e) => {
-                    tracing::warn!(secret = %id, version = n, "not readable as the proxy reads it: {e}")
-                }
-            }
-        }
-        Ok(out)
+        proxy_reads::access_token_candidates(&self.api, names).await
     }
 }

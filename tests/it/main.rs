@@ -17,6 +17,7 @@ mod gcp_init;
 mod gcp_lock;
 mod gcp_store;
 mod handover;
+mod handover_bench;
 mod hostile_input;
 mod init_file;
 mod init_refusals;
