@@ -112,7 +112,7 @@ async fn race_with(
     )
 }
 
-/// AWS SSM, a deployment that has run for a while: ACCESS_TOKEN has more than 10 versions, so
+/// AWS SSM, a deployment that has run for months: ACCESS_TOKEN has 100 versions, so
 /// the proxy's one-page read (oldest first) never returns the version `renew` writes. Without
 /// the handover an instance refreshing from its cached old refresh token writes the old family
 /// back (seen: stored family 1, minted 2); with it, `renew` keeps the lock until every cache has
@@ -122,7 +122,8 @@ async fn ssm_renew_hands_over_even_when_the_proxy_cannot_see_the_new_access_toke
     let moto = Moto::start();
     moto.seed_placeholders(ssm_story::PREFIX, None).await;
     let ssm = moto.ssm().await;
-    for n in 0..11 {
+    // 99 refreshes' worth: with the placeholder, SSM's maximum of 100 versions.
+    for n in 0..99 {
         ssm.put_parameter()
             .name(format!("{}ACCESS_TOKEN", ssm_story::PREFIX))
             .value(expired_access_token(n))
