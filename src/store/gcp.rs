@@ -402,9 +402,10 @@ impl SecretStore for GcpStore {
         labels::unlock(&self.api, &self.held, names).await
     }
 
-    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<bool> {
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
         let now_ms = self.clock.now_ms(now_ms).await;
-        labels::renew(&self.api, &self.held, names, now_ms).await
+        let renewed = labels::renew(&self.api, &self.held, names, now_ms).await?;
+        Ok(renewed.then_some(now_ms))
     }
 
     async fn proxy_access_token_candidates(

@@ -154,8 +154,9 @@ pub trait SecretStore: Send + Sync {
     async fn unlock(&self, names: &SecretNames) -> StoreResult<()>;
 
     /// Starts the lease of the refresh lock this store holds over, so that a proxy does not
-    /// judge it stale (psoxy-contract §8 item 7). `Ok(false)`: the lock is no longer ours.
-    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<bool> {
+    /// judge it stale (psoxy-contract §8 item 7): the lock's new time, or `None` when the lock
+    /// is no longer ours.
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
         let _ = (names, now_ms);
         Err(StoreError::Other(format!(
             "{} cannot renew the refresh lock",

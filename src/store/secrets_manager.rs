@@ -307,7 +307,7 @@ impl SecretStore for SecretsManagerStore {
         self.ssm.unlock(&qualified(names)).await
     }
 
-    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<bool> {
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
         self.ssm.renew_lock(&qualified(names), now_ms).await
     }
 

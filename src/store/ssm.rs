@@ -398,7 +398,7 @@ impl SecretStore for SsmStore {
         self.release(names).await
     }
 
-    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<bool> {
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
         self.renew(names, now_ms).await
     }
 

@@ -191,23 +191,23 @@ impl SecretStore for MemoryStore {
         }
     }
 
-    async fn renew_lock(&self, _names: &SecretNames, now_ms: i64) -> StoreResult<bool> {
+    async fn renew_lock(&self, _names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
         self.check(Op::RenewLock)?;
         *self.renewals.lock().unwrap() += 1;
         match self.on_renew.lock().unwrap().take() {
             Some((name, Some(value))) => {
                 self.values.lock().unwrap().insert(name, value);
             }
-            Some((_, None)) => return Ok(false),
+            Some((_, None)) => return Ok(None),
             None => {}
         }
         let mut lock = self.lock.lock().unwrap();
         Ok(match *lock {
             Some(_) => {
                 *lock = Some(now_ms);
-                true
+                Some(now_ms)
             }
-            None => false,
+            None => None,
         })
     }
 

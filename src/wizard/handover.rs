@@ -14,6 +14,7 @@
 //! Either way the values must still be ours at the end: a change while we hold the lock means a
 //! writer that ignores it, and the run fails with the tokens kept in the recovery file.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,13 +78,15 @@ enum Unseen {
     Unreadable(String),
 }
 
-/// Runs the handover with the lock `held`; the written values are in `pending`.
+/// Runs the handover with the lock `held`; the written values are in `pending`, and in the
+/// recovery file `kept`, which is told each renewal of the lock (so `push` takes it back at once).
 pub async fn hand_over(
     ctx: &Context,
     store: &Arc<dyn SecretStore>,
     names: &SecretNames,
     pending: &Pending,
-    held: &HeldLock,
+    held: &mut HeldLock,
+    kept: Option<&Path>,
 ) -> Result<()> {
     let clocks = ProxyClocks::from_env();
     let written = tokio::time::Instant::now();
@@ -99,7 +102,12 @@ pub async fn hand_over(
     else {
         return Ok(());
     };
-    let result = see_through(ctx, store.as_ref(), names, held, &clocks, written, &access).await;
+    let lock = Renewing {
+        held,
+        kept,
+        pending,
+    };
+    let result = see_through(ctx, store.as_ref(), names, lock, &clocks, written, &access).await;
     let result = match result {
         Ok(()) => still_ours(store.as_ref(), names, &refresh, &access).await,
         e => e,
@@ -116,7 +124,7 @@ async fn see_through(
     ctx: &Context,
     store: &dyn SecretStore,
     names: &SecretNames,
-    held: &HeldLock,
+    lock: Renewing<'_>,
     clocks: &ProxyClocks,
     written: tokio::time::Instant,
     access: &crate::secret::SecretString,
@@ -135,7 +143,7 @@ async fn see_through(
                 "{reason}: keeping the proxy's refresh lock for {}, until every proxy instance has reloaded the new refresh token",
                 minutes(clocks.hold())
             ));
-            keep_lock(ctx, store, names, held, clocks, written).await?;
+            keep_lock(ctx, store, names, lock, clocks, written).await?;
             ctx.ui.ok("every proxy instance's cache has expired: the proxy now refreshes from the new family");
         }
     }
@@ -168,12 +176,30 @@ async fn proxy_sees(
     Ok(())
 }
 
+/// The held lock and where its renewals are recorded.
+struct Renewing<'a> {
+    held: &'a mut HeldLock,
+    kept: Option<&'a Path>,
+    pending: &'a Pending,
+}
+
+impl Renewing<'_> {
+    fn renewed(&mut self, since: i64) {
+        self.held.since = since;
+        if let Some(path) = self.kept
+            && let Err(e) = crate::recovery::record_lock(path, self.pending, since)
+        {
+            tracing::warn!("{e}: if this run is killed, `push` waits the lock out");
+        }
+    }
+}
+
 /// Holds the lock until `written + hold`, renewing it; a lock lost or not renewable ends the run.
 async fn keep_lock(
     ctx: &Context,
     store: &dyn SecretStore,
     names: &SecretNames,
-    held: &HeldLock,
+    mut lock: Renewing<'_>,
     clocks: &ProxyClocks,
     written: tokio::time::Instant,
 ) -> Result<()> {
@@ -197,17 +223,20 @@ async fn keep_lock(
             store.renew_lock(names, now_ms())
         })
         .await;
-        let lock = store.lock_location(names);
+        let location = store.lock_location(names);
         match renewed {
-            Ok(true) => tracing::debug!(%lock, since = held.since, "refresh lock renewed"),
-            Ok(false) => {
+            Ok(Some(since)) => {
+                tracing::debug!(lock = %location, since, "refresh lock renewed");
+                lock.renewed(since);
+            }
+            Ok(None) => {
                 return Err(Error::Store(format!(
-                    "the proxy's refresh lock {lock} was taken from this run while the proxy's caches expired, so the proxy may write the old family over the new one"
+                    "the proxy's refresh lock {location} was taken from this run while the proxy's caches expired, so the proxy may write the old family over the new one"
                 )));
             }
             Err(e) => {
                 return Err(Error::Store(format!(
-                    "the proxy's refresh lock {lock} could not be renewed ({e}), so the proxy may write the old family over the new one"
+                    "the proxy's refresh lock {location} could not be renewed ({e}), so the proxy may write the old family over the new one"
                 )));
             }
         }

@@ -137,7 +137,7 @@ async fn write_locked(
         error,
         left_lock: None,
     };
-    let held = match &lock_policy {
+    let mut held = match &lock_policy {
         Some(policy) => Some(
             HeldLock::take(ctx, store, names, policy)
                 .await
@@ -153,8 +153,8 @@ async fn write_locked(
     let mut result: Result<()> = write_and_read_back(ctx, store, names, pending)
         .await
         .map_err(Error::from);
-    if let (Ok(()), Some(held)) = (&result, &held) {
-        result = super::handover::hand_over(ctx, store, names, pending, held).await;
+    if let (Ok(()), Some(held)) = (&result, held.as_mut()) {
+        result = super::handover::hand_over(ctx, store, names, pending, held, kept).await;
     }
     let left_lock = match held {
         Some(held) => held.release(ctx).await.err().map(|(since, _)| since),

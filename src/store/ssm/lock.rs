@@ -99,8 +99,8 @@ impl SsmStore {
 
 impl SsmStore {
     /// Rewrites our lock (`Overwrite=true`), which renews its `LastModifiedDate`, the time the
-    /// proxy judges it by (psoxy-contract §8 item 7); `false` when the lock is not ours any more.
-    pub(super) async fn renew(&self, names: &SecretNames, now_ms: i64) -> StoreResult<bool> {
+    /// proxy judges it by (psoxy-contract §8 item 7); `None` when the lock is not ours any more.
+    pub(super) async fn renew(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
         let name = lock_parameter(names);
         let ours = self
             .held
@@ -109,12 +109,12 @@ impl SsmStore {
             .get(&name)
             .cloned();
         let Some(ours) = ours else {
-            return Ok(false);
+            return Ok(None);
         };
         match self.client.get_parameter().name(&name).send().await {
             Ok(out) if out.parameter().and_then(|p| p.value()) == Some(ours.as_str()) => {}
-            Ok(_) => return Ok(false),
-            Err(e) if code(&e) == Some("ParameterNotFound") => return Ok(false),
+            Ok(_) => return Ok(None),
+            Err(e) if code(&e) == Some("ParameterNotFound") => return Ok(None),
             Err(e) => return Err(classify(e, Op::new("ssm:GetParameter", &name))),
         }
         let value = format!("locked_{now_ms}");
@@ -131,7 +131,7 @@ impl SsmStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(name, value);
-        Ok(true)
+        Ok(Some(now_ms))
     }
 }
 
