@@ -34,14 +34,17 @@ impl Deployment<'_> {
         jira_psoxy_setup::secret::ExposeSecret::expose_secret(&read.value).to_string()
     }
 
-    /// The stored access token expired: the proxy's last one, an hour ago.
+    /// The stored access tokens expired (twice: Secrets Manager's proxy also reads AWSPREVIOUS),
+    /// so every instance must exchange.
     async fn expire_access_token(&self) {
         let store = standin::store(&self.backing, self.prefix).await;
         let name = SecretNames::new(self.prefix).name(SecretKey::AccessToken);
-        store
-            .write(&name, &SecretString::from(expired_access_token(0)))
-            .await
-            .unwrap();
+        for n in 0..2 {
+            store
+                .write(&name, &SecretString::from(expired_access_token(n)))
+                .await
+                .unwrap();
+        }
     }
 }
 
@@ -68,10 +71,16 @@ async fn race_with(
         )
         .await;
     assert_eq!(init.code, 0, "init: {}", init.stderr);
-    d.expire_access_token().await;
     let fleet = standin::fleet(&d.backing, s, d.prefix, 3).await;
     for instance in &fleet.instances {
+        // Each finds only expired access tokens, so each exchanges: all warm, on the old family.
+        d.expire_access_token().await;
         instance.credentials().await.unwrap();
+        assert!(
+            instance.cached_refresh_token().is_some(),
+            "instance {} exchanged: its cache holds the refresh token",
+            instance.id
+        );
     }
     let old = d.stored_refresh_token().await;
     assert_eq!(

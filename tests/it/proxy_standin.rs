@@ -63,7 +63,8 @@ async fn ssm_the_proxy_reads_one_page_of_ten_oldest_first() {
     );
 }
 
-/// `ParameterStoreConfigService.acquire`: a held lock is judged by its `LastModifiedDate`, not
+/// `ParameterStoreConfigService.acquire`
+/// (impl/aws/src/main/java/co/worklytics/psoxy/aws/ParameterStoreConfigService.java): a held lock is judged by its `LastModifiedDate`, not
 /// its value (`locked_1` is not stale while it is fresh); one the writer renews stays held past
 /// the lease; one left alone is deleted as stale once the lease has passed, and taken next.
 #[tokio::test]
@@ -169,4 +170,69 @@ async fn gcp_the_proxy_reads_enabled_versions_newest_first() {
         .await
         .unwrap();
     assert_eq!(values(&seen), numbered(2..=6));
+}
+
+/// `RefreshTokenTokenRequestBuilder.getClientId`
+/// (core/src/main/java/co/worklytics/psoxy/gateway/impl/oauth/RefreshTokenTokenRequestBuilder.java):
+/// in Secrets Manager mode `CLIENT_ID` comes from SSM first. With a leftover SSM `CLIENT_ID` of
+/// another app the exchange is refused and nothing rotates; without it, it rotates.
+#[tokio::test]
+async fn secrets_manager_the_proxy_takes_client_id_from_ssm_first() {
+    use crate::support::standin::{self, Backing};
+    use crate::support::*;
+    use jira_psoxy_setup::store::SecretKey;
+    let moto = Moto::start();
+    sm_story::seed_deployment(&moto, None).await;
+    let s = Session::new(loopback_config()).await;
+    let mut env = moto.env();
+    env.push(("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string()));
+    let init = s
+        .run_with(
+            &sm_story::init_args(&s),
+            &borrowed(&env),
+            &[],
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let backing = Backing::SecretsManager(&moto);
+    let store = standin::store(&backing, PREFIX).await;
+    let names = SecretNames::new(PREFIX);
+    // AWSCURRENT and AWSPREVIOUS both expired, so the proxy must exchange.
+    for n in 0..2 {
+        let expired = SecretString::from(standin::expired_access_token(n));
+        store
+            .write(&names.name(SecretKey::AccessToken), &expired)
+            .await
+            .unwrap();
+    }
+    let refresh = || async {
+        let read = store
+            .read(&names.name(SecretKey::RefreshToken))
+            .await
+            .unwrap();
+        read.unwrap().value.expose_secret().to_string()
+    };
+    let before = refresh().await;
+    let ssm = moto.ssm().await;
+    let leftover = format!("{PREFIX}CLIENT_ID");
+    moto.put(&ssm, &leftover, "an-older-app", None).await;
+
+    let fleet = standin::fleet(&backing, &s, PREFIX, 1).await;
+    let _ = fleet.instances[0].credentials().await;
+    assert_eq!(
+        refresh().await,
+        before,
+        "refused: the SSM CLIENT_ID was used"
+    );
+
+    ssm.delete_parameter().name(&leftover).send().await.unwrap();
+    let fleet = standin::fleet(&backing, &s, PREFIX, 1).await;
+    tokio::time::sleep(standin::LEASE + Duration::from_millis(500)).await; // the failed exchange's lock goes stale
+    fleet.instances[0].credentials().await.unwrap();
+    assert_ne!(
+        refresh().await,
+        before,
+        "rotated with the Secrets Manager CLIENT_ID"
+    );
 }

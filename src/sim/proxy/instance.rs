@@ -287,7 +287,9 @@ impl ProxyInstance {
     async fn client_id(&self) -> Result<String, ProxyError> {
         if let Some(ssm) = &self.ssm {
             for param in &self.client_id_params {
-                if let Some(v) = self.cached(param, || ssm_value(ssm, param)).await? {
+                // `config`'s own cache, apart from the store's (the names may be equal).
+                let key = format!("ssm:{param}");
+                if let Some(v) = self.cached(&key, || ssm_value(ssm, param)).await? {
                     return Ok(v);
                 }
             }

@@ -1,5 +1,6 @@
 //! Each behaviour the stand-in takes from Psoxy's Java, pinned (paths under Psoxy v0.6.9's
-//! `java/`; psoxy-contract §8). The file store stands in for the store here; the per-store reads
+//! `java/`; psoxy-contract §8). `OAuthRefreshTokenSourceAuthStrategy` is
+//! `core/src/main/java/co/worklytics/psoxy/gateway/impl/oauth/OAuthRefreshTokenSourceAuthStrategy.java`. The file store stands in for the store here; the per-store reads
 //! and locks are pinned against the emulators in `tests/it/proxy_standin.rs`.
 
 use std::sync::Arc;
@@ -101,7 +102,9 @@ impl World {
     }
 }
 
-/// `CachingConfigServiceDecorator` (`refreshAfterWrite(ttl)`): a value is served from the cache
+/// `CachingConfigServiceDecorator`
+/// (core/src/main/java/co/worklytics/psoxy/gateway/impl/CachingConfigServiceDecorator.java,
+/// `refreshAfterWrite(ttl)`): a value is served from the cache
 /// until the TTL has passed since it was loaded, then reloaded from the store.
 #[tokio::test]
 async fn a_cached_secret_is_served_until_the_ttl_then_reloaded() {
@@ -210,7 +213,8 @@ async fn a_failed_exchange_leaves_the_lock_taken() {
     ));
 }
 
-/// `SecretManagerConfigService.acquire` (by value): a lock whose time is older than the lease
+/// `SecretManagerConfigService.acquire`
+/// (impl/gcp/src/main/java/co/worklytics/psoxy/SecretManagerConfigService.java, by value): a lock whose time is older than the lease
 /// is taken over at once; so is one written by a clock that runs minutes behind.
 #[tokio::test]
 async fn a_lock_dated_before_the_lease_is_taken_over_by_value() {
@@ -228,7 +232,9 @@ async fn a_lock_dated_before_the_lease_is_taken_over_by_value() {
     );
 }
 
-/// `HealthCheckRequestHandler` / `HealthCheckResult`: `X-Psoxy-Health-Check` gets the JSON,
+/// `HealthCheckRequestHandler` / `HealthCheckResult`
+/// (core/src/main/java/co/worklytics/psoxy/gateway/impl/HealthCheckRequestHandler.java,
+/// core/src/main/java/co/worklytics/psoxy/HealthCheckResult.java): `X-Psoxy-Health-Check` gets the JSON,
 /// 200 when passed; a required secret left as `fill me` is listed in `missingConfigProperties`
 /// and answers 412.
 #[tokio::test]
