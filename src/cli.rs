@@ -184,6 +184,10 @@ pub struct StoreArgs {
     /// the next `terraform apply` then needs them imported (the import ids are printed).
     #[arg(long)]
     pub create_missing: bool,
+    /// Go on although an SSM parameter `<prefix>CLIENT_ID` (or a shared `CLIENT_ID`) exists
+    /// beside a Secrets Manager deployment: the proxy reads that one first.
+    #[arg(long)]
+    pub allow_ssm_client_id: bool,
     /// AWS region of the SSM parameters (default: the AWS profile's region).
     #[arg(long, env = "AWS_REGION", hide_env_values = true)]
     pub aws_region: Option<String>,
@@ -345,6 +349,7 @@ pub fn command() -> clap::Command {
 fn read_only(status: clap::Command) -> clap::Command {
     [
         "create_missing",
+        "allow_ssm_client_id",
         "destroy_old_versions",
         "kms_key_id",
         "gcp_replication",

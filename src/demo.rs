@@ -131,3 +131,75 @@ impl Browser for DemoBrowser {
         None
     }
 }
+
+/// The simulated Psoxy (two instances, psoxy-contract §8) started on the store the run just
+/// wrote: each serves a request the way the proxy does, and the simulator says which family
+/// their access tokens belong to; then its health check. One line for the summary.
+pub async fn proxy_picks_up(
+    sim: &Simulator,
+    target: &crate::store::StoreTarget,
+    prefix: &str,
+) -> String {
+    use crate::sim::proxy::{
+        HEALTH_CHECK_HEADER, ProxyFleet, ProxyInstance, ProxyLock, ProxyTiming,
+    };
+    use crate::store::StoreTarget;
+    if !matches!(
+        target,
+        StoreTarget::File { .. } | StoreTarget::GcpSecretManager(_)
+    ) {
+        return "the simulated Psoxy runs beside the file store only".into();
+    }
+    let names = crate::store::SecretNames::new(prefix);
+    let mut instances = Vec::new();
+    for id in 0..2 {
+        let store = match target.open().await {
+            Ok(store) => store,
+            Err(e) => return format!("the simulated Psoxy could not open the store ({e})"),
+        };
+        let timing = ProxyTiming::production();
+        match ProxyInstance::new(
+            id,
+            store,
+            names.clone(),
+            ProxyLock::ByValue,
+            &sim.base_url(),
+            timing,
+        ) {
+            Ok(i) => instances.push(i),
+            Err(e) => return format!("the simulated Psoxy did not start ({e})"),
+        }
+    }
+    let mut fleet = ProxyFleet::new(instances);
+    let mut families = Vec::new();
+    for instance in &fleet.instances {
+        match instance.credentials().await {
+            Ok(token) => families.push(
+                sim.family_of_access_token(crate::secret::ExposeSecret::expose_secret(&token)),
+            ),
+            Err(e) => return format!("the simulated Psoxy failed: {e}"),
+        }
+    }
+    let minted = sim.newest_family();
+    let on_new = minted.is_some() && families.iter().all(|f| *f == minted);
+    let health = match fleet.serve().await {
+        Ok(addr) => match reqwest::Client::new()
+            .get(format!("http://{addr}/"))
+            .header(HEALTH_CHECK_HEADER, "true")
+            .send()
+            .await
+        {
+            Ok(r) => format!("health check {}", r.status().as_u16()),
+            Err(e) => format!("no health check ({})", e.without_url()),
+        },
+        Err(e) => format!("no health check ({e})"),
+    };
+    if on_new {
+        format!(
+            "the simulated Psoxy ({} instances) picked up the new token family; {health}",
+            families.len()
+        )
+    } else {
+        format!("the simulated Psoxy is NOT on the new token family ({families:?}); {health}")
+    }
+}

@@ -231,6 +231,26 @@ impl SecretStore for FileStore {
         }
     }
 
+    /// Rewrites our lock file with a new time, starting its lease over; `None` when it is not
+    /// ours any more.
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
+        let path = self.lock_path(names);
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(ours) = held.get(&path).cloned() else {
+            return Ok(None);
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) if text.trim() == ours => {}
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(&path, "read", e)),
+        }
+        let value = format!("locked_{now_ms}");
+        std::fs::write(&path, &value).map_err(|e| io_error(&path, "write", e))?;
+        held.insert(path, value);
+        Ok(Some(now_ms))
+    }
+
     /// Removes the lock if it is still the one this store took; one taken over meanwhile (it
     /// went stale) belongs to somebody else and is left alone.
     async fn unlock(&self, names: &SecretNames) -> StoreResult<()> {

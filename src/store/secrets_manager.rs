@@ -19,6 +19,8 @@ use super::target::AwsTarget;
 use super::*;
 use crate::secret::ExposeSecret;
 
+mod proxy_reads;
+
 const NOT_FOUND: &str = "ResourceNotFoundException";
 /// The stage the proxy reads, and the one PutSecretValue moves to the new version.
 const CURRENT: &str = "AWSCURRENT";
@@ -214,9 +216,11 @@ impl SecretStore for SecretsManagerStore {
                 names.lock_name()
             ),
         ];
+        let shadowing = self.ssm_client_ids(&names).await;
         Ok(Preflight {
             missing,
             unchecked,
+            shadowing,
             ..Preflight::default()
         })
     }
@@ -305,6 +309,18 @@ impl SecretStore for SecretsManagerStore {
 
     async fn unlock(&self, names: &SecretNames) -> StoreResult<()> {
         self.ssm.unlock(&qualified(names)).await
+    }
+
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
+        self.ssm.renew_lock(&qualified(names), now_ms).await
+    }
+
+    async fn proxy_access_token_candidates(
+        &self,
+        names: &SecretNames,
+    ) -> StoreResult<Vec<SecretString>> {
+        self.versions_as_proxy_reads(&qualified(names).name(SecretKey::AccessToken))
+            .await
     }
 }
 

@@ -107,11 +107,13 @@ pub async fn guarded<T>(
 pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
-    let mut ctx = authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
+    let (mut ctx, sim) =
+        authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
     if run.check_proxy {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
-    let report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
+    let mut report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
+    report.proxy = demo_proxy(&ctx, sim, &report.prefix).await;
     let report = check_after_write(&ctx, &args.run, &args.store, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
@@ -119,12 +121,13 @@ pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
 pub async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
-    let mut ctx =
+    let (mut ctx, sim) =
         authorizing_context(auth, store, run, args.connector, demo, false, &guard).await?;
     if run.check_proxy {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
-    let report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
+    let mut report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
+    report.proxy = demo_proxy(&ctx, sim, &report.prefix).await;
     let report = check_after_write(&ctx, &args.run, &args.store, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
@@ -149,6 +152,16 @@ async fn check_after_write(
     report
 }
 
+/// The demo's simulated Psoxy, started on the store just written: which family it picked up.
+async fn demo_proxy(
+    ctx: &Context,
+    sim: Option<Arc<sim::Simulator>>,
+    prefix: &str,
+) -> Option<String> {
+    let (sim, target) = (sim?, ctx.store_target.as_ref()?);
+    Some(demo::proxy_picks_up(&sim, target, prefix).await)
+}
+
 /// The seams of `init` and `renew`, and step 1's first half: the connector (asked in a terminal
 /// without `--connector`). With `--demo`, the simulator in place of Atlassian (and, for `init`,
 /// the simulator's app as the client).
@@ -164,7 +177,7 @@ async fn authorizing_context(
     demo: bool,
     demo_app: bool,
     guard: &Guard,
-) -> Result<Context> {
+) -> Result<(Context, Option<Arc<sim::Simulator>>)> {
     let mut ctx = context(
         run.non_interactive,
         auth.no_browser,
@@ -179,8 +192,9 @@ async fn authorizing_context(
             ctx.env_client_secret = Some(demo.client_secret.clone());
         }
         use_demo(&mut ctx, &demo);
+        return Ok((ctx, Some(demo.sim)));
     }
-    Ok(ctx)
+    Ok((ctx, None))
 }
 
 fn print_and_remember(

@@ -4,7 +4,7 @@ use super::Context;
 use super::authorize::{AuthPlan, atlassian_client, obtain_tokens};
 use super::credentials::client_credentials;
 use super::deployment::{
-    choose_prefix, confirm_replacing_live_family, note_proxy_cache, open_chosen_store, preflight,
+    choose_prefix, confirm_replacing_live_family, open_chosen_store, preflight,
 };
 use super::report::RunReport;
 use super::report::finish;
@@ -29,8 +29,15 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
     ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
     super::push::review_leftovers(ctx, store.as_ref(), &names.prefix).await;
-    preflight(ctx, store.as_ref(), &names, args.store.create_missing).await?;
-    let replacing = confirm_replacing_live_family(ctx, store.as_ref(), &names).await?;
+    preflight(
+        ctx,
+        store.as_ref(),
+        &names,
+        args.store.create_missing,
+        args.store.allow_ssm_client_id,
+    )
+    .await?;
+    confirm_replacing_live_family(ctx, store.as_ref(), &names).await?;
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;
     }
@@ -50,9 +57,6 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
         Grant { tokens, site, user },
     )
     .await?;
-    if replacing {
-        note_proxy_cache(ctx);
-    }
     finish(ctx, "init", &args.run, stored)
 }
 

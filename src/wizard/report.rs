@@ -50,6 +50,9 @@ pub struct RunReport {
     /// With `--check-proxy`: what the deployed proxy answered after the write.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy_check: Option<crate::proxy::CheckReport>,
+    /// The demo's simulated Psoxy after the run: which family it is on, its health check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 pub fn describe_edit(edit: Edit, key: &str) -> String {
@@ -109,6 +112,9 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     }
     if let Some(ics) = &report.ics {
         crate::outln!("  reminder:      {}", ics.display());
+    }
+    if let Some(proxy) = &report.proxy {
+        crate::ui::print_fitted(&format!("  proxy:         {proxy}"), 17);
     }
     let renew = if report.demo {
         format!("{} --demo", connector.command("renew"))
@@ -200,5 +206,6 @@ pub fn finish(
         ics: run.ics.clone(),
         demo: false,
         proxy_check: None,
+        proxy: None,
     })
 }

@@ -148,7 +148,7 @@ async fn write_locked(
             }
         }
     };
-    let held = match &lock_policy {
+    let mut held = match &lock_policy {
         Some(policy) => Some(
             HeldLock::take(ctx, store, names, policy, &record)
                 .await
@@ -165,13 +165,17 @@ async fn write_locked(
         .as_ref()
         .map(|s| s.writes.clone())
         .unwrap_or(Writes::NotSent);
-    let result = match &sending {
+    let mut result = match &sending {
         Ok(sending) => write_and_read_back(ctx, store, names, sending)
             .await
             .map_err(Error::from),
         Err(e) => Err(Error::Store(e.to_string())),
     };
-    // Stored and read back: a signal during the unlock must say so, not send to `push`.
+    if let (Ok(()), Ok(sending), Some(held)) = (&result, &sending, held.as_mut()) {
+        result = super::handover::hand_over(ctx, store, names, sending, held, kept).await;
+    }
+    // Stored, read back and handed over: a signal during the unlock must say so, not send to
+    // `push` (a signal during the handover does: push hands over again).
     let result = result.map(|()| ctx.guard.stored());
     let left_lock = match held {
         Some(held) => held.release(ctx).await.err().map(|(since, _)| since),

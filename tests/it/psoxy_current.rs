@@ -81,17 +81,18 @@ async fn the_scopes_flag_overrides_the_default() {
     assert_eq!(requested_scope(&out), with_account);
 }
 
-/// After replacing a live family (init again, or renew), the warning names the proxy's real
-/// cache window: 5 minutes.
+/// After replacing a live family (init again, or renew), the run says the running proxy reads the
+/// new access token (psoxy-contract §8), not that its cache may bring the old family back.
 #[tokio::test]
-async fn the_cache_warning_names_five_minutes_after_init_again_and_renew() {
+async fn init_again_and_renew_report_the_handover_to_the_running_proxy() {
     let s = initialized(loopback_config(), &[]).await;
     for args in [s.init_args(), s.renew_args()] {
         let out = s.run(&args, Browser::Follow { accept: true }).await;
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert!(
-            out.stderr.contains("config cache for up to 5 minutes")
-                && !out.stderr.contains("20 minutes"),
+            out.stderr
+                .contains("the running proxy reads the new access token")
+                && !out.stderr.contains("renew between the proxy's runs"),
             "{}",
             out.stderr
         );

@@ -25,9 +25,11 @@ fn pending(prefix: &str, own_lock_ms: Option<i64>) -> Pending {
             ),
             (
                 names.name(SecretKey::AccessToken),
-                SecretString::from(
-                    r#"{"expirationDate":1795864498001,"token":"at-new"}"#.to_string(),
-                ),
+                crate::atlassian::proxy_token::ProxyAccessToken::new(
+                    SecretString::from("at-new".to_string()),
+                    chrono::Utc::now() + chrono::Duration::hours(1),
+                )
+                .to_secret(),
             ),
         ],
         meta: FamilyMetadata {
