@@ -132,14 +132,33 @@ impl Browser for DemoBrowser {
     }
 }
 
+/// The demo's simulated Psoxy after the run: one line for the summary, and while this value
+/// lives, the proxy itself at `url` (its health check and the connector's example call), for
+/// `--check-proxy`.
+pub struct DemoProxy {
+    pub summary: String,
+    pub url: Option<String>,
+    _fleet: Option<crate::sim::proxy::ProxyFleet>,
+}
+
+impl DemoProxy {
+    fn said(summary: impl Into<String>) -> DemoProxy {
+        DemoProxy {
+            summary: summary.into(),
+            url: None,
+            _fleet: None,
+        }
+    }
+}
+
 /// The simulated Psoxy (two instances, psoxy-contract §8) started on the store the run just
 /// wrote: each serves a request the way the proxy does, and the simulator says which family
-/// their access tokens belong to; then its health check. One line for the summary.
+/// their access tokens belong to; then its health check.
 pub async fn proxy_picks_up(
     sim: &Simulator,
     target: &crate::store::StoreTarget,
     prefix: &str,
-) -> String {
+) -> DemoProxy {
     use crate::sim::proxy::{
         HEALTH_CHECK_HEADER, ProxyFleet, ProxyInstance, ProxyLock, ProxyTiming,
     };
@@ -148,14 +167,18 @@ pub async fn proxy_picks_up(
         target,
         StoreTarget::File { .. } | StoreTarget::GcpSecretManager(_)
     ) {
-        return "the simulated Psoxy runs beside the file store only".into();
+        return DemoProxy::said("the simulated Psoxy runs beside the file store only");
     }
     let names = crate::store::SecretNames::new(prefix);
     let mut instances = Vec::new();
     for id in 0..2 {
         let store = match target.open().await {
             Ok(store) => store,
-            Err(e) => return format!("the simulated Psoxy could not open the store ({e})"),
+            Err(e) => {
+                return DemoProxy::said(format!(
+                    "the simulated Psoxy could not open the store ({e})"
+                ));
+            }
         };
         let timing = ProxyTiming::production();
         match ProxyInstance::new(
@@ -167,7 +190,7 @@ pub async fn proxy_picks_up(
             timing,
         ) {
             Ok(i) => instances.push(i),
-            Err(e) => return format!("the simulated Psoxy did not start ({e})"),
+            Err(e) => return DemoProxy::said(format!("the simulated Psoxy did not start ({e})")),
         }
     }
     let mut fleet = ProxyFleet::new(instances);
@@ -177,29 +200,37 @@ pub async fn proxy_picks_up(
             Ok(token) => families.push(
                 sim.family_of_access_token(crate::secret::ExposeSecret::expose_secret(&token)),
             ),
-            Err(e) => return format!("the simulated Psoxy failed: {e}"),
+            Err(e) => return DemoProxy::said(format!("the simulated Psoxy failed: {e}")),
         }
     }
     let minted = sim.newest_family();
     let on_new = minted.is_some() && families.iter().all(|f| *f == minted);
-    let health = match fleet.serve().await {
+    let (health, url) = match fleet.serve().await {
         Ok(addr) => match reqwest::Client::new()
             .get(format!("http://{addr}/"))
             .header(HEALTH_CHECK_HEADER, "true")
             .send()
             .await
         {
-            Ok(r) => format!("health check {}", r.status().as_u16()),
-            Err(e) => format!("no health check ({})", e.without_url()),
+            Ok(r) => (
+                format!("health check {}", r.status().as_u16()),
+                Some(format!("http://{addr}/")),
+            ),
+            Err(e) => (format!("no health check ({})", e.without_url()), None),
         },
-        Err(e) => format!("no health check ({e})"),
+        Err(e) => (format!("no health check ({e})"), None),
     };
-    if on_new {
+    let summary = if on_new {
         format!(
             "the simulated Psoxy ({} instances) picked up the new token family; {health}",
             families.len()
         )
     } else {
         format!("the simulated Psoxy is NOT on the new token family ({families:?}); {health}")
+    };
+    DemoProxy {
+        summary,
+        url,
+        _fleet: Some(fleet),
     }
 }

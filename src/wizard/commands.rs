@@ -109,12 +109,11 @@ pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     let (run, demo) = (&args.run, args.demo);
     let (mut ctx, sim) =
         authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
-    if run.check_proxy {
+    if run.check_proxy && !demo {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
-    let mut report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
-    report.proxy = demo_proxy(&ctx, sim, &report.prefix).await;
-    let report = check_after_write(&ctx, &args.run, &args.store, report).await;
+    let report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
+    let report = check_after_write(&ctx, &args.run, &args.store, sim, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
@@ -123,43 +122,50 @@ pub async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
     let (run, demo) = (&args.run, args.demo);
     let (mut ctx, sim) =
         authorizing_context(auth, store, run, args.connector, demo, false, &guard).await?;
-    if run.check_proxy {
+    if run.check_proxy && !demo {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
-    let mut report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
-    report.proxy = demo_proxy(&ctx, sim, &report.prefix).await;
-    let report = check_after_write(&ctx, &args.run, &args.store, report).await;
+    let report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
+    let report = check_after_write(&ctx, &args.run, &args.store, sim, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
-/// `--check-proxy`: the write is done and stays done; a check that cannot even start is said,
-/// not raised, so the summary of what was written still prints.
+/// After the write: the demo's simulated Psoxy (which family it picked up), then with
+/// `--check-proxy` the deployed proxy, or in the demo the simulated one. The write is done and
+/// stays done; a check that cannot even start is said, not raised, so the summary of what was
+/// written still prints.
 async fn check_after_write(
     ctx: &Context,
     run: &RunArgs,
     store: &StoreArgs,
+    sim: Option<Arc<sim::Simulator>>,
     mut report: report::RunReport,
 ) -> report::RunReport {
+    let demo_proxy = match (sim, ctx.store_target.as_ref()) {
+        (Some(sim), Some(target)) => Some(demo::proxy_picks_up(&sim, target, &report.prefix).await),
+        _ => None,
+    };
+    report.proxy = demo_proxy.as_ref().map(|p| p.summary.clone());
     if !run.check_proxy {
         return report;
     }
-    match check::after_write(ctx, &run.proxy, store, &report).await {
+    let checked = match &demo_proxy {
+        Some(demo) => match &demo.url {
+            Some(url) => check::demo_after_write(url, &run.proxy, &report).await,
+            None => Err(Error::Input(format!(
+                "the simulated Psoxy does not answer: {}",
+                demo.summary
+            ))),
+        },
+        None => check::after_write(ctx, &run.proxy, store, &report).await,
+    };
+    match checked {
         Ok(found) => report.proxy_check = Some(found),
         Err(e) => ctx.ui.warn(&format!(
             "the secrets were written; the proxy was not checked: {e}"
         )),
     }
     report
-}
-
-/// The demo's simulated Psoxy, started on the store just written: which family it picked up.
-async fn demo_proxy(
-    ctx: &Context,
-    sim: Option<Arc<sim::Simulator>>,
-    prefix: &str,
-) -> Option<String> {
-    let (sim, target) = (sim?, ctx.store_target.as_ref()?);
-    Some(demo::proxy_picks_up(&sim, target, prefix).await)
 }
 
 /// The seams of `init` and `renew`, and step 1's first half: the connector (asked in a terminal

@@ -321,3 +321,43 @@ async fn the_demo_summary_says_the_simulated_proxy_picked_up_the_new_family() {
         );
     }
 }
+
+/// `init --demo --check-proxy`: the whole path in one run. After the write, the demo's
+/// simulated Psoxy is asked as a deployed proxy would be (its health check, then the
+/// connector's example call through it), and nothing about that loopback proxy is remembered.
+#[tokio::test]
+async fn the_demo_with_check_proxy_asks_the_simulated_proxy_its_health_and_one_call() {
+    let s = Session::new(loopback_config()).await;
+    let file = s.secrets_file().display().to_string();
+    let args = strings(&[
+        "init",
+        "--demo",
+        "--check-proxy",
+        "--non-interactive",
+        "--file",
+        &file,
+    ]);
+    let out = s.run_with(&args, &[], &[], Browser::Nothing).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("health check: passed"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("the demo's simulated Psoxy"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("the configured site is among its sites"),
+        "{}",
+        out.stdout
+    );
+    let remembered = s.path("home/.config/jira-psoxy-setup/proxy-jira-cloud.json");
+    assert!(
+        !remembered.exists(),
+        "the demo's loopback proxy is not remembered"
+    );
+}

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::instance::ProxyInstance;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::store::SecretKey;
 
 /// `ControlHeader.HEALTH_CHECK`: `"X-Psoxy-" + "Health-Check"`.
@@ -100,12 +101,46 @@ async fn serve(
         );
         return resp;
     }
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .trim_start_matches('/')
+        .to_string();
     match instance.credentials().await {
-        Ok(_) => (
-            StatusCode::OK,
-            "the stand-in proxy holds a usable access token\r\n",
-        )
-            .into_response(),
+        Ok(token) => forward(instance, &path, &token).await,
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\r\n")).into_response(),
+    }
+}
+
+/// An API call: the proxy calls the source with its own access token and answers with what the
+/// source said (Psoxy pseudonymizes the answer by its rules; the stand-in passes it through).
+async fn forward(instance: &ProxyInstance, path: &str, token: &SecretString) -> Response {
+    let url = match instance.source_api().join(path) {
+        Ok(url) => url,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\r\n")).into_response(),
+    };
+    let answer = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token.expose_secret())
+        .send()
+        .await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(e) => {
+            return (StatusCode::BAD_GATEWAY, format!("{}\r\n", e.without_url())).into_response();
+        }
+    };
+    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    match answer.bytes().await {
+        Ok(body) => {
+            let mut resp = (status, body).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            resp
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, format!("{}\r\n", e.without_url())).into_response(),
     }
 }

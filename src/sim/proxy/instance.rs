@@ -53,6 +53,8 @@ pub struct ProxyInstance {
     timing: ProxyTiming,
     http: reqwest::Client,
     token_url: url::Url,
+    /// The source's API (the simulator serves it beside its token endpoint).
+    source_api: url::Url,
     /// SSM parameters read for `CLIENT_ID` before the store (`getClientId`: the instance, then
     /// the shared parameter), in Secrets Manager mode.
     client_id_params: Vec<String>,
@@ -82,6 +84,7 @@ impl ProxyInstance {
             timing,
             http: reqwest::Client::new(),
             token_url: atlassian_auth.join("oauth/token")?,
+            source_api: atlassian_auth.clone(),
             client_id_params: Vec::new(),
             ssm: None,
             cache: Mutex::new(HashMap::new()),
@@ -126,6 +129,11 @@ impl ProxyInstance {
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Where API calls through the proxy go.
+    pub fn source_api(&self) -> &url::Url {
+        &self.source_api
     }
 
     /// `getCredentials`: the token in memory, else the shared one; refreshed when it needs to be.
