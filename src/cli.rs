@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::store::{StoreKind, StoreOptions, StoreTarget};
+
 pub const DEFAULT_AUTH_URL: &str = "https://auth.atlassian.com";
 pub const DEFAULT_API_URL: &str = "https://api.atlassian.com";
-pub const DEFAULT_SECRETS_FILE: &str = "./psoxy-jira-cloud.secrets.json";
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -128,51 +129,15 @@ Examples:
   # a recovery file saved for one store kind is refused for another
   jira-psoxy-setup push --from recovery.json --store gcp-secret-manager --gcp-project acme-psoxy";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StoreKind {
-    /// A local JSON file (mode 0600).
-    File,
-    /// AWS Systems Manager Parameter Store.
-    AwsSsm,
-    /// AWS Secrets Manager (`secrets_store_implementation = "aws_secrets_manager"`).
-    AwsSecretsManager,
-    /// Google Cloud Secret Manager.
-    GcpSecretManager,
-}
-
-impl StoreKind {
-    /// The `--store` value.
-    pub fn name(self) -> &'static str {
-        match self {
-            StoreKind::File => "file",
-            StoreKind::AwsSsm => "aws-ssm",
-            StoreKind::AwsSecretsManager => "aws-secrets-manager",
-            StoreKind::GcpSecretManager => "gcp-secret-manager",
-        }
-    }
-
-    /// The store as step 1 of a terminal run offers it.
-    pub fn label(self) -> &'static str {
-        match self {
-            StoreKind::File => "a local file (to try the tool, or for a proxy run locally)",
-            StoreKind::AwsSsm => "AWS SSM Parameter Store (Psoxy deployed on AWS)",
-            StoreKind::AwsSecretsManager => {
-                "AWS Secrets Manager (Psoxy on AWS with secrets_store_implementation = \"aws_secrets_manager\")"
-            }
-            StoreKind::GcpSecretManager => "GCP Secret Manager (Psoxy deployed on GCP)",
-        }
-    }
-}
-
-/// Where the secrets go.
+/// Where the secrets go: which store, its own flags (each store's module owns them), and the
+/// secrets' prefix.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// Where the secrets go [default: file; a terminal run of init or renew asks].
-    #[arg(long, value_enum)]
-    pub store: Option<StoreKind>,
-    /// The file store's path.
-    #[arg(long, default_value = DEFAULT_SECRETS_FILE)]
-    pub file: PathBuf,
+    #[arg(long, value_parser = crate::store::registry::value_parser())]
+    pub store: Option<&'static StoreKind>,
+    #[command(flatten)]
+    pub options: StoreOptions,
     /// Secret-name prefix, overriding discovery and --environment-name (e.g. PSOXY_JIRA_CLOUD_).
     #[arg(long)]
     pub prefix: Option<String>,
@@ -188,51 +153,27 @@ pub struct StoreArgs {
     /// beside a Secrets Manager deployment: the proxy reads that one first.
     #[arg(long)]
     pub allow_ssm_client_id: bool,
-    /// AWS region of the SSM parameters (default: the AWS profile's region).
-    #[arg(long, env = "AWS_REGION", hide_env_values = true)]
-    pub aws_region: Option<String>,
-    /// AWS named profile for credentials (default: the standard AWS credential chain).
-    #[arg(long, env = "AWS_PROFILE", hide_env_values = true)]
-    pub aws_profile: Option<String>,
-    /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/` or `ACME_`); one that contains `/` starts with it.
-    #[arg(long, default_value = "")]
-    pub ssm_root_path: String,
-    /// KMS key for parameters or secrets this tool creates (existing ones keep theirs).
-    #[arg(long)]
-    pub kms_key_id: Option<String>,
-    /// GCP project that holds the Secret Manager secrets (default: gcloud's configured project).
-    #[arg(long, env = "GOOGLE_CLOUD_PROJECT", hide_env_values = true)]
-    pub gcp_project: Option<String>,
-    /// Secret Manager endpoint (a plain-http loopback URL uses anonymous credentials: emulators, tests).
-    #[arg(long, env = "JIRA_PSOXY_GCP_ENDPOINT", hide_env_values = true)]
-    pub gcp_endpoint: Option<String>,
-    /// Destroy, rather than disable, older secret versions after a new one is labelled.
-    #[arg(long)]
-    pub destroy_old_versions: bool,
-    /// Replication of secrets --create-missing creates: `automatic` or
-    /// `user-managed:LOCATION[,LOCATION]` (Psoxy's Terraform uses user-managed replicas).
-    #[arg(long, value_name = "POLICY", value_parser = crate::store::gcp::GcpReplication::parse)]
-    pub gcp_replication: Option<crate::store::gcp::GcpReplication>,
     /// A target remembered by the last run (`renew`, `status`) or a recovery file (`push`),
     /// used when no store option was typed.
     #[arg(skip)]
-    pub remembered: Option<crate::store::StoreTarget>,
+    pub remembered: Option<StoreTarget>,
 }
 
 impl StoreArgs {
     /// The chosen store: a remembered target's, else `--store`, else the file store.
-    pub fn kind(&self) -> StoreKind {
+    pub fn kind(&self) -> &'static StoreKind {
         match &self.remembered {
             Some(target) => target.kind(),
-            None => self.store.unwrap_or(StoreKind::File),
+            None => self.store.unwrap_or_else(crate::store::registry::default),
         }
     }
 
-    /// The target these options name, or the one remembered from an earlier run.
-    pub fn target(&self) -> crate::store::StoreTarget {
+    /// The target: the one remembered from an earlier run (taken only when no store option was
+    /// typed), else the one these options name.
+    pub fn target(&self) -> StoreTarget {
         match &self.remembered {
             Some(target) => target.clone(),
-            None => crate::store::StoreTarget::from_args(self),
+            None => self.options.target(self.kind()),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::browser::{Browser, SystemBrowser};
-use crate::cli::{AuthArgs, StoreArgs, StoreKind};
+use crate::cli::{AuthArgs, StoreArgs};
 use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
@@ -61,7 +61,7 @@ pub async fn prepare(
     auth.atlassian_api_url = base;
     auth.redirect_uri = config.redirect_uri.clone();
     auth.paste = false;
-    store.store.get_or_insert(StoreKind::File);
+    store.store.get_or_insert(&crate::store::file::KIND);
     Ok(Demo {
         sim: Arc::new(sim),
         client_id: config.client_id,
@@ -165,7 +165,7 @@ pub async fn proxy_picks_up(
     use crate::store::StoreTarget;
     if !matches!(
         target,
-        StoreTarget::File { .. } | StoreTarget::GcpSecretManager(_)
+        StoreTarget::File(_) | StoreTarget::GcpSecretManager(_)
     ) {
         return DemoProxy::said("the simulated Psoxy runs beside the file store only");
     }

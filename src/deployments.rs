@@ -86,28 +86,15 @@ impl Deployment {
     /// The store and where it is: `aws-ssm:us-east-1` (`aws-ssm:us-east-1/PROFILE` with a
     /// profile), `gcp-secret-manager:PROJECT`, `file:/abs/path.json`.
     pub fn store_label(&self) -> String {
-        let kind = self.store.kind().name();
-        let or_default = |v: &Option<String>| v.clone().unwrap_or_else(|| "default".into());
-        let place = match &self.store {
-            StoreTarget::File { path } => path.display().to_string(),
-            StoreTarget::AwsSsm(aws) | StoreTarget::AwsSecretsManager(aws) => match &aws.profile {
-                Some(profile) => format!("{}/{profile}", or_default(&aws.region)),
-                None => or_default(&aws.region),
-            },
-            StoreTarget::GcpSecretManager(gcp) => match &gcp.endpoint {
-                Some(endpoint) => format!("{}/{endpoint}", or_default(&gcp.project)),
-                None => or_default(&gcp.project),
-            },
-        };
-        format!("{kind}:{place}")
+        self.store.label()
     }
 
     /// Relative paths (a team's file names `secrets.json`) are taken from the file's directory.
     fn anchored_at(mut self, dir: &Path) -> Deployment {
-        if let StoreTarget::File { path } = &mut self.store
-            && path.is_relative()
+        if let StoreTarget::File(file) = &mut self.store
+            && file.path.is_relative()
         {
-            *path = dir.join(&*path);
+            file.path = dir.join(&file.path);
         }
         if let Some(tfvars) = self.tfvars.as_mut().filter(|t| t.is_relative()) {
             *tfvars = dir.join(&*tfvars);
@@ -284,16 +271,18 @@ fn update(path: &Path, change: impl FnOnce(&mut Vec<Deployment>)) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::target::AwsTarget;
+    use crate::store::aws::AwsTarget;
+    use crate::store::file::FileTarget;
+    use crate::store::ssm::SsmTarget;
 
     fn ssm(region: &str, profile: Option<&str>) -> Deployment {
         Deployment {
             connector: &crate::connector::JIRA_CLOUD,
-            store: StoreTarget::AwsSsm(AwsTarget {
+            store: StoreTarget::AwsSsm(SsmTarget(AwsTarget {
                 region: Some(region.into()),
                 profile: profile.map(str::to_string),
                 ..Default::default()
-            }),
+            })),
             prefix: "PSOXY_JIRA_CLOUD_".into(),
             tfvars: None,
             demo: false,
@@ -314,9 +303,9 @@ mod tests {
         );
         let file = Deployment {
             connector: &crate::connector::CONFLUENCE_CLOUD,
-            store: StoreTarget::File {
+            store: StoreTarget::File(FileTarget {
                 path: "/srv/psoxy/secrets.json".into(),
-            },
+            }),
             prefix: "PSOXY_CONFLUENCE_CLOUD_".into(),
             tfvars: None,
             demo: true,
@@ -358,9 +347,9 @@ mod tests {
         assert_eq!(list.len(), 2);
         assert_eq!(
             list[0].store,
-            StoreTarget::File {
+            StoreTarget::File(FileTarget {
                 path: dir.path().join("secrets.json")
-            }
+            })
         );
         assert_eq!(list[0].tfvars, Some(dir.path().join("terraform.tfvars")));
         assert_eq!(list[0].connector, crate::connector::default());

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, CommandFactory};
+use clap::{ArgMatches, Args};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{Cli, Command, StoreArgs};
@@ -16,12 +16,14 @@ use crate::connector::Connector;
 use crate::store::StoreTarget;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "SavedLastRun")]
 pub struct LastRun {
     /// The store and its options, without per-run switches.
     pub store: StoreTarget,
     /// The connector set up there (files from before the choice: Jira Cloud).
-    #[serde(with = "crate::connector::serde_id")]
+    #[serde(
+        with = "crate::connector::serde_id",
+        default = "crate::connector::default"
+    )]
     pub connector: &'static Connector,
     pub prefix: String,
     pub redirect_uri: String,
@@ -30,46 +32,6 @@ pub struct LastRun {
     /// The target of `init --demo`: `renew` renews it against the simulator, never Atlassian.
     #[serde(default)]
     pub demo: bool,
-}
-
-/// The file as any version wrote it: earlier ones kept the store as `store_flags`
-/// (`--store aws-ssm --aws-region ...`).
-#[derive(Deserialize)]
-struct SavedLastRun {
-    #[serde(default)]
-    store: Option<StoreTarget>,
-    #[serde(default)]
-    store_flags: Vec<String>,
-    #[serde(
-        with = "crate::connector::serde_id",
-        default = "crate::connector::default"
-    )]
-    connector: &'static Connector,
-    prefix: String,
-    redirect_uri: String,
-    #[serde(default)]
-    tfvars: Option<PathBuf>,
-    #[serde(default)]
-    demo: bool,
-}
-
-impl TryFrom<SavedLastRun> for LastRun {
-    type Error = String;
-
-    fn try_from(saved: SavedLastRun) -> Result<LastRun, String> {
-        let store = match saved.store {
-            Some(store) => store,
-            None => StoreTarget::from_legacy_flags(&saved.store_flags)?,
-        };
-        Ok(LastRun {
-            store: store.remembered(),
-            connector: saved.connector,
-            prefix: saved.prefix,
-            redirect_uri: saved.redirect_uri,
-            tfvars: saved.tfvars,
-            demo: saved.demo,
-        })
-    }
 }
 
 /// `$XDG_CONFIG_HOME/jira-psoxy-setup/last-run.json`, else under `~/.config`; none without a home.
@@ -151,20 +113,12 @@ impl LastRun {
 /// every argument of `StoreArgs` that takes a value, as clap lists them, typed on the command
 /// line. Switches (`--create-missing`) choose no target.
 pub fn store_options_typed(matches: &ArgMatches) -> bool {
-    let Some((name, sub)) = matches.subcommand() else {
+    let Some((_, sub)) = matches.subcommand() else {
         return false;
     };
-    let cli = Cli::command();
-    let (Some(command), Some(group)) = (cli.find_subcommand(name), StoreArgs::group_id()) else {
-        return false;
-    };
-    let Some(store_group) = command.get_groups().find(|g| g.get_id() == &group) else {
-        return false;
-    };
-    let ids: Vec<&clap::Id> = store_group.get_args().collect();
-    command
+    StoreArgs::augment_args(clap::Command::new("store"))
         .get_arguments()
-        .filter(|arg| ids.contains(&arg.get_id()) && arg.get_action().takes_values())
+        .filter(|arg| arg.get_action().takes_values())
         .any(|arg| typed(sub, arg.get_id().as_str()))
 }
 
@@ -220,7 +174,7 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
         _ => return None,
     };
     *connector = Some(last.connector);
-    store.remembered = Some(last.store.clone().with_switches_of(store));
+    store.remembered = Some(last.store.clone().with_switches_of(&store.options));
     store.prefix = Some(last.prefix.clone());
     // Jira's line stays as it was; another connector is named.
     let mut words = Vec::new();
@@ -243,8 +197,10 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::target::{AwsTarget, GcpTarget};
-    use clap::FromArgMatches;
+    use crate::store::aws::AwsTarget;
+    use crate::store::gcp::GcpTarget;
+    use crate::store::ssm::SsmTarget;
+    use clap::{CommandFactory, FromArgMatches};
 
     fn parse(argv: &[&str]) -> (Cli, ArgMatches) {
         let matches = Cli::command().try_get_matches_from(argv).unwrap();
@@ -253,10 +209,10 @@ mod tests {
 
     fn last() -> LastRun {
         LastRun {
-            store: StoreTarget::AwsSsm(AwsTarget {
+            store: StoreTarget::AwsSsm(SsmTarget(AwsTarget {
                 region: Some("eu-west-1".into()),
                 ..Default::default()
-            }),
+            })),
             connector: &crate::connector::JIRA_CLOUD,
             prefix: "/p/ACME_JIRA_CLOUD_".into(),
             redirect_uri: "http://127.0.0.1:8765/callback".into(),
@@ -272,7 +228,7 @@ mod tests {
         let Command::Renew(args) = cli.command else {
             panic!()
         };
-        assert_eq!(args.store.kind(), crate::cli::StoreKind::AwsSsm);
+        assert_eq!(args.store.kind(), &crate::store::ssm::KIND);
         assert_eq!(args.store.target(), last().store);
         assert_eq!(args.store.prefix.as_deref(), Some("/p/ACME_JIRA_CLOUD_"));
         assert!(args.store.create_missing, "typed, so kept");
@@ -322,7 +278,7 @@ mod tests {
         let Command::Renew(args) = cli.command else {
             panic!()
         };
-        assert_eq!(args.store.kind(), crate::cli::StoreKind::File);
+        assert_eq!(args.store.kind(), &crate::store::file::KIND);
 
         let (mut cli, m) = parse(&["x", "renew", "--redirect-uri", "http://127.0.0.1:9/cb"]);
         fill_in(&mut cli, &m, Some(last())).expect("filled in");
@@ -347,42 +303,6 @@ mod tests {
         );
     }
 
-    /// A file exactly as the version with `store_flags` wrote it.
-    #[test]
-    fn a_last_run_file_in_the_flags_format_still_loads() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("last-run.json");
-        let old = r#"{
-  "store_flags": [
-    "--store",
-    "aws-ssm",
-    "--aws-region",
-    "eu-west-1",
-    "--ssm-root-path",
-    "/p/"
-  ],
-  "prefix": "/p/ACME_JIRA_CLOUD_",
-  "redirect_uri": "http://127.0.0.1:8765/callback",
-  "tfvars": "/work/psoxy/terraform.tfvars"
-}"#;
-        std::fs::write(&path, old).unwrap();
-        let loaded = LastRun::load(&path).unwrap().expect("loaded");
-        let expected = StoreTarget::AwsSsm(AwsTarget {
-            region: Some("eu-west-1".into()),
-            ssm_root_path: "/p/".into(),
-            ..Default::default()
-        });
-        assert_eq!(loaded.store, expected);
-        assert_eq!(loaded.prefix, "/p/ACME_JIRA_CLOUD_");
-        assert_eq!(loaded.connector, &crate::connector::JIRA_CLOUD);
-        assert_eq!(
-            loaded.tfvars.as_deref(),
-            Some(Path::new("/work/psoxy/terraform.tfvars"))
-        );
-        std::fs::write(&path, old.replace("aws-ssm", "nowhere")).unwrap();
-        assert!(LastRun::load(&path).unwrap_err().contains("cannot be used"));
-    }
-
     #[test]
     fn after_the_demo_renew_renews_the_demo_and_a_real_target_stays_out_of_it() {
         let demo = LastRun {
@@ -402,12 +322,6 @@ mod tests {
             fill_in(&mut cli, &m, Some(last())),
             None,
             "a real target stays out of the demo"
-        );
-        let text =
-            r#"{"store_flags":["--store","file"],"prefix":"P_","redirect_uri":"http://localhost"}"#;
-        assert!(
-            !serde_json::from_str::<LastRun>(text).unwrap().demo,
-            "older files load"
         );
     }
 

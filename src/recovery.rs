@@ -122,9 +122,6 @@ struct RecoveryFile {
         default = "crate::connector::default"
     )]
     connector: &'static crate::connector::Connector,
-    /// How earlier versions recorded the store (`--store aws-ssm --aws-region ...`): read only.
-    #[serde(default, skip_serializing)]
-    store_flags: Vec<String>,
     /// Version 2: whether the values were sent to the store.
     #[serde(default)]
     writes_sent: Option<bool>,
@@ -204,7 +201,6 @@ fn to_text(pending: &Pending) -> Result<Zeroizing<String>> {
         own_lock_ms: pending.own_lock_ms,
         store: pending.target.clone(),
         connector: pending.connector,
-        store_flags: Vec::new(),
         writes_sent,
         store_before,
         secrets: pending
@@ -294,9 +290,9 @@ mod tests {
 
     #[test]
     fn the_push_command_survives_a_shell() {
-        let target = StoreTarget::File {
+        let target = StoreTarget::File(crate::store::file::FileTarget {
             path: "my secrets/it's.json".into(),
-        };
+        });
         let line = push_command(Path::new("/state/recovery-1.json"), Some(&target));
         assert_eq!(
             line,
@@ -311,50 +307,5 @@ mod tests {
             .lines()
             .collect();
         assert_eq!(words[words.len() - 1], "my secrets/it's.json");
-    }
-
-    /// A file exactly as the version with `store_flags` wrote it.
-    #[test]
-    fn a_recovery_file_in_the_flags_format_still_loads() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("recovery-20261128T101500.123Z.json");
-        let old = r#"{
-  "version": 1,
-  "created_at": "2026-11-28T10:15:00.123Z",
-  "prefix": "/p/ACME_JIRA_CLOUD_",
-  "family_issued_at": "2026-11-28T10:14:58.001Z",
-  "cloud_id": "a1b2c3d4-0000-1111-2222-333344445555",
-  "secrets": {
-    "/p/ACME_JIRA_CLOUD_REFRESH_TOKEN": "rt-1",
-    "/p/ACME_JIRA_CLOUD_ACCESS_TOKEN": "{\"expirationDate\":1795864498001,\"token\":\"at-1\"}"
-  },
-  "own_lock_ms": 1795860898001,
-  "store_flags": [
-    "--store",
-    "aws-ssm",
-    "--aws-region",
-    "eu-west-1",
-    "--kms-key-id",
-    "alias/psoxy"
-  ]
-}"#;
-        std::fs::write(&path, old).unwrap();
-        let pending = load(&path).unwrap();
-        let expected = StoreTarget::AwsSsm(crate::store::target::AwsTarget {
-            region: Some("eu-west-1".into()),
-            kms_key_id: Some("alias/psoxy".into()),
-            ..Default::default()
-        });
-        assert_eq!(pending.target, Some(expected));
-        assert_eq!(pending.prefix, "/p/ACME_JIRA_CLOUD_");
-        assert_eq!(pending.own_lock_ms, Some(1_795_860_898_001));
-        assert_eq!(pending.values.len(), 2);
-        assert_eq!(pending.values[1].1.expose_secret(), "rt-1");
-        assert_eq!(pending.writes, Writes::Unknown);
-
-        let mut without_store: serde_json::Value = serde_json::from_str(old).unwrap();
-        without_store.as_object_mut().unwrap().remove("store_flags");
-        std::fs::write(&path, without_store.to_string()).unwrap();
-        assert_eq!(load(&path).unwrap().target, None);
     }
 }

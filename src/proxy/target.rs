@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::{ProxyError, remembered, terraform};
-use crate::cli::{ProxyArgs, StoreKind};
+use crate::cli::ProxyArgs;
 use crate::connector::Connector;
 use crate::http::is_loopback;
+use crate::store::Cloud;
 
 /// How requests to the proxy are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -34,13 +35,13 @@ pub struct ProxyTarget {
     pub from: String,
 }
 
-/// The target, in the order flags, remembered, Terraform. `store` is the deployment's store
-/// kind, when known (it tells the cloud when the URL's host does not).
+/// The target, in the order flags, remembered, Terraform. `store` is the cloud of the
+/// deployment's store, when known (it tells how to call the proxy when the URL's host does not).
 pub async fn resolve(
     args: &ProxyArgs,
     connector: &Connector,
     tfvars: Option<&Path>,
-    store: Option<StoreKind>,
+    store: Option<Cloud>,
 ) -> Result<ProxyTarget, ProxyError> {
     let remembered = remembered::load(connector);
     let (raw, mut role, mut auth, from) = if let Some(url) = &args.proxy_url {
@@ -108,7 +109,7 @@ fn proxy_url(raw: &str) -> Result<Url, ProxyError> {
     }
 }
 
-fn auth_for(url: &Url, store: Option<StoreKind>, has_role: bool) -> Result<ProxyAuth, ProxyError> {
+fn auth_for(url: &Url, store: Option<Cloud>, has_role: bool) -> Result<ProxyAuth, ProxyError> {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
     if under("on.aws") || under("amazonaws.com") {
@@ -118,8 +119,8 @@ fn auth_for(url: &Url, store: Option<StoreKind>, has_role: bool) -> Result<Proxy
         return Ok(ProxyAuth::GoogleIdToken);
     }
     match store {
-        Some(StoreKind::AwsSsm | StoreKind::AwsSecretsManager) => Ok(ProxyAuth::AwsIam),
-        Some(StoreKind::GcpSecretManager) => Ok(ProxyAuth::GoogleIdToken),
+        Some(Cloud::Aws) => Ok(ProxyAuth::AwsIam),
+        Some(Cloud::Google) => Ok(ProxyAuth::GoogleIdToken),
         _ if has_role => Ok(ProxyAuth::AwsIam),
         _ => Err(ProxyError::Input(format!(
             "how to authenticate to {url} cannot be told from its host: pass --proxy-auth aws-iam, google-id-token or none"
@@ -138,16 +139,16 @@ mod tests {
         assert_eq!(auth_for(&on_aws, None, false), Ok(ProxyAuth::AwsIam));
         let run = url("https://psoxy-abc-uc.a.run.app");
         assert_eq!(
-            auth_for(&run, Some(StoreKind::AwsSsm), false),
+            auth_for(&run, Some(Cloud::Aws), false),
             Ok(ProxyAuth::GoogleIdToken)
         );
         let local = url("http://127.0.0.1:9");
         assert_eq!(
-            auth_for(&local, Some(StoreKind::GcpSecretManager), false),
+            auth_for(&local, Some(Cloud::Google), false),
             Ok(ProxyAuth::GoogleIdToken)
         );
         assert_eq!(auth_for(&local, None, true), Ok(ProxyAuth::AwsIam));
-        assert!(auth_for(&local, Some(StoreKind::File), false).is_err());
+        assert!(auth_for(&local, None, false).is_err());
         let evil = url("https://on.aws.evil.example");
         assert!(auth_for(&evil, None, false).is_err());
     }

@@ -13,7 +13,7 @@ use secrecy::zeroize::Zeroizing;
 use super::{Pending, RecoveryFile, Writes, live};
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
-use crate::store::{FamilyMetadata, SecretKey, SecretNames, StoreTarget, is_placeholder};
+use crate::store::{FamilyMetadata, SecretKey, SecretNames, is_placeholder};
 
 /// A real recovery file is under 16 KB (four secrets, the store's options, a few dates); the cap
 /// leaves room for long paths and tokens and bounds what a wrong `--from` makes this tool read.
@@ -241,7 +241,6 @@ fn parse(bytes: &[u8]) -> std::result::Result<Pending, String> {
         (_, Some(true), Some(before)) => Writes::Sent(before.clone()),
         _ => return Err("it records its writes inconsistently".into()),
     };
-    let target = stored_target(file.store, &file.store_flags)?;
     Ok(Pending {
         prefix: file.prefix,
         values: file
@@ -254,22 +253,9 @@ fn parse(bytes: &[u8]) -> std::result::Result<Pending, String> {
             cloud_id: file.cloud_id,
         },
         own_lock_ms: file.own_lock_ms,
-        target,
+        target: file.store,
         connector: file.connector,
         writes,
         expected: None,
     })
-}
-
-/// The file's store: recorded as data, or as flags by earlier versions.
-fn stored_target(
-    store: Option<StoreTarget>,
-    legacy_flags: &[String],
-) -> std::result::Result<Option<StoreTarget>, String> {
-    if store.is_some() || legacy_flags.is_empty() {
-        return Ok(store);
-    }
-    StoreTarget::from_legacy_flags(legacy_flags)
-        .map(Some)
-        .map_err(|why| format!("its store_flags do not parse ({why}): edit them to valid options"))
 }

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+mod target;
+
+pub use target::{DEFAULT_SECRETS_FILE, FileArgs, FileTarget, KIND};
+
 use super::file_doc::{Document, Family};
 use super::*;
 use crate::local_file::{self, LOCK_WAIT, UpdateLock};

@@ -22,10 +22,12 @@ mod labels;
 mod ops;
 pub mod project;
 mod proxy_reads;
+mod target;
 
 pub use labels::{CLOUD_ID_LABEL, ISSUED_LABEL, LOCK_LABEL};
 use ops::{Api, Call, LATEST_VERSION, code, map_err, secret_id, version_number};
 pub use project::{Endpoint, GcpConfig, GcpReplication, parse_endpoint, resolve_project};
+pub use target::{GcpArgs, GcpTarget, KIND, terraform_owned};
 
 /// Terraform's label on the secrets it creates; `create_missing` sets it the same way.
 pub const TERRAFORM_LABEL: &str = "terraform_managed_value";
@@ -44,7 +46,7 @@ pub struct GcpStore {
 
 impl GcpStore {
     /// From the command line: project and endpoint resolved, credentials loaded (not yet used).
-    pub async fn open(target: &super::target::GcpTarget) -> StoreResult<GcpStore> {
+    pub async fn open(target: &GcpTarget) -> StoreResult<GcpStore> {
         let endpoint = parse_endpoint(target.endpoint.as_deref())?;
         let project = resolve_project(target.project.as_deref(), &|k| std::env::var(k).ok())?;
         tracing::info!(project = %project.id, source = project.source, "Google Cloud project");
@@ -237,10 +239,10 @@ impl SecretStore for GcpStore {
     }
 
     fn terraform_owned(&self) -> Option<super::terraform::Owned> {
-        Some(super::terraform::Owned::GcpSecret {
-            project: self.api.project.clone(),
-            replication_chosen: self.replication.is_some(),
-        })
+        Some(terraform_owned(
+            &self.api.project,
+            self.replication.is_some(),
+        ))
     }
 
     /// With the replication policy `--gcp-replication` chose; without one, nothing is created.

@@ -1,13 +1,16 @@
 //! Where the proxy's secrets live. `SecretStore` is the seam: the file, AWS SSM, AWS Secrets
-//! Manager and GCP Secret Manager stores each implement it in their own file; the wizard only
-//! sees this trait, and `StoreTarget` names which one to open.
+//! Manager and GCP Secret Manager stores each implement it in their own module, which also
+//! describes the store (its `--store` entry, flags, target, prefix rules, Terraform resource);
+//! `registry` lists them, and `StoreTarget` names which one to open.
 
+pub mod aws;
 pub mod file;
 mod file_doc;
 pub mod gcp;
 pub mod lock;
 mod name_cache;
 pub mod names;
+pub mod registry;
 pub mod secrets_manager;
 pub mod ssm;
 pub mod target;
@@ -18,6 +21,7 @@ use chrono::{DateTime, Utc};
 
 use crate::secret::SecretString;
 pub use names::{SecretKey, SecretNames};
+pub use registry::{Cloud, StoreKind, StoreOptions};
 pub use target::StoreTarget;
 
 /// The value Terraform gives every parameter/secret it pre-creates.

@@ -12,14 +12,17 @@ use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 
-use super::ssm::connect::{load_config, timeouts};
-use super::ssm::error::{Op, classify, code};
-use super::ssm::{SsmStore, check_prefix, to_chrono};
-use super::target::AwsTarget;
+use super::aws::connect::{load_config, timeouts};
+use super::aws::error::{Op, classify, code};
+use super::aws::{AwsTarget, check_prefix, to_chrono};
+use super::ssm::SsmStore;
 use super::*;
 use crate::secret::ExposeSecret;
 
 mod proxy_reads;
+mod target;
+
+pub use target::{KIND, SecretsManagerTarget, terraform_owned};
 
 const NOT_FOUND: &str = "ResourceNotFoundException";
 /// The stage the proxy reads, and the one PutSecretValue moves to the new version.
@@ -171,7 +174,7 @@ impl SecretsManagerStore {
 #[async_trait]
 impl SecretStore for SecretsManagerStore {
     fn terraform_owned(&self) -> Option<super::terraform::Owned> {
-        Some(super::terraform::Owned::SecretsManagerSecret)
+        Some(terraform_owned())
     }
 
     fn describe(&self) -> String {

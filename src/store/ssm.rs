@@ -6,28 +6,28 @@
 //! family's metadata are tags on the REFRESH_TOKEN parameter; the refresh lock is the proxy's own
 //! `<prefix>OAUTH_REFRESH_TOKEN_lock` String parameter.
 
-pub(crate) mod connect;
-pub(crate) mod error;
 mod history;
 mod lock;
+mod open;
 mod tags;
+mod target;
 
 pub use tags::{TAG_CLOUD_ID, TAG_ISSUED_AT};
+pub use target::{KIND, SsmTarget, terraform_owned};
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use aws_sdk_ssm::Client;
-use aws_sdk_ssm::primitives::DateTime as AwsDateTime;
 use aws_sdk_ssm::types::{ParameterMetadata, ParameterStringFilter, ParameterTier, ParameterType};
-use chrono::{DateTime, Utc};
 use futures_util::future::try_join_all;
 use tokio::task::JoinSet;
 
+use super::aws::error::{Op, classify, code};
+use super::aws::{check_prefix, to_chrono};
 use super::*;
 use crate::secret::ExposeSecret;
-use error::{Op, classify, code};
 
 /// Standard-tier parameters hold at most this many characters.
 const STANDARD_TIER_MAX: usize = 4096;
@@ -193,30 +193,10 @@ async fn put(
         })
 }
 
-pub(crate) fn to_chrono(t: &AwsDateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(t.to_millis().ok()?)
-}
-
-/// SSM names: letters, digits, `_.-/`, and fully qualified when they contain a `/`.
-pub(crate) fn check_prefix(prefix: &str) -> StoreResult<()> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-/".contains(c);
-    if !prefix.chars().all(allowed) {
-        return Err(StoreError::Other(format!(
-            "prefix {prefix:?} has characters SSM parameter names cannot hold (letters, digits, _ . - / only): fix --prefix or --environment-name"
-        )));
-    }
-    if prefix.contains('/') && !prefix.starts_with('/') {
-        return Err(StoreError::Other(format!(
-            "prefix {prefix:?} contains '/' but does not start with it: SSM needs /{prefix}"
-        )));
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl SecretStore for SsmStore {
     fn terraform_owned(&self) -> Option<super::terraform::Owned> {
-        Some(super::terraform::Owned::SsmParameter)
+        Some(terraform_owned())
     }
 
     fn lock_location(&self, names: &SecretNames) -> String {

@@ -1,198 +1,151 @@
 //! The chosen store and its options as one typed value, built once from the command line. The
 //! last-run file and the recovery file keep it as data; it becomes flags again only for messages
-//! (the printed `push` command). Each store kind owns its prefix rules and how it is opened.
+//! (the printed `push` command). Each store's target type lives in the store's own module and
+//! describes itself (`TargetSpec`): how it is opened, its prefix rules, its flags.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{SecretStore, names};
-use crate::cli::{StoreArgs, StoreKind};
+use super::SecretStore;
+use super::aws::AwsTarget;
+use super::file::FileTarget;
+use super::gcp::GcpTarget;
+use super::registry::{StoreKind, StoreOptions};
+use super::secrets_manager::SecretsManagerTarget;
+use super::ssm::SsmTarget;
 use crate::error::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum StoreTarget {
-    /// A local JSON file; the path is absolute, so a later run may start elsewhere.
-    File {
-        path: PathBuf,
-    },
-    AwsSsm(AwsTarget),
-    AwsSecretsManager(AwsTarget),
+    File(FileTarget),
+    AwsSsm(SsmTarget),
+    AwsSecretsManager(SecretsManagerTarget),
     GcpSecretManager(GcpTarget),
 }
 
-/// Where an AWS store is: the standard chain, with these overrides.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AwsTarget {
-    #[serde(default)]
-    pub region: Option<String>,
-    #[serde(default)]
-    pub profile: Option<String>,
-    /// Psoxy's `aws_ssm_param_root_path` (empty, or starting with `/`).
-    #[serde(default)]
-    pub ssm_root_path: String,
-    /// The KMS key for secrets this tool creates.
-    #[serde(default)]
-    pub kms_key_id: Option<String>,
+/// One line per store: from the enum to the store's own description of itself.
+macro_rules! each_store {
+    ($target:expr, $t:ident => $body:expr) => {
+        match $target {
+            StoreTarget::File($t) => $body,
+            StoreTarget::AwsSsm($t) => $body,
+            StoreTarget::AwsSecretsManager($t) => $body,
+            StoreTarget::GcpSecretManager($t) => $body,
+        }
+    };
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GcpTarget {
-    #[serde(default)]
-    pub project: Option<String>,
-    #[serde(default)]
-    pub endpoint: Option<String>,
-    /// A per-run switch: kept in a recovery file, never remembered for the next run.
-    #[serde(default)]
-    pub destroy_old_versions: bool,
-    /// A per-run switch for `--create-missing`: never saved.
-    #[serde(skip)]
-    pub replication: Option<super::gcp::GcpReplication>,
+/// What a store's target says about itself.
+#[async_trait]
+pub trait TargetSpec: Send + Sync {
+    fn kind(&self) -> &'static StoreKind;
+
+    /// Builds the store.
+    async fn open(&self) -> Result<Arc<dyn SecretStore>>;
+
+    /// The prefix `--environment-name` names for a connector's name `segment` (psoxy-contract
+    /// §3, §4).
+    fn derived_prefix(&self, environment_name: &str, segment: &str) -> String;
+
+    /// The prefix of a default deployment, proposed when discovery finds none.
+    fn default_prefix(&self, segment: &str) -> String;
+
+    /// Its options as flags (after `--store NAME`), for messages only.
+    fn flags(&self, flags: &mut Flags);
+
+    /// Where it is, for a deployment's name: `us-east-1`, `PROJECT`, `/abs/path.json`.
+    fn place(&self) -> String;
+
+    /// Clears this run's switches, for the target a later run takes.
+    fn forget_switches(&mut self) {}
+
+    /// Takes this run's switches from the command line.
+    fn take_switches(&mut self, options: &StoreOptions) {
+        let _ = options;
+    }
+
+    /// The AWS part, for stores that have one (signing calls to the proxy).
+    fn aws(&self) -> Option<&AwsTarget> {
+        None
+    }
 }
 
-/// An option's value, unless empty or blank.
-fn given(value: &Option<String>) -> Option<String> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
+/// Command-line flags being written out: values that are empty are left out.
+pub struct Flags(Vec<String>);
 
-impl StoreTarget {
-    /// The target the options name (`--store`, else the file store).
-    pub fn from_args(args: &StoreArgs) -> StoreTarget {
-        let aws = || AwsTarget {
-            region: given(&args.aws_region),
-            profile: given(&args.aws_profile),
-            ssm_root_path: args.ssm_root_path.clone(),
-            kms_key_id: given(&args.kms_key_id),
-        };
-        match args.kind() {
-            StoreKind::File => StoreTarget::File {
-                path: std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone()),
-            },
-            StoreKind::AwsSsm => StoreTarget::AwsSsm(aws()),
-            StoreKind::AwsSecretsManager => StoreTarget::AwsSecretsManager(aws()),
-            StoreKind::GcpSecretManager => StoreTarget::GcpSecretManager(GcpTarget {
-                project: given(&args.gcp_project),
-                endpoint: given(&args.gcp_endpoint),
-                destroy_old_versions: args.destroy_old_versions,
-                replication: args.gcp_replication.clone(),
-            }),
+impl Flags {
+    pub fn value(&mut self, flag: &str, value: Option<&str>) {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            self.0.extend([flag.to_string(), v.to_string()]);
         }
     }
 
-    pub fn kind(&self) -> StoreKind {
-        match self {
-            StoreTarget::File { .. } => StoreKind::File,
-            StoreTarget::AwsSsm(_) => StoreKind::AwsSsm,
-            StoreTarget::AwsSecretsManager(_) => StoreKind::AwsSecretsManager,
-            StoreTarget::GcpSecretManager(_) => StoreKind::GcpSecretManager,
+    pub fn switch(&mut self, flag: &str, on: bool) {
+        if on {
+            self.0.push(flag.to_string());
         }
+    }
+}
+
+impl StoreTarget {
+    pub fn spec(&self) -> &dyn TargetSpec {
+        each_store!(self, t => t as &dyn TargetSpec)
+    }
+
+    fn spec_mut(&mut self) -> &mut dyn TargetSpec {
+        each_store!(self, t => t as &mut dyn TargetSpec)
+    }
+
+    pub fn kind(&self) -> &'static StoreKind {
+        self.spec().kind()
     }
 
     /// Builds the store.
     pub async fn open(&self) -> Result<Arc<dyn SecretStore>> {
-        Ok(match self {
-            StoreTarget::File { path } => Arc::new(super::file::FileStore::new(path.clone())),
-            StoreTarget::AwsSsm(aws) => Arc::new(super::ssm::SsmStore::connect(aws).await?),
-            StoreTarget::AwsSecretsManager(aws) => {
-                Arc::new(super::secrets_manager::SecretsManagerStore::connect(aws).await?)
-            }
-            StoreTarget::GcpSecretManager(gcp) => Arc::new(super::gcp::GcpStore::open(gcp).await?),
-        })
+        self.spec().open().await
     }
 
-    /// The prefix `--environment-name` names for a connector's name `segment` (psoxy-contract
-    /// §3, §4).
     pub fn derived_prefix(&self, environment_name: &str, segment: &str) -> String {
-        match self {
-            StoreTarget::AwsSsm(aws) | StoreTarget::AwsSecretsManager(aws) => {
-                names::aws_prefix(&aws.ssm_root_path, environment_name, segment)
-            }
-            StoreTarget::GcpSecretManager(_) => names::gcp_prefix(environment_name, segment),
-            StoreTarget::File { .. } => names::aws_prefix("", environment_name, segment),
-        }
+        self.spec().derived_prefix(environment_name, segment)
     }
 
-    /// The prefix of a default deployment, proposed when discovery finds none.
     pub fn default_prefix(&self, segment: &str) -> String {
-        match self {
-            StoreTarget::AwsSsm(_) | StoreTarget::AwsSecretsManager(_) => {
-                self.derived_prefix("psoxy", segment)
-            }
-            StoreTarget::GcpSecretManager(_) => names::gcp_prefix("", segment),
-            StoreTarget::File { .. } => names::default_prefix(segment),
-        }
+        self.spec().default_prefix(segment)
     }
 
     /// The same target for a later run: per-run switches are left out.
     pub fn remembered(&self) -> StoreTarget {
         let mut target = self.clone();
-        if let StoreTarget::GcpSecretManager(gcp) = &mut target {
-            gcp.destroy_old_versions = false;
-            gcp.replication = None;
-        }
+        target.spec_mut().forget_switches();
         target
     }
 
     /// Per-run switches from this run's command line.
-    pub fn with_switches_of(mut self, args: &StoreArgs) -> StoreTarget {
-        if let StoreTarget::GcpSecretManager(gcp) = &mut self {
-            gcp.destroy_old_versions = args.destroy_old_versions;
-            gcp.replication = args.gcp_replication.clone();
-        }
+    pub fn with_switches_of(mut self, options: &StoreOptions) -> StoreTarget {
+        self.spec_mut().take_switches(options);
         self
     }
 
     /// As command-line flags, for messages only (a printed `push` command).
     pub fn flags(&self) -> Vec<String> {
-        let mut flags = vec!["--store".to_string(), self.kind().name().to_string()];
-        let mut add = |flag: &str, value: Option<&str>| {
-            if let Some(v) = value.filter(|v| !v.is_empty()) {
-                flags.extend([flag.to_string(), v.to_string()]);
-            }
-        };
-        match self {
-            StoreTarget::File { path } => add("--file", path.to_str()),
-            StoreTarget::AwsSsm(aws) | StoreTarget::AwsSecretsManager(aws) => {
-                add("--aws-region", aws.region.as_deref());
-                add("--aws-profile", aws.profile.as_deref());
-                add("--ssm-root-path", Some(&aws.ssm_root_path));
-                add("--kms-key-id", aws.kms_key_id.as_deref());
-            }
-            StoreTarget::GcpSecretManager(gcp) => {
-                add("--gcp-project", gcp.project.as_deref());
-                add("--gcp-endpoint", gcp.endpoint.as_deref());
-                if gcp.destroy_old_versions {
-                    flags.push("--destroy-old-versions".into());
-                }
-            }
-        }
-        flags
+        let mut flags = Flags(vec!["--store".to_string(), self.kind().name.to_string()]);
+        self.spec().flags(&mut flags);
+        flags.0
     }
 
-    /// A target saved as flags by earlier versions (last-run and recovery files).
-    pub fn from_legacy_flags(flags: &[String]) -> std::result::Result<StoreTarget, String> {
-        use clap::Parser;
-        #[derive(Parser)]
-        struct Saved {
-            #[command(flatten)]
-            store: StoreArgs,
-        }
-        let argv = std::iter::once("saved".to_string()).chain(flags.iter().cloned());
-        Saved::try_parse_from(argv)
-            .map(|saved| StoreTarget::from_args(&saved.store))
-            .map_err(|e| e.kind().to_string())
+    /// The store and where it is: `aws-ssm:us-east-1`, `file:/abs/path.json`.
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.kind().name, self.spec().place())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{gcp, secrets_manager, ssm};
 
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
@@ -200,11 +153,11 @@ mod tests {
 
     #[test]
     fn targets_serialize_as_tagged_data_and_print_as_flags() {
-        let target = StoreTarget::AwsSecretsManager(AwsTarget {
+        let target = StoreTarget::AwsSecretsManager(SecretsManagerTarget(AwsTarget {
             region: Some("eu-west-1".into()),
             kms_key_id: Some("alias/psoxy".into()),
             ..Default::default()
-        });
+        }));
         let json = serde_json::to_value(&target).unwrap();
         assert_eq!(json["kind"], "aws-secrets-manager");
         assert_eq!(json["region"], "eu-west-1");
@@ -213,24 +166,31 @@ mod tests {
             target.flags(),
             words("--store aws-secrets-manager --aws-region eu-west-1 --kms-key-id alias/psoxy")
         );
+        assert_eq!(target.kind(), &secrets_manager::KIND);
     }
 
     #[test]
-    fn legacy_flags_load_and_per_run_switches_are_not_remembered() {
-        let flags = words("--store gcp-secret-manager --gcp-project acme --destroy-old-versions");
-        let target = StoreTarget::from_legacy_flags(&flags).unwrap();
+    fn per_run_switches_are_not_remembered() {
+        let options = crate::testing::store_args(&[
+            "--store",
+            "gcp-secret-manager",
+            "--gcp-project",
+            "acme",
+            "--destroy-old-versions",
+        ])
+        .options;
+        let target = options.target(&gcp::KIND);
         assert_eq!(
-            target,
-            StoreTarget::GcpSecretManager(GcpTarget {
-                project: Some("acme".into()),
-                endpoint: None,
-                destroy_old_versions: true,
-                replication: None,
-            })
+            target.flags(),
+            words("--store gcp-secret-manager --gcp-project acme --destroy-old-versions")
         );
-        assert_eq!(target.flags(), flags);
-        assert!(!target.remembered().flags().contains(&flags[4]));
-        assert!(StoreTarget::from_legacy_flags(&words("--store nowhere")).is_err());
+        let later = target.remembered();
+        assert!(
+            !later
+                .flags()
+                .contains(&"--destroy-old-versions".to_string())
+        );
+        assert_eq!(later.with_switches_of(&options), target);
     }
 
     #[test]
@@ -240,8 +200,8 @@ mod tests {
             ..Default::default()
         };
         for target in [
-            StoreTarget::AwsSsm(aws.clone()),
-            StoreTarget::AwsSecretsManager(aws.clone()),
+            StoreTarget::AwsSsm(SsmTarget(aws.clone())),
+            StoreTarget::AwsSecretsManager(SecretsManagerTarget(aws.clone())),
         ] {
             assert_eq!(
                 target.default_prefix("JIRA_CLOUD_"),
@@ -254,5 +214,6 @@ mod tests {
         }
         let gcp = StoreTarget::GcpSecretManager(GcpTarget::default());
         assert_eq!(gcp.default_prefix("JIRA_CLOUD_"), "psoxy_JIRA_CLOUD_");
+        assert_eq!(ssm::KIND.name, "aws-ssm");
     }
 }

@@ -105,7 +105,7 @@ pub async fn preflight(
     store: &StoreArgs,
 ) -> Result<()> {
     let stored = ctx.store_target.clone().unwrap_or_else(|| store.target());
-    proxy::target::resolve(args, ctx.connector, tfvars, Some(stored.kind()))
+    proxy::target::resolve(args, ctx.connector, tfvars, stored.kind().cloud)
         .await
         .map(|_| ())
         .map_err(|e| Error::Input(format!("--check-proxy: {}", Error::from(e))))
@@ -148,7 +148,7 @@ async fn ask(
     expect: &Expectation,
 ) -> Result<CheckReport> {
     let stored = ctx.store_target.clone().unwrap_or_else(|| store.target());
-    let target = proxy::target::resolve(args, ctx.connector, tfvars, Some(stored.kind())).await?;
+    let target = proxy::target::resolve(args, ctx.connector, tfvars, stored.kind().cloud).await?;
     ctx.ui.info(&format!(
         "asking the proxy at {} ({})",
         target.url, target.from
@@ -169,17 +169,18 @@ async fn ask(
 /// The AWS region and profile for signing: `--aws-region`/`--aws-profile` (or their variables),
 /// else the AWS store's (the URL's host names the region before either).
 fn settings(args: &ProxyArgs, store: &StoreArgs, stored: &StoreTarget) -> Settings {
-    let aws = match stored {
-        StoreTarget::AwsSsm(aws) | StoreTarget::AwsSecretsManager(aws) => Some(aws),
-        _ => None,
-    };
+    let aws = stored.spec().aws();
     Settings {
         timeout: std::time::Duration::from_secs(args.proxy_timeout),
         aws_region: store
+            .options
+            .aws
             .aws_region
             .clone()
             .or_else(|| aws.and_then(|a| a.region.clone())),
         aws_profile: store
+            .options
+            .aws
             .aws_profile
             .clone()
             .or_else(|| aws.and_then(|a| a.profile.clone())),

@@ -326,7 +326,7 @@ pub async fn run_status(args: StatusArgs, store_typed: bool, verbose: u8) -> Res
                 "--deployments lists the deployments to read and store options name one: pass one or the other".into(),
             ));
         }
-        let report = fleet::read_one(&args, args.store.kind().name(), verbose == 0).await?;
+        let report = fleet::read_one(&args, args.store.kind().name, verbose == 0).await?;
         return print_one(&args, report);
     }
     let ui = Ui::new(verbose == 0 && !std::io::stderr().is_terminal());

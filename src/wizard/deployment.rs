@@ -50,12 +50,11 @@ pub async fn open_chosen_store(
 
 /// In a terminal without `--store`: where the secrets go. Scripts get the file store.
 fn choose_store(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
-    use clap::ValueEnum;
     if args.store.is_some() || args.remembered.is_some() || !ctx.interactive {
         return Ok(());
     }
-    let kinds = crate::cli::StoreKind::value_variants();
-    let items: Vec<String> = kinds.iter().map(|k| k.label().to_string()).collect();
+    let kinds = crate::store::registry::ALL;
+    let items: Vec<String> = kinds.iter().map(|k| k.label.to_string()).collect();
     let i = ctx
         .prompter
         .select("Where should the secrets go?", &items, "--store")?;

@@ -144,8 +144,8 @@ fn refuse_another_store_kind(
         Some(theirs) if theirs.kind() != args.kind() => Err(Error::Input(format!(
             "{} holds secrets for {}, not {}: run `{}`",
             from.display(),
-            theirs.kind().name(),
-            args.kind().name(),
+            theirs.kind().name,
+            args.kind().name,
             recovery::push_command(from, Some(theirs))
         ))),
         _ => Ok(()),

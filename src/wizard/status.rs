@@ -138,7 +138,7 @@ pub async fn run(
     leftovers.notes.iter().for_each(|n| ctx.ui.info(n));
     let mut warn = !leftovers.problems.is_empty();
     problems.extend(leftovers.problems);
-    if let StoreTarget::File { path } = args.store.target()
+    if let StoreTarget::File(crate::store::file::FileTarget { path }) = args.store.target()
         && !path.exists()
     {
         // Said once, rather than every secret "missing".

@@ -7,11 +7,11 @@ use std::time::Duration;
 use aws_sdk_ssm::types::ParameterType;
 use jira_psoxy_setup::secret::{ExposeSecret, SecretString};
 use jira_psoxy_setup::sim::proxy::{ProxyLock, ProxyTiming};
+use jira_psoxy_setup::store::aws::AwsTarget;
 use jira_psoxy_setup::store::gcp::{Endpoint, GcpConfig, GcpStore};
 use jira_psoxy_setup::store::lock::now_ms;
 use jira_psoxy_setup::store::secrets_manager::SecretsManagerStore;
 use jira_psoxy_setup::store::ssm::SsmStore;
-use jira_psoxy_setup::store::target::AwsTarget;
 use jira_psoxy_setup::store::{LockAttempt, SecretNames, SecretStore};
 
 use crate::support::gcp_fake::GcpFake;

@@ -3,8 +3,8 @@
 
 use crate::support::moto;
 
+use jira_psoxy_setup::store::aws::AwsTarget;
 use jira_psoxy_setup::store::secrets_manager::SecretsManagerStore;
-use jira_psoxy_setup::store::target::AwsTarget;
 use jira_psoxy_setup::store::{SecretNames, SecretStore};
 use moto::Moto;
 

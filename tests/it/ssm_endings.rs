@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ssm::types::ParameterType;
 use jira_psoxy_setup::store::SecretNames;
+use jira_psoxy_setup::store::aws::AwsTarget;
 use jira_psoxy_setup::store::lock::LockPolicy;
 use jira_psoxy_setup::store::ssm::SsmStore;
-use jira_psoxy_setup::store::target::AwsTarget;
 use jira_psoxy_setup::ui::{ScriptedPrompter, StdinLines, Ui};
 use jira_psoxy_setup::wizard::refresh_lock;
 use moto::Moto;

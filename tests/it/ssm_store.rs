@@ -8,8 +8,8 @@ use chrono::{TimeZone, Utc};
 use clap::Parser;
 use jira_psoxy_setup::cli::StoreArgs;
 use jira_psoxy_setup::secret::{ExposeSecret, SecretString};
+use jira_psoxy_setup::store::aws::AwsTarget;
 use jira_psoxy_setup::store::ssm::{SsmStore, TAG_CLOUD_ID, TAG_ISSUED_AT};
-use jira_psoxy_setup::store::target::AwsTarget;
 use jira_psoxy_setup::store::{
     FamilyMetadata, LockAttempt, SecretKey, SecretNames, SecretStore, StoreError, StoreTarget,
 };
@@ -24,7 +24,7 @@ struct Flags {
 fn args(extra: &[&str]) -> AwsTarget {
     let argv = ["test", "--store", "aws-ssm"].iter().chain(extra);
     match Flags::parse_from(argv).store.target() {
-        StoreTarget::AwsSsm(aws) => aws,
+        StoreTarget::AwsSsm(ssm) => ssm.0,
         other => panic!("{other:?}"),
     }
 }

@@ -7,8 +7,8 @@
 use aws_sdk_ssm::types::ParameterHistory;
 
 use super::SsmStore;
-use super::error::{Op, classify, code};
 use crate::secret::SecretString;
+use crate::store::aws::error::{Op, classify, code};
 use crate::store::{PROXY_VERSIONS_CONSIDERED, StoreResult, is_placeholder};
 
 /// `ParameterStoreConfigService.getAvailableVersions`: `MaxResults = 2 × limit`.

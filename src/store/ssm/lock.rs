@@ -6,7 +6,7 @@ use aws_sdk_ssm::primitives::DateTime as AwsDateTime;
 use aws_sdk_ssm::types::ParameterType;
 
 use super::SsmStore;
-use super::error::{Op, classify, code};
+use crate::store::aws::error::{Op, classify, code};
 use crate::store::{LockAttempt, SecretNames, StoreResult};
 
 pub(super) fn lock_parameter(names: &SecretNames) -> String {

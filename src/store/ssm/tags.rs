@@ -8,7 +8,7 @@ use aws_sdk_ssm::types::{ResourceTypeForTagging, Tag};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::SsmStore;
-use super::error::{Op, classify, code};
+use crate::store::aws::error::{Op, classify, code};
 use crate::store::{FamilyMetadata, SecretKey, SecretNames, StoreError, StoreResult};
 
 /// When the token family was first issued (RFC 3339, UTC, milliseconds).

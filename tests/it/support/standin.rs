@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use jira_psoxy_setup::sim::proxy::{ProxyFleet, ProxyInstance, ProxyLock, ProxyTiming};
+use jira_psoxy_setup::store::aws::AwsTarget;
 use jira_psoxy_setup::store::file::FileStore;
 use jira_psoxy_setup::store::gcp::{Endpoint, GcpConfig, GcpStore};
 use jira_psoxy_setup::store::lock::now_ms;
 use jira_psoxy_setup::store::secrets_manager::SecretsManagerStore;
 use jira_psoxy_setup::store::ssm::SsmStore;
-use jira_psoxy_setup::store::target::AwsTarget;
 use jira_psoxy_setup::store::{SecretNames, SecretStore};
 
 use super::Session;

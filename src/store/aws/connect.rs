@@ -1,20 +1,17 @@
-//! Building the store from the standard AWS chain: region and credentials are checked here,
-//! before anything else runs, and their failures say how to fix them.
+//! The AWS SDK configuration both AWS stores start from (the standard chain): region and
+//! credentials are checked here, before anything else runs, and their failures say how to fix
+//! them.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_ssm::Client;
 use aws_sdk_ssm::config::timeout::TimeoutConfig;
 use aws_sdk_ssm::config::{ProvideCredentials, Region};
 
-use super::SsmStore;
+use super::AwsTarget;
 use super::error::credentials_fix;
 use crate::error::{Error, Result};
 use crate::store::StoreError;
-use crate::store::target::AwsTarget;
 
 /// Loads the standard AWS chain, honouring --aws-region and --aws-profile. Every AWS store
 /// starts here; each service client then honours its own `AWS_ENDPOINT_URL_<SERVICE>`.
@@ -66,30 +63,6 @@ pub(crate) fn timeouts() -> TimeoutConfig {
         .operation_attempt_timeout(Duration::from_secs(20))
         .operation_timeout(Duration::from_secs(60))
         .build()
-}
-
-impl SsmStore {
-    pub async fn connect(target: &AwsTarget) -> Result<Self> {
-        Self::with_config(&load_config(target).await?, target).await
-    }
-
-    /// Builds the store from a loaded SDK configuration (region and credentials checked).
-    pub async fn with_config(config: &SdkConfig, target: &AwsTarget) -> Result<Self> {
-        let region = checked_region(config, target).await?;
-        let conf = aws_sdk_ssm::config::Builder::from(config)
-            .timeout_config(timeouts())
-            .build();
-        Ok(SsmStore {
-            endpoint: config.endpoint_url().map(str::to_string),
-            client: Client::from_conf(conf),
-            region,
-            root_path: target.ssm_root_path.clone(),
-            kms_key_id: target.kms_key_id.clone(),
-            known: Default::default(),
-            described_all: Default::default(),
-            held: Mutex::new(HashMap::new()),
-        })
-    }
 }
 
 /// `--ssm-root-path` is Psoxy's `aws_ssm_param_root_path` (rule in `names`).

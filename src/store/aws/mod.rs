@@ -1,0 +1,108 @@
+//! What AWS SSM Parameter Store and AWS Secrets Manager share: their flags, their target (the
+//! standard AWS chain with these overrides), loading the SDK configuration (`connect`), turning
+//! SDK errors into one line that says what to do (`error`), and Psoxy's naming rule.
+
+pub(crate) mod connect;
+pub(crate) mod error;
+
+use aws_sdk_ssm::primitives::DateTime as AwsDateTime;
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use super::registry::given;
+use super::target::Flags;
+use super::{StoreError, StoreResult, names};
+
+/// The AWS stores' flags.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// AWS region of the SSM parameters (default: the AWS profile's region).
+    #[arg(long, env = "AWS_REGION", hide_env_values = true)]
+    pub aws_region: Option<String>,
+    /// AWS named profile for credentials (default: the standard AWS credential chain).
+    #[arg(long, env = "AWS_PROFILE", hide_env_values = true)]
+    pub aws_profile: Option<String>,
+    /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/` or `ACME_`); one that contains `/` starts with it.
+    #[arg(long, default_value = "")]
+    pub ssm_root_path: String,
+    /// KMS key for parameters or secrets this tool creates (existing ones keep theirs).
+    #[arg(long)]
+    pub kms_key_id: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn target(&self) -> AwsTarget {
+        AwsTarget {
+            region: given(&self.aws_region),
+            profile: given(&self.aws_profile),
+            ssm_root_path: self.ssm_root_path.clone(),
+            kms_key_id: given(&self.kms_key_id),
+        }
+    }
+}
+
+/// Where an AWS store is: the standard chain, with these overrides.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsTarget {
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Psoxy's `aws_ssm_param_root_path` (empty, or starting with `/`).
+    #[serde(default)]
+    pub ssm_root_path: String,
+    /// The KMS key for secrets this tool creates.
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+}
+
+impl AwsTarget {
+    /// psoxy-contract §3, §4: `<root path><ENV ID>_<segment>`.
+    pub fn derived_prefix(&self, environment_name: &str, segment: &str) -> String {
+        names::aws_prefix(&self.ssm_root_path, environment_name, segment)
+    }
+
+    /// A default deployment's: environment `psoxy`.
+    pub fn default_prefix(&self, segment: &str) -> String {
+        self.derived_prefix("psoxy", segment)
+    }
+
+    pub fn flags(&self, flags: &mut Flags) {
+        flags.value("--aws-region", self.region.as_deref());
+        flags.value("--aws-profile", self.profile.as_deref());
+        flags.value("--ssm-root-path", Some(&self.ssm_root_path));
+        flags.value("--kms-key-id", self.kms_key_id.as_deref());
+    }
+
+    /// `us-east-1`, `us-east-1/PROFILE` with a profile.
+    pub fn place(&self) -> String {
+        let region = self.region.clone().unwrap_or_else(|| "default".into());
+        match &self.profile {
+            Some(profile) => format!("{region}/{profile}"),
+            None => region,
+        }
+    }
+}
+
+/// AWS's timestamp as chrono's.
+pub(crate) fn to_chrono(t: &AwsDateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(t.to_millis().ok()?)
+}
+
+/// SSM names (which Secrets Manager's follow): letters, digits, `_.-/`, and fully qualified when
+/// they contain a `/`.
+pub(crate) fn check_prefix(prefix: &str) -> StoreResult<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-/".contains(c);
+    if !prefix.chars().all(allowed) {
+        return Err(StoreError::Other(format!(
+            "prefix {prefix:?} has characters SSM parameter names cannot hold (letters, digits, _ . - / only): fix --prefix or --environment-name"
+        )));
+    }
+    if prefix.contains('/') && !prefix.starts_with('/') {
+        return Err(StoreError::Other(format!(
+            "prefix {prefix:?} contains '/' but does not start with it: SSM needs /{prefix}"
+        )));
+    }
+    Ok(())
+}
