@@ -6,8 +6,8 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use super::{
-    Context, check, deployment, fleet, init, push, renew, report, status, status_metrics,
-    status_table,
+    Context, authorize, check, deployment, fleet, init, push, renew, report, status,
+    status_metrics, status_table,
 };
 use crate::browser::{Browser, NoBrowser, SystemBrowser};
 use crate::cli::{
@@ -112,7 +112,13 @@ pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     if run.check_proxy && !demo {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
-    let report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
+    let store = guarded(
+        &guard,
+        deployment::open_chosen_store(&mut ctx, &mut args.store),
+    )
+    .await?;
+    let atl = authorize::atlassian_client(&ctx, &args.auth)?;
+    let report = guarded(&guard, init::run(&ctx, &args, store, &atl)).await?;
     let report = check_after_write(&ctx, &args.run, &args.store, sim, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
@@ -125,7 +131,13 @@ pub async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
     if run.check_proxy && !demo {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
-    let report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
+    let store = guarded(
+        &guard,
+        deployment::open_chosen_store(&mut ctx, &mut args.store),
+    )
+    .await?;
+    let atl = authorize::atlassian_client(&ctx, &args.auth)?;
+    let report = guarded(&guard, renew::run(&ctx, &args, store, &atl)).await?;
     let report = check_after_write(&ctx, &args.run, &args.store, sim, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }

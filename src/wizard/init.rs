@@ -1,26 +1,31 @@
 //! `init`: from nothing to a connected proxy, as a sequence of named steps.
 
+use std::sync::Arc;
+
 use super::Context;
-use super::authorize::{AuthPlan, atlassian_client, obtain_tokens};
+use super::authorize::{AuthPlan, obtain_tokens};
 use super::credentials::client_credentials;
-use super::deployment::{
-    choose_prefix, confirm_replacing_live_family, open_chosen_store, preflight,
-};
+use super::deployment::{choose_prefix, confirm_replacing_live_family, preflight};
 use super::report::RunReport;
 use super::report::finish;
 use super::save::{Grant, hold_new_family, store_grant};
 use super::site::{check_scopes, pick_site, reachable_sites, verify_user};
-use crate::atlassian::scopes;
+use crate::atlassian::{AtlassianClient, scopes};
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
+use crate::store::SecretStore;
 use crate::tfvars;
 
 const CONSOLE_URL: &str = "https://developer.atlassian.com/console/myapps/";
 
-pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
-    let store = open_chosen_store(ctx, &mut args.store).await?;
-    let (ctx, args) = (&*ctx, &*args);
-    let atl = atlassian_client(ctx, &args.auth)?;
+/// `store` is the one step 1 chose and opened (`deployment::open_chosen_store`); `atl` talks to
+/// Atlassian (or the simulator).
+pub async fn run(
+    ctx: &Context,
+    args: &InitArgs,
+    store: Arc<dyn SecretStore>,
+    atl: &AtlassianClient,
+) -> Result<RunReport> {
     let plan = AuthPlan::new(ctx, &args.auth)?;
     ctx.ui.step(&format!(
         "Target: {} ({})",
@@ -43,12 +48,12 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
     }
     show_console_checklist(ctx, &plan, args.demo)?;
     let creds = client_credentials(ctx, &args.auth, None)?;
-    let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
+    let tokens = obtain_tokens(ctx, atl, &creds, &plan).await?;
     hold_new_family(ctx, &names, Some(&creds), &tokens)?;
     check_scopes(ctx, &plan, &tokens)?;
-    let sites = reachable_sites(ctx, &atl, &tokens).await?;
+    let sites = reachable_sites(ctx, atl, &tokens).await?;
     let site = pick_site(ctx, &sites, args.auth.site.as_deref())?;
-    let user = verify_user(ctx, &atl, &tokens, &site).await?;
+    let user = verify_user(ctx, atl, &tokens, &site).await?;
     let stored = store_grant(
         ctx,
         &store,

@@ -1,25 +1,31 @@
 //! `renew`: the yearly part. Client credentials come back from the store, the console checklist
 //! is skipped, and the new token family must be for the site already configured.
 
+use std::sync::Arc;
+
 use super::Context;
-use super::authorize::obtain_tokens;
-use super::authorize::{AuthPlan, atlassian_client};
+use super::authorize::{AuthPlan, obtain_tokens};
 use super::credentials::{client_credentials, stored_client_credentials};
-use super::deployment::{choose_prefix, open_chosen_store, preflight};
+use super::deployment::{choose_prefix, preflight};
 use super::report::RunReport;
 use super::report::finish;
 use super::save::{Grant, hold_new_family, store_grant};
 use super::site::{check_scopes, pick_site, reachable_sites, verify_user};
+use crate::atlassian::AtlassianClient;
 use crate::atlassian::sites::Site;
 use crate::cli::RenewArgs;
 use crate::error::{Error, Result};
 use crate::store::{SecretNames, SecretStore};
 use crate::tfvars;
 
-pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
-    let store = open_chosen_store(ctx, &mut args.store).await?;
-    let (ctx, args) = (&*ctx, &*args);
-    let atl = atlassian_client(ctx, &args.auth)?;
+/// `store` is the one step 1 chose and opened (`deployment::open_chosen_store`); `atl` talks to
+/// Atlassian (or the simulator).
+pub async fn run(
+    ctx: &Context,
+    args: &RenewArgs,
+    store: Arc<dyn SecretStore>,
+    atl: &AtlassianClient,
+) -> Result<RunReport> {
     let plan = AuthPlan::new(ctx, &args.auth)?;
     ctx.ui.step(&format!(
         "Renewing the {} token family in {}",
@@ -49,10 +55,10 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
     }
     let creds = client_credentials(ctx, &args.auth, stored)?;
     let expected = configured_site(ctx, store.as_ref(), &names, args).await?;
-    let tokens = obtain_tokens(ctx, &atl, &creds, &plan).await?;
+    let tokens = obtain_tokens(ctx, atl, &creds, &plan).await?;
     hold_new_family(ctx, &names, (!from_store).then_some(&creds), &tokens)?;
     check_scopes(ctx, &plan, &tokens)?;
-    let sites = reachable_sites(ctx, &atl, &tokens).await?;
+    let sites = reachable_sites(ctx, atl, &tokens).await?;
     let site = match (args.auth.site.as_deref(), expected.as_deref()) {
         // The configured site, if the token reaches it; else the operator's pick, confirmed below.
         (None, Some(configured)) => match pick_site(ctx, &sites, Some(configured)) {
@@ -62,7 +68,7 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
         (wanted, _) => pick_site(ctx, &sites, wanted)?,
     };
     confirm_site_change(ctx, expected.as_deref(), &site, args.allow_site_change)?;
-    let user = verify_user(ctx, &atl, &tokens, &site).await?;
+    let user = verify_user(ctx, atl, &tokens, &site).await?;
     let creds = (!from_store).then_some(&creds);
     let stored = store_grant(ctx, &store, &names, creds, Grant { tokens, site, user }).await?;
     finish(ctx, "renew", &args.run, stored)
