@@ -4,9 +4,11 @@
 
 mod memory_store;
 mod prompter;
+mod sim_browser;
 
 pub use memory_store::{MemoryStore, Op};
 pub use prompter::{Answer, ExpectPrompter};
+pub use sim_browser::{Consent, SimBrowser};
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};

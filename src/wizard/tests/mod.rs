@@ -8,5 +8,6 @@
 )]
 
 mod choices;
+mod flows;
 mod handover;
 mod store_step;
