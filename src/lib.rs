@@ -26,6 +26,7 @@ pub mod connector;
 pub mod demo;
 pub mod deployments;
 pub mod error;
+pub mod family;
 pub mod http;
 pub mod interrupt;
 pub mod last_run;

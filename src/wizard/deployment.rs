@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::store::{SecretNames, SecretStore, terraform};
 
 use super::Context;
-use super::report::renew_by;
 
 /// Step 1 of init and renew, in a terminal without `--connector` (typed or remembered): which Psoxy connector.
 /// Scripts get the default.
@@ -153,8 +152,9 @@ pub async fn confirm_replacing_live_family(
     let Some(issued) = meta.issued_at else {
         return Ok(false);
     };
-    let days_left =
-        super::status::whole_days_left(renew_by(issued).signed_duration_since(chrono::Utc::now()));
+    let days_left = crate::family::whole_days_left(
+        crate::family::renew_by(issued).signed_duration_since(chrono::Utc::now()),
+    );
     if days_left < 0 {
         return Ok(false);
     }

@@ -8,17 +8,8 @@ use serde::Serialize;
 
 use crate::cli::{OutputFormat, RunArgs};
 use crate::error::Result;
+use crate::family::renew_by;
 use crate::tfvars::Edit;
-
-/// Atlassian's absolute limit on a refresh-token family.
-pub const FAMILY_LIFETIME_DAYS: i64 = 365;
-
-pub fn renew_by(issued_at: DateTime<Utc>) -> DateTime<Utc> {
-    // A stored issue date near the end of time (a hand-edited store) must not panic.
-    chrono::Duration::try_days(FAMILY_LIFETIME_DAYS)
-        .and_then(|d| issued_at.checked_add_signed(d))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
 
 #[derive(Debug, Serialize)]
 pub struct RunReport {

@@ -8,12 +8,12 @@ use serde::Serialize;
 
 use super::Context;
 use super::deployment::choose_prefix;
-use super::report::renew_by;
 use crate::atlassian::AtlassianClient;
 use crate::atlassian::proxy_token::ProxyAccessToken;
 use crate::cli::StatusArgs;
 use crate::connector::Connector;
 use crate::error::{Result, exit};
+use crate::family::{renew_by, whole_days_left};
 use crate::http::endpoint;
 use crate::secret::{ExposeSecret, SecretString};
 use crate::store::{SecretKey, SecretStore, StoreError, StoreTarget, is_placeholder};
@@ -291,15 +291,6 @@ fn read_failure(e: StoreError) -> crate::error::Error {
     }
 }
 
-/// Whole days left, a started day counting as one (as a certificate's "expires in" does): 365
-/// right after issue, 1 on the last day, 0 or less once expired.
-pub(crate) fn whole_days_left(remaining: chrono::Duration) -> i64 {
-    const DAY: i64 = 24 * 60 * 60;
-    let secs = remaining.num_seconds();
-    secs.div_euclid(DAY)
-        .saturating_add(i64::from(secs.rem_euclid(DAY) > 0))
-}
-
 /// The report when the store cannot be read at all (no credentials, permission denied, a corrupt
 /// file): for monitoring that is as bad as an expired family, so it is critical (exit 11), with
 /// the store's own one-line reason, rather than a generic store failure.
@@ -387,20 +378,4 @@ async fn check_site(
     let atl = AtlassianClient::new(ctx.http.clone(), api.clone(), api);
     let sites = atl.accessible_resources(token).await?;
     Ok(sites.iter().any(|s| s.id == cloud_id))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::whole_days_left as days_left;
-    use chrono::Duration;
-
-    #[test]
-    fn a_started_day_counts_and_the_deadline_itself_is_zero() {
-        let issued_now = Duration::days(365) - Duration::seconds(2);
-        assert_eq!(days_left(issued_now), 365);
-        assert_eq!(days_left(Duration::hours(1)), 1);
-        assert_eq!(days_left(Duration::zero()), 0);
-        assert_eq!(days_left(-Duration::hours(1)), 0);
-        assert_eq!(days_left(-Duration::hours(25)), -1);
-    }
 }
