@@ -9,20 +9,55 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub const DEFAULT_AUTH_URL: &str = "https://auth.atlassian.com";
 pub const DEFAULT_API_URL: &str = "https://api.atlassian.com";
 pub const DEFAULT_SECRETS_FILE: &str = "./psoxy-jira-cloud.secrets.json";
+pub const DEFAULT_REDIRECT_URI: &str = "http://localhost";
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0 success                  5 no usable site                       10 status: expires within --warn-days
-  1 internal error           6 secret store                         11 status: expired, missing, unreadable
-  2 usage error              7 terraform.tfvars                     12 store failed, tokens could not be saved
-  3 bad input                8 network                             129 SIGHUP
-  4 authorization refused    9 store failed, recovery file saved   130 interrupted (Ctrl-C) or quit
-                                                                   143 SIGTERM";
+/// Every exit code and what it means; each command's `--help` lists the ones it can end with.
+pub const EXIT_CODE_MEANINGS: &[(i32, &str)] = &[
+    (0, "success"),
+    (1, "internal error (a bug)"),
+    (2, "usage error"),
+    (3, "bad input, or nothing to do"),
+    (4, "authorization refused"),
+    (5, "no usable site"),
+    (6, "secret store"),
+    (7, "terraform.tfvars"),
+    (8, "network"),
+    (9, "store failed, recovery file saved"),
+    (10, "status: expires within --warn-days"),
+    (11, "status: expired, missing, unreadable"),
+    (12, "store failed, tokens could not be saved"),
+    (129, "SIGHUP (terminal closed)"),
+    (130, "interrupted (Ctrl-C) or quit"),
+    (143, "SIGTERM"),
+];
+
+/// The exit codes of `init` and `renew`.
+const RUN_CODES: &[i32] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 129, 130, 143];
+const STATUS_CODES: &[i32] = &[0, 1, 2, 3, 7, 10, 11];
+const PUSH_CODES: &[i32] = &[0, 1, 2, 3, 6, 12, 129, 130, 143];
+
+/// The exit codes as one column (`  3 bad input`), so the table reads at any width.
+pub fn exit_codes(codes: &[i32]) -> String {
+    let mut text = String::from("Exit codes:");
+    for (code, meaning) in EXIT_CODE_MEANINGS {
+        if codes.contains(code) {
+            text.push_str(&format!("\n  {code:>3} {meaning}"));
+        }
+    }
+    text
+}
+
+/// What `-h` ends with: the long help has more.
+const MORE_HELP: &str = "Examples, exit codes and every option: --help";
 
 #[derive(Debug, Parser)]
-#[command(name = "jira-psoxy-setup", version, about = "Connect Worklytics' Psoxy to Jira Cloud or Confluence Cloud (--connector): OAuth 2.0 (3LO) app, tokens, secrets and terraform.tfvars in one guided run.", after_help = EXIT_CODES)]
+#[command(
+    name = "jira-psoxy-setup",
+    version,
+    about = "Connect Worklytics' Psoxy to Jira Cloud or Confluence Cloud (--connector): OAuth 2.0 (3LO) app, tokens, secrets and terraform.tfvars in one guided run."
+)]
 pub struct Cli {
-    /// More log output on stderr (-v: info, -vv: debug). Secrets are never logged.
+    /// More log output on stderr (-v: info, -vv: debug); never a secret.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -32,31 +67,31 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// First-time setup: console checklist, authorization, tokens, secrets, tfvars.
-    #[command(after_help = INIT_EXAMPLES)]
     Init(InitArgs),
     /// Yearly renewal: a new token family, with the client credentials read back from the store.
-    #[command(after_help = RENEW_EXAMPLES)]
     Renew(RenewArgs),
     /// How long the token family has left; exit codes for monitoring (0 ok, 10 warn, 11 critical).
     ///
     /// Reads the store only. It never uses the refresh token: refresh tokens rotate, and a second
     /// user of one can invalidate the proxy's whole token family. `--check` uses the stored access
     /// token, and only while it is still valid.
-    #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
     /// Finish a run whose store write failed, from the recovery file it saved.
     ///
     /// The failed run prints the exact command, with its store options. The file (0600) is
     /// deleted once the secrets are written and read back; the refresh lock is held meanwhile.
-    #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print a man page (roff): the tool's, or one command's (`man init`).
+    Man {
+        /// The command whose page to print (init, renew, status, push, completions, man).
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
     /// Run the Atlassian simulator on a loopback port (for demos and benchmarks).
     #[command(hide = true)]
     Simulator(SimulatorArgs),
@@ -135,47 +170,105 @@ impl StoreKind {
 /// Where the secrets go.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// Where the secrets go [default: file; a terminal run of init or renew asks].
-    #[arg(long, value_enum)]
+    /// Where the secrets go [default: file].
+    #[arg(long, value_enum, help_heading = "Secret store")]
     pub store: Option<StoreKind>,
-    /// The file store's path.
-    #[arg(long, default_value = DEFAULT_SECRETS_FILE)]
-    pub file: PathBuf,
-    /// Secret-name prefix, overriding discovery and --environment-name (e.g. PSOXY_JIRA_CLOUD_).
-    #[arg(long)]
+    /// The file store's path [default: ./psoxy-<connector>.secrets.json].
+    #[arg(long, help_heading = "Secret store", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// The file store's path when `--file` is not given: the connector's own, set once the
+    /// connector is known.
+    #[arg(skip = DEFAULT_SECRETS_FILE.to_string())]
+    pub default_file: String,
+    /// Secret-name prefix (e.g. PSOXY_JIRA_CLOUD_).
+    ///
+    /// Overrides discovery and --environment-name.
+    #[arg(long, help_heading = "Secret store")]
     pub prefix: Option<String>,
-    /// Psoxy environment name (AWS default `psoxy`; GCP default empty, giving `psoxy_JIRA_CLOUD_`);
-    /// spaces become hyphens, as in Psoxy's env-id.
-    #[arg(long)]
+    /// Psoxy environment name, giving the prefix.
+    ///
+    /// AWS default `psoxy`; GCP default empty, giving `psoxy_JIRA_CLOUD_`. Spaces become hyphens,
+    /// as in Psoxy's env-id.
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "Secret store",
+        hide_short_help = true
+    )]
     pub environment_name: Option<String>,
-    /// Create secrets that Terraform has not created (non-interactive runs need this to create any);
-    /// the next `terraform apply` then needs them imported (the import ids are printed).
-    #[arg(long)]
+    /// Create secrets that Terraform has not created.
+    ///
+    /// Non-interactive runs need this to create any. The next `terraform apply` then needs them
+    /// imported (the import ids are printed).
+    #[arg(long, help_heading = "Secret store", hide_short_help = true)]
     pub create_missing: bool,
-    /// AWS region of the SSM parameters (default: the AWS profile's region).
-    #[arg(long, env = "AWS_REGION", hide_env_values = true)]
+    /// AWS region of the secrets [default: the AWS profile's].
+    #[arg(
+        long,
+        env = "AWS_REGION",
+        hide_env_values = true,
+        help_heading = "AWS (--store aws-ssm or aws-secrets-manager)",
+        value_name = "REGION"
+    )]
     pub aws_region: Option<String>,
-    /// AWS named profile for credentials (default: the standard AWS credential chain).
-    #[arg(long, env = "AWS_PROFILE", hide_env_values = true)]
+    /// AWS named profile for credentials.
+    ///
+    /// Default: the standard AWS credential chain.
+    #[arg(
+        long,
+        env = "AWS_PROFILE",
+        hide_env_values = true,
+        help_heading = "AWS (--store aws-ssm or aws-secrets-manager)",
+        hide_short_help = true,
+        value_name = "PROFILE"
+    )]
     pub aws_profile: Option<String>,
     /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/` or `ACME_`); one that contains `/` starts with it.
-    #[arg(long, default_value = "")]
+    #[arg(
+        long,
+        default_value = "",
+        help_heading = "AWS (--store aws-ssm or aws-secrets-manager)",
+        hide_short_help = true,
+        value_name = "PATH"
+    )]
     pub ssm_root_path: String,
     /// KMS key for parameters or secrets this tool creates (existing ones keep theirs).
-    #[arg(long)]
+    #[arg(
+        long,
+        help_heading = "AWS (--store aws-ssm or aws-secrets-manager)",
+        hide_short_help = true,
+        value_name = "KEY"
+    )]
     pub kms_key_id: Option<String>,
-    /// GCP project that holds the Secret Manager secrets (default: gcloud's configured project).
-    #[arg(long, env = "GOOGLE_CLOUD_PROJECT", hide_env_values = true)]
+    /// GCP project of the secrets [default: gcloud's].
+    #[arg(
+        long,
+        env = "GOOGLE_CLOUD_PROJECT",
+        hide_env_values = true,
+        help_heading = "Google Cloud (--store gcp-secret-manager)",
+        value_name = "PROJECT"
+    )]
     pub gcp_project: Option<String>,
     /// Secret Manager endpoint (a plain-http loopback URL uses anonymous credentials: emulators, tests).
-    #[arg(long, env = "JIRA_PSOXY_GCP_ENDPOINT", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "JIRA_PSOXY_GCP_ENDPOINT",
+        hide_env_values = true,
+        help_heading = "Google Cloud (--store gcp-secret-manager)",
+        hide_short_help = true,
+        value_name = "URL"
+    )]
     pub gcp_endpoint: Option<String>,
     /// Destroy, rather than disable, older secret versions after a new one is labelled.
-    #[arg(long)]
+    #[arg(
+        long,
+        help_heading = "Google Cloud (--store gcp-secret-manager)",
+        hide_short_help = true
+    )]
     pub destroy_old_versions: bool,
     /// Replication of secrets --create-missing creates: `automatic` or
     /// `user-managed:LOCATION[,LOCATION]` (Psoxy's Terraform uses user-managed replicas).
-    #[arg(long, value_name = "POLICY", value_parser = crate::store::gcp::GcpReplication::parse)]
+    #[arg(long, value_name = "POLICY", value_parser = crate::store::gcp::GcpReplication::parse, help_heading = "Google Cloud (--store gcp-secret-manager)", hide_short_help = true)]
     pub gcp_replication: Option<crate::store::gcp::GcpReplication>,
     /// A target remembered by the last run (`renew`, `status`) or a recovery file (`push`),
     /// used when no store option was typed.
@@ -192,6 +285,13 @@ impl StoreArgs {
         }
     }
 
+    /// The file store's path: `--file`, else the connector's default.
+    pub fn file_path(&self) -> PathBuf {
+        self.file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&self.default_file))
+    }
+
     /// The target these options name, or the one remembered from an earlier run.
     pub fn target(&self) -> crate::store::StoreTarget {
         match &self.remembered {
@@ -205,61 +305,99 @@ impl StoreArgs {
 #[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
     /// The app's Client ID (Developer console -> Settings).
-    #[arg(long, env = "JIRA_CLIENT_ID", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "JIRA_CLIENT_ID",
+        hide_env_values = true,
+        help_heading = "Connector and Atlassian app",
+        value_name = "ID"
+    )]
     pub client_id: Option<String>,
     /// Read the client secret from the first line of standard input.
-    #[arg(long)]
+    #[arg(long, help_heading = "Connector and Atlassian app")]
     pub client_secret_stdin: bool,
     /// The callback URL registered in the console; must match it exactly.
-    #[arg(long, default_value = "http://localhost")]
+    #[arg(long, default_value = DEFAULT_REDIRECT_URI, help_heading = "Connector and Atlassian app", value_name = "URL")]
     pub redirect_uri: String,
     /// Scopes to request, separated by spaces or commas (default: the Psoxy list).
-    #[arg(long)]
+    #[arg(
+        long,
+        help_heading = "Connector and Atlassian app",
+        hide_short_help = true
+    )]
     pub scopes: Option<String>,
     /// Atlassian site to use, by cloud id, URL or name.
-    #[arg(long)]
+    #[arg(
+        long,
+        help_heading = "Connector and Atlassian app",
+        value_name = "SITE"
+    )]
     pub site: Option<String>,
     /// Accept a token that lacks some requested scopes (newer Psoxy versions need fewer).
-    #[arg(long)]
+    #[arg(
+        long,
+        help_heading = "Connector and Atlassian app",
+        hide_short_help = true
+    )]
     pub allow_missing_scopes: bool,
     /// Print the authorize URL, but do not open a browser.
-    #[arg(long)]
+    #[arg(long, help_heading = "Authorization in the browser")]
     pub no_browser: bool,
     /// Do not listen for the callback: paste the URL the browser lands on.
-    #[arg(long)]
+    #[arg(long, help_heading = "Authorization in the browser")]
     pub paste: bool,
     /// Seconds to wait for the browser's callback or a pasted URL (the code lives ~10 minutes).
-    #[arg(long, default_value_t = 600)]
+    #[arg(
+        long,
+        default_value_t = 600,
+        help_heading = "Authorization in the browser",
+        hide_short_help = true
+    )]
     pub callback_timeout: u64,
     /// Atlassian's authorization server (change only for a simulator or a test double).
-    #[arg(long, env = "ATLASSIAN_AUTH_URL", hide_env_values = true, default_value = DEFAULT_AUTH_URL)]
+    #[arg(long, env = "ATLASSIAN_AUTH_URL", hide_env_values = true, default_value = DEFAULT_AUTH_URL, help_heading = "Connector and Atlassian app", hide_short_help = true)]
     pub atlassian_auth_url: String,
     /// Atlassian's API gateway (change only for a simulator or a test double).
-    #[arg(long, env = "ATLASSIAN_API_URL", hide_env_values = true, default_value = DEFAULT_API_URL)]
+    #[arg(long, env = "ATLASSIAN_API_URL", hide_env_values = true, default_value = DEFAULT_API_URL, help_heading = "Connector and Atlassian app", hide_short_help = true)]
     pub atlassian_api_url: String,
 }
 
 /// Options shared by init and renew.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// terraform.tfvars to update with the cloud id (`jira_cloud_id`; Confluence:
-    /// `confluence_example_cloud_id`).
-    #[arg(long)]
+    /// terraform.tfvars to update with the site's cloud id.
+    ///
+    /// Sets `jira_cloud_id` (Confluence: `confluence_example_cloud_id`) where Terraform reads it.
+    #[arg(long, help_heading = "Output and files", value_name = "PATH")]
     pub tfvars: Option<PathBuf>,
-    /// Never prompt; every value from flags, env or stdin. Implied when stdin or stderr is not a terminal.
+    /// Never prompt; every value from flags, env or stdin.
+    ///
+    /// Implied when stdin or stderr is not a terminal.
     #[arg(long)]
     pub non_interactive: bool,
     /// Print what was written where (never a secret) as JSON on stdout.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output and files")]
     pub json: bool,
     /// The older spelling of --json (`--output json`), kept for scripts.
     #[arg(long, value_enum, default_value = "human", hide = true)]
     pub output: OutputFormat,
-    /// Write an iCalendar reminder (--warn-days before the family expires) to this file.
-    #[arg(long)]
+    /// Write an iCalendar reminder to this file.
+    ///
+    /// It fires --warn-days before the token family expires.
+    #[arg(
+        long,
+        help_heading = "Output and files",
+        hide_short_help = true,
+        value_name = "PATH"
+    )]
     pub ics: Option<PathBuf>,
     /// Days before the family expires that the --ics reminder fires.
-    #[arg(long, default_value_t = 30)]
+    #[arg(
+        long,
+        default_value_t = 30,
+        help_heading = "Output and files",
+        hide_short_help = true
+    )]
     pub warn_days: i64,
 }
 
@@ -274,23 +412,71 @@ fn output_format(json: bool, output: OutputFormat) -> OutputFormat {
     if json { OutputFormat::Json } else { output }
 }
 
-/// The command-line interface as clap builds it, with what the derive cannot say: `status` only
-/// reads, so the store's write-only switches are hidden from its help and `--store` says "read".
+/// The command-line interface as clap builds it, with what the derive cannot say: each command's
+/// examples and exit codes (in `--help`; `-h` stays short), and `status` and `push` do not choose
+/// a store the way `init` does, so their `--store` says what they do and `status` hides the
+/// store's write-only switches.
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    Cli::command().mut_subcommand("status", |status| {
-        [
-            "create_missing",
-            "destroy_old_versions",
-            "kms_key_id",
-            "gcp_replication",
-        ]
-        .into_iter()
-        .fold(status, |cmd, id| cmd.mut_arg(id, |a| a.hide(true)))
-        .mut_arg("store", |a| {
-            a.help("Where the secrets are read from [default: the last run's store, else file]")
+    let long = |examples: &str, codes: &[i32]| format!("{examples}\n\n{}", exit_codes(codes));
+    Cli::command()
+        .after_help(MORE_HELP)
+        .after_long_help(exit_codes(
+            &EXIT_CODE_MEANINGS
+                .iter()
+                .map(|(c, _)| *c)
+                .collect::<Vec<_>>(),
+        ))
+        .mut_subcommand("init", |c| {
+            asks(c)
+                .after_help(MORE_HELP)
+                .after_long_help(long(INIT_EXAMPLES, RUN_CODES))
         })
-    })
+        .mut_subcommand("renew", |c| {
+            asks(c)
+                .after_help(MORE_HELP)
+                .after_long_help(long(RENEW_EXAMPLES, RUN_CODES))
+        })
+        .mut_subcommand("completions", |c| c.after_long_help(exit_codes(&[0, 2])))
+        .mut_subcommand("man", |c| c.after_long_help(exit_codes(&[0, 1, 2, 3])))
+        .mut_subcommand("push", |c| {
+            c.after_help(MORE_HELP)
+                .after_long_help(long(PUSH_EXAMPLES, PUSH_CODES))
+                .mut_arg("store", |a| {
+                    a.help("Where the secrets go [default: the store the failed run used]")
+                })
+        })
+        .mut_subcommand("status", |status| {
+            [
+                "create_missing",
+                "destroy_old_versions",
+                "kms_key_id",
+                "gcp_replication",
+            ]
+            .into_iter()
+            .fold(status, |cmd, id| cmd.mut_arg(id, |a| a.hide(true)))
+            .after_help(MORE_HELP)
+            .after_long_help(long(STATUS_EXAMPLES, STATUS_CODES))
+            .mut_arg("store", |a| {
+                a.help("Where the secrets are read from [default: the last run's store, else file]")
+            })
+        })
+}
+
+/// What a terminal run of `init` or `renew` asks when it is not given: said in their help only.
+fn asks(cmd: clap::Command) -> clap::Command {
+    ["store", "aws_region", "gcp_project"]
+        .into_iter()
+        .fold(cmd, |cmd, id| {
+            cmd.mut_arg(id, |a| {
+                let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+                let help = match help.strip_suffix(']') {
+                    Some(open) => format!("{open}; a terminal run asks]"),
+                    None => format!("{help} [a terminal run asks]"),
+                };
+                a.help(help)
+            })
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -301,9 +487,8 @@ pub enum OutputFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct InitArgs {
-    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
-    /// init or renew asks].
-    #[arg(long, value_parser = crate::connector::value_parser())]
+    /// Which Psoxy connector [default: jira-cloud; a terminal run asks].
+    #[arg(long, value_parser = crate::connector::value_parser(), help_heading = "Connector and Atlassian app")]
     pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
@@ -311,16 +496,15 @@ pub struct InitArgs {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub run: RunArgs,
-    /// Run the whole wizard against a built-in Atlassian simulator and a file store.
+    /// Try the whole wizard against a built-in Atlassian simulator and a file store.
     #[arg(long)]
     pub demo: bool,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct RenewArgs {
-    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
-    /// init or renew asks].
-    #[arg(long, value_parser = crate::connector::value_parser())]
+    /// Which Psoxy connector [default: the last run's, else jira-cloud; a terminal run asks].
+    #[arg(long, value_parser = crate::connector::value_parser(), help_heading = "Connector and Atlassian app")]
     pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
@@ -329,7 +513,7 @@ pub struct RenewArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// Accept a site that differs from the one configured before.
-    #[arg(long)]
+    #[arg(long, help_heading = "Connector and Atlassian app")]
     pub allow_site_change: bool,
     /// Renew the demo's token family against the built-in simulator (after `init --demo`).
     #[arg(long)]
@@ -338,9 +522,8 @@ pub struct RenewArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
-    /// init or renew asks].
-    #[arg(long, value_parser = crate::connector::value_parser())]
+    /// Which Psoxy connector [default: the last run's, else jira-cloud].
+    #[arg(long, value_parser = crate::connector::value_parser(), help_heading = "Connector and Atlassian app")]
     pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
@@ -362,7 +545,7 @@ pub struct StatusArgs {
     /// terraform.tfvars whose cloud id (`jira_cloud_id`, `confluence_example_cloud_id`; read as
     /// Terraform reads it) names the site to report and `--check`; a family for another site is
     /// a warning.
-    #[arg(long)]
+    #[arg(long, value_name = "PATH")]
     pub tfvars: Option<PathBuf>,
 }
 
@@ -375,9 +558,8 @@ impl StatusArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PushArgs {
-    /// Which Psoxy connector [default: jira-cloud; remembered with the target; a terminal run of
-    /// init or renew asks].
-    #[arg(long, value_parser = crate::connector::value_parser())]
+    /// Which Psoxy connector [default: the recovery file's].
+    #[arg(long, value_parser = crate::connector::value_parser(), help_heading = "Connector and Atlassian app")]
     pub connector: Option<&'static crate::connector::Connector>,
     #[command(flatten)]
     pub store: StoreArgs,
@@ -392,6 +574,6 @@ pub struct SimulatorArgs {
     pub port: u16,
     #[arg(long, default_value_t = 1)]
     pub sites: u32,
-    #[arg(long, default_value = "http://localhost")]
+    #[arg(long, default_value = "http://localhost", value_name = "URL")]
     pub redirect_uri: String,
 }

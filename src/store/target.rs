@@ -71,9 +71,12 @@ impl StoreTarget {
             kms_key_id: given(&args.kms_key_id),
         };
         match args.kind() {
-            StoreKind::File => StoreTarget::File {
-                path: std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone()),
-            },
+            StoreKind::File => {
+                let file = args.file_path();
+                StoreTarget::File {
+                    path: std::path::absolute(&file).unwrap_or(file),
+                }
+            }
             StoreKind::AwsSsm => StoreTarget::AwsSsm(aws()),
             StoreKind::AwsSecretsManager => StoreTarget::AwsSecretsManager(aws()),
             StoreKind::GcpSecretManager => StoreTarget::GcpSecretManager(GcpTarget {

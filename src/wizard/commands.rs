@@ -53,7 +53,11 @@ pub fn context(
     let interactive =
         !non_interactive && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let stdin = StdinLines::real();
-    let prompter: Arc<dyn Prompter> = if interactive {
+    let prompter: Arc<dyn Prompter> = if interactive && crate::plain_prompt::dumb_terminal() {
+        Arc::new(crate::plain_prompt::PlainPrompter {
+            stdin: stdin.clone(),
+        })
+    } else if interactive {
         Arc::new(TerminalPrompter)
     } else {
         Arc::new(ScriptedPrompter {
@@ -103,11 +107,16 @@ pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
     let mut ctx = authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
-    let report = guarded(&guard, init::run(&mut ctx, &mut args)).await?;
-    print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
+    match guarded(&guard, init::run(&mut ctx, &mut args)).await? {
+        Some(report) => {
+            print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
+        }
+        None => Ok(exit::OK),
+    }
 }
 
-pub async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
+pub async fn run_renew(mut args: RenewArgs, store_typed: bool, guard: Guard) -> Result<i32> {
+    renew::check_something_to_renew(&args, store_typed).await?;
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
     let mut ctx =
@@ -132,15 +141,27 @@ async fn authorizing_context(
     demo_app: bool,
     guard: &Guard,
 ) -> Result<Context> {
+    if demo {
+        demo::refuse_cloud_options(store)?;
+    }
     let mut ctx = context(
         run.non_interactive,
         auth.no_browser,
         env_secret(),
         guard.clone(),
     );
+    // A file store already decided on is checked before the first question.
+    if let Some(c) = typed {
+        store.default_file = c.default_secrets_file();
+    }
+    let file_decided = demo || store.store.is_some() || store.file.is_some() || !ctx.interactive;
+    if store.kind() == crate::cli::StoreKind::File && (file_decided || store.remembered.is_some()) {
+        deployment::check_file_directory(store)?;
+    }
     ctx.connector = guarded(guard, async { deployment::choose_connector(&ctx, typed) }).await?;
+    store.default_file = ctx.connector.default_secrets_file();
     if demo {
-        let demo = demo::prepare(auth, store, ctx.connector).await?;
+        let demo = demo::prepare(auth, store, ctx.connector, ctx.interactive).await?;
         if demo_app {
             auth.client_id.get_or_insert(demo.client_id.clone());
             ctx.env_client_secret = Some(demo.client_secret.clone());
@@ -171,6 +192,7 @@ fn use_demo(ctx: &mut Context, d: &demo::Demo) {
         sim: d.sim.clone(),
         prompter: ctx.prompter.clone(),
         interactive: ctx.interactive,
+        pastes: d.pastes,
     });
 }
 
@@ -220,6 +242,8 @@ pub async fn run_status(args: StatusArgs, verbose: u8) -> Result<i32> {
     let mut ctx = context(true, true, None, Guard::default());
     ctx.ui = Ui::new(verbose == 0);
     ctx.connector = args.connector.unwrap_or_else(crate::connector::default);
+    let mut args = args;
+    args.store.default_file = ctx.connector.default_secrets_file();
     let report = match args.store.target().open().await {
         Ok(store) => status::run(&ctx, &args, store).await,
         Err(e) => Err(e),
@@ -244,6 +268,7 @@ pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Re
     let mut ctx = context(false, true, None, guard.clone());
     let pending = recovery::load(&args.from)?;
     ctx.connector = push::connector(&args.from, &pending, args.connector)?;
+    args.store.default_file = ctx.connector.default_secrets_file();
     if !store_typed {
         // No store option typed: the store the failed run was writing to, as the file records.
         if let Some(target) = pending.target {
@@ -293,8 +318,12 @@ pub fn print_completions(shell: clap_complete::Shell) -> Result<i32> {
     Ok(exit::OK)
 }
 
-pub fn print_man_page() -> Result<i32> {
-    match clap_mangen::Man::new(crate::cli::command()).render(&mut std::io::stdout()) {
+/// A man page: the tool's (its SUBCOMMANDS section names each command's page), or one
+/// command's, `jira-psoxy-setup-init(1)`; the release archives ship them all.
+pub fn print_man_page(command: Option<&str>) -> Result<i32> {
+    let mut page = Vec::new();
+    crate::man::render(command, &mut page)?;
+    match std::io::stdout().write_all(&page) {
         // `man | head` closes the pipe early: not an error.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Internal(e.to_string())),
         _ => Ok(exit::OK),

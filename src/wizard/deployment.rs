@@ -43,9 +43,21 @@ pub async fn open_chosen_store(
     args: &mut StoreArgs,
 ) -> Result<Arc<dyn SecretStore>> {
     choose_store(ctx, args)?;
+    ask_store_location(ctx, args).await?;
+    check_file_directory(args)?;
     let chosen = args.target();
     ctx.store_target = Some(chosen.clone());
     chosen.open().await
+}
+
+/// A file store's directory must take the file: checked before any question that would be
+/// wasted on a directory that cannot (the same check the preflight makes later).
+pub fn check_file_directory(args: &StoreArgs) -> Result<()> {
+    let crate::store::StoreTarget::File { path } = args.target() else {
+        return Ok(());
+    };
+    let target = crate::local_file::target(&path).map_err(Error::Store)?;
+    crate::local_file::check_replaceable(&target, "--file").map_err(Error::Store)
 }
 
 /// In a terminal without `--store`: where the secrets go. Scripts get the file store.
@@ -64,6 +76,40 @@ fn choose_store(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
         .ok_or_else(|| Error::Internal(format!("the store list has no item {i}")))?;
     args.store = Some(*kind);
     Ok(())
+}
+
+/// In a terminal, what a chosen cloud store still needs, set exactly as its flag would set it:
+/// the AWS region (the profile's pre-filled), the Google Cloud project (the one gcloud's
+/// configuration names pre-filled). Scripts keep the store's own error, which names the flag.
+async fn ask_store_location(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
+    use crate::cli::StoreKind;
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+    if !ctx.interactive || args.remembered.is_some() {
+        return Ok(());
+    }
+    match args.kind() {
+        StoreKind::AwsSsm | StoreKind::AwsSecretsManager if blank(&args.aws_region) => {
+            let default =
+                crate::store::ssm::connect::profile_region(args.aws_profile.as_deref()).await;
+            args.aws_region = Some(ask_value(ctx, "AWS region", default, "--aws-region")?);
+        }
+        StoreKind::GcpSecretManager if blank(&args.gcp_project) => {
+            let default = crate::store::gcp::project::configured_project();
+            let project = ask_value(ctx, "Google Cloud project", default, "--gcp-project")?;
+            args.gcp_project = Some(project);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn ask_value(ctx: &Context, what: &str, default: Option<String>, flag: &str) -> Result<String> {
+    let typed = ctx.prompter.input(what, default.as_deref(), flag)?;
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(Error::Input(format!("no {what} was given: pass {flag}")));
+    }
+    Ok(typed.to_string())
 }
 
 /// The prefix: `--prefix`, else the one derived from `--environment-name`, else discovery
@@ -132,14 +178,25 @@ fn ask_prefix(ctx: &Context, default: &str) -> Result<SecretNames> {
     Ok(SecretNames::new(typed.to_string()))
 }
 
+/// What init does with a live token family already in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveFamily {
+    /// None there (or none this tool recorded, or one already expired).
+    Absent,
+    /// There, and init replaces it.
+    Replace,
+    /// There, and the person chose to keep it: init ends, having changed nothing.
+    Keep,
+}
+
 /// init over a deployment whose token family (recorded by this tool) is still alive replaces it
 /// and the client credentials: say so, point at `renew`, and in a terminal ask first (default no).
-/// Returns whether a live family is being replaced.
+/// Declining is an answer, not an error: init says what was kept and ends.
 pub async fn confirm_replacing_live_family(
     ctx: &Context,
     store: &dyn SecretStore,
     names: &SecretNames,
-) -> Result<bool> {
+) -> Result<LiveFamily> {
     // Metadata is a convenience (tags, labels): not being able to read it must not stop init.
     let meta = match store.read_metadata(names).await {
         Ok(meta) => meta,
@@ -148,16 +205,16 @@ pub async fn confirm_replacing_live_family(
                 "could not tell whether {} holds a live token family ({e}): init replaces whatever is there",
                 names.prefix
             ));
-            return Ok(false);
+            return Ok(LiveFamily::Absent);
         }
     };
     let Some(issued) = meta.issued_at else {
-        return Ok(false);
+        return Ok(LiveFamily::Absent);
     };
     let days_left =
         super::status::whole_days_left(renew_by(issued).signed_duration_since(chrono::Utc::now()));
     if days_left < 0 {
-        return Ok(false);
+        return Ok(LiveFamily::Absent);
     }
     let renew = ctx.connector.command("renew");
     ctx.ui.warn(&format!(
@@ -166,11 +223,17 @@ pub async fn confirm_replacing_live_family(
         issued.format("%Y-%m-%d")
     ));
     if ctx.interactive && !ctx.prompter.confirm("Replace it?", false)? {
-        return Err(Error::Input(format!(
-            "nothing was changed: run `{renew}` for a new token family, or init again to replace everything"
-        )));
+        ctx.ui.ok(&format!(
+            "kept the token family and the client ID and secret in {} ({}), {days_left} days left; nothing was changed",
+            names.prefix,
+            store.describe()
+        ));
+        ctx.ui.info(&format!(
+            "for a new token family with the same app, run `{renew}`"
+        ));
+        return Ok(LiveFamily::Keep);
     }
-    Ok(true)
+    Ok(LiveFamily::Replace)
 }
 
 /// How long a running proxy caches these instance secrets (psoxy-contract §3:

@@ -4,7 +4,8 @@ use super::Context;
 use super::authorize::{AuthPlan, atlassian_client, obtain_tokens};
 use super::credentials::client_credentials;
 use super::deployment::{
-    choose_prefix, confirm_replacing_live_family, note_proxy_cache, open_chosen_store, preflight,
+    LiveFamily, choose_prefix, confirm_replacing_live_family, note_proxy_cache, open_chosen_store,
+    preflight,
 };
 use super::report::RunReport;
 use super::report::finish;
@@ -17,7 +18,8 @@ use crate::tfvars;
 
 const CONSOLE_URL: &str = "https://developer.atlassian.com/console/myapps/";
 
-pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
+/// The run's report; `None` when the person chose to keep a live family (nothing was changed).
+pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<Option<RunReport>> {
     let store = open_chosen_store(ctx, &mut args.store).await?;
     let (ctx, args) = (&*ctx, &*args);
     let atl = atlassian_client(ctx, &args.auth)?;
@@ -30,7 +32,10 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
     super::push::warn_about_leftovers(ctx, &names.prefix);
     preflight(ctx, store.as_ref(), &names, args.store.create_missing).await?;
-    let replacing = confirm_replacing_live_family(ctx, store.as_ref(), &names).await?;
+    let replacing = match confirm_replacing_live_family(ctx, store.as_ref(), &names).await? {
+        LiveFamily::Keep => return Ok(None),
+        live => live == LiveFamily::Replace,
+    };
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;
     }
@@ -53,7 +58,7 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<RunReport> {
     if replacing {
         note_proxy_cache(ctx);
     }
-    finish(ctx, "init", &args.run, stored)
+    finish(ctx, "init", &args.run, stored).map(Some)
 }
 
 /// psoxy-contract §1 steps 1-4, with the exact callback URL and scopes this run uses. The demo

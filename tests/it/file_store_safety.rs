@@ -189,6 +189,15 @@ async fn a_read_only_directory_fails_before_authorizing_even_for_root() {
     let out = s
         .run(&init_on(&s, &file), Browser::Follow { accept: true })
         .await;
-    refused_before_authorizing(&s, &out, 6, "cannot create files in");
+    refused_before_authorizing(&s, &out, 6, "cannot write in the directory");
+    assert!(
+        out.stderr
+            .contains(&format!("{} (permission denied)", dir.display()))
+            && out.stderr.contains("secrets.json cannot be replaced")
+            && out.stderr.contains("another path with --file"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(".jira-psoxy-setup"), "{}", out.stderr);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "{}");
 }

@@ -58,6 +58,14 @@ pub fn resolve_project(
     Ok(project)
 }
 
+/// The project this machine's configuration names (CLOUDSDK_CORE_PROJECT, the credentials key
+/// file, gcloud's active configuration), if any: what a terminal run offers when it asks.
+pub fn configured_project() -> Option<String> {
+    resolve_project(None, &|k| std::env::var(k).ok())
+        .ok()
+        .map(|p| p.id)
+}
+
 /// Project ids are 6-30 of `a-z 0-9 -`; project numbers are digits. Refusing anything else keeps
 /// `/` and `..` out of request paths.
 fn valid_project(id: &str) -> bool {

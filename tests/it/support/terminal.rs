@@ -44,6 +44,22 @@ impl<'s> Terminal<'s> {
         Self::spawn(s, cmd, args, extra_env)
     }
 
+    /// As `start`, in a terminal `columns` wide (24 rows), set before the program starts.
+    pub fn start_sized<A: AsRef<std::ffi::OsStr>>(
+        s: &'s Session,
+        columns: u16,
+        args: &[A],
+        extra_env: &[(&str, &str)],
+    ) -> Terminal<'s> {
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            &format!("stty cols {columns} rows 24 && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_jira-psoxy-setup"),
+        ]);
+        Self::spawn(s, cmd, args, extra_env)
+    }
+
     pub fn spawn<A: AsRef<std::ffi::OsStr>>(
         s: &'s Session,
         mut cmd: Command,
