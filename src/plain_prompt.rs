@@ -37,6 +37,15 @@ impl PlainPrompter {
             .ok_or_else(|| Error::Input(format!("no answer (end of input): pass {flag}")))
     }
 
+    #[cfg(not(unix))]
+    fn hidden(&self, prompt: &str) -> Result<String> {
+        Ok(dialoguer::Password::new()
+            .with_prompt(prompt)
+            .allow_empty_password(true)
+            .interact()?)
+    }
+
+    #[cfg(unix)]
     fn hidden(&self, prompt: &str) -> Result<String> {
         ask(&format!("{prompt}: "));
         let never = AtomicBool::new(false);

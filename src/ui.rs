@@ -9,7 +9,10 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::{Error, Result};
-use crate::secret::{SecretString, secret_from_line};
+use crate::secret::SecretString;
+
+mod terminal_prompt;
+pub use terminal_prompt::TerminalPrompter;
 
 /// Lines read from standard input, shared by everything that reads it (the client secret with
 /// `--client-secret-stdin`, then a pasted redirect URL), so no reader swallows another's line.
@@ -222,25 +225,6 @@ pub fn print_fitted(line: &str, indent: usize) {
     }
 }
 
-/// A prompt that fits the terminal: dialoguer leaves wrapping to the terminal, which breaks words.
-fn fitted(prompt: &str) -> String {
-    wrap(prompt, terminal_width().saturating_sub(4), 2)
-}
-
-/// As `fitted`, leaving room after the prompt's last line for the answer dialoguer echoes there
-/// (`✔ Step 1 done? … · Show the steps again`); an answer that would not fit starts a line of
-/// its own, so the terminal never breaks it mid-word.
-fn fitted_for(prompt: &str, answer_columns: usize) -> String {
-    // The echo adds ` · ` before the answer.
-    let placeholder = "x".repeat(answer_columns.saturating_add(3));
-    let wrapped = fitted(&format!("{prompt} {placeholder}"));
-    match wrapped.strip_suffix(&placeholder) {
-        Some(head) if head.ends_with('\n') || head.ends_with("  ") => head.to_string(),
-        Some(head) => head.trim_end_matches(' ').to_string(),
-        None => fitted(prompt),
-    }
-}
-
 /// Clears itself when dropped, so an early `?` never leaves a spinner running.
 pub struct Spinner(Option<ProgressBar>);
 
@@ -279,70 +263,6 @@ pub trait Prompter: Send + Sync {
     ) -> Result<Option<String>> {
         let _ = stop;
         self.paste(prompt).map(Some)
-    }
-}
-
-pub struct TerminalPrompter;
-
-impl Prompter for TerminalPrompter {
-    fn input(&self, prompt: &str, default: Option<&str>, _flag: &str) -> Result<String> {
-        let theme = dialoguer::theme::ColorfulTheme::default();
-        let answer = default.map_or(16, |d| d.chars().count());
-        let mut input =
-            dialoguer::Input::<String>::with_theme(&theme).with_prompt(fitted_for(prompt, answer));
-        if let Some(d) = default {
-            input = input.default(d.to_string());
-        }
-        Ok(input.interact_text()?)
-    }
-
-    fn secret(&self, prompt: &str, _flag: &str) -> Result<SecretString> {
-        let theme = dialoguer::theme::ColorfulTheme::default();
-        let value = dialoguer::Password::with_theme(&theme)
-            .with_prompt(fitted_for(prompt, 8))
-            .interact()?;
-        Ok(secret_from_line(&value))
-    }
-
-    fn confirm(&self, prompt: &str, default: bool) -> Result<bool> {
-        let theme = dialoguer::theme::ColorfulTheme::default();
-        Ok(dialoguer::Confirm::with_theme(&theme)
-            .with_prompt(fitted_for(prompt, 3))
-            .default(default)
-            .interact()?)
-    }
-
-    fn select(&self, prompt: &str, items: &[String], _flag: &str) -> Result<usize> {
-        let theme = dialoguer::theme::ColorfulTheme::default();
-        let answer = items.iter().map(|i| i.chars().count()).max().unwrap_or(0);
-        Ok(dialoguer::Select::with_theme(&theme)
-            .with_prompt(fitted_for(prompt, answer))
-            .items(items)
-            .default(0)
-            .interact()?)
-    }
-
-    /// Hidden like a password: the URL carries the authorization code, which is a secret.
-    fn paste(&self, prompt: &str) -> Result<String> {
-        let theme = dialoguer::theme::ColorfulTheme::default();
-        Ok(dialoguer::Password::with_theme(&theme)
-            .with_prompt(fitted_for(prompt, 8))
-            .allow_empty_password(true)
-            .interact()?)
-    }
-
-    fn paste_or_stop(
-        &self,
-        prompt: &str,
-        stop: &std::sync::atomic::AtomicBool,
-    ) -> Result<Option<String>> {
-        {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "{}: ", fitted(prompt));
-            let _ = err.flush();
-        }
-        crate::hidden_line::read(stop)
-            .map_err(|e| Error::Input(format!("cannot read the pasted URL ({e}): run again")))
     }
 }
 
