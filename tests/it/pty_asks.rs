@@ -17,32 +17,40 @@ fn choose(t: &mut Terminal<'_>, question: &str, n: usize) {
     t.send("\r");
 }
 
-/// The operator picks AWS SSM in the store list without having set a region: the run asks for
-/// it, offering the AWS profile's region, and goes on to SSM in that region as --aws-region
-/// would.
+/// The operator picks AWS SSM in the store list (or types `--store aws-ssm`) without having set
+/// a region: the run asks for it, offering the AWS profile's region, and goes on to SSM in that
+/// region as --aws-region would.
 #[tokio::test(flavor = "multi_thread")]
 async fn choosing_aws_asks_for_the_region_with_the_profiles_region_offered() {
-    let s = Session::new(loopback_config()).await;
-    let moto = Moto::start();
-    let config = s.path("aws-config");
-    std::fs::write(&config, "[default]\nregion = us-east-1\n").unwrap();
-    let mut env: Vec<(&str, String)> = moto
-        .env()
-        .into_iter()
-        .filter(|(k, _)| *k != "AWS_REGION")
-        .collect();
-    env.push(("AWS_CONFIG_FILE", config.display().to_string()));
-    let mut t = Terminal::start(&s, &interactive_init(&s), &borrowed(&env));
-    t.answer_connector();
-    choose(&mut t, "Where should the secrets go?", 1);
-    t.expect("AWS region");
-    t.expect("us-east-1");
-    t.send("\r");
-    // Discovery in SSM found nothing: the default deployment's prefix is proposed.
-    t.expect("Secret-name prefix");
-    let seen = t.interrupt_before_anything_is_written();
-    assert!(!seen.contains("no AWS region"), "{seen}");
-    assert!(!s.secrets_file().exists());
+    for typed in [false, true] {
+        let s = Session::new(loopback_config()).await;
+        let moto = Moto::start();
+        let config = s.path("aws-config");
+        std::fs::write(&config, "[default]\nregion = us-east-1\n").unwrap();
+        let mut env: Vec<(&str, String)> = moto
+            .env()
+            .into_iter()
+            .filter(|(k, _)| *k != "AWS_REGION")
+            .collect();
+        env.push(("AWS_CONFIG_FILE", config.display().to_string()));
+        let mut args = interactive_init(&s);
+        if typed {
+            args.extend(["--store".to_string(), "aws-ssm".to_string()]);
+        }
+        let mut t = Terminal::start(&s, &args, &borrowed(&env));
+        t.answer_connector();
+        if !typed {
+            choose(&mut t, "Where should the secrets go?", 1);
+        }
+        t.expect("AWS region");
+        t.expect("us-east-1");
+        t.send("\r");
+        // Discovery in SSM found nothing: the default deployment's prefix is proposed.
+        t.expect("Secret-name prefix");
+        let seen = t.interrupt_before_anything_is_written();
+        assert!(!seen.contains("no AWS region"), "typed {typed}: {seen}");
+        assert!(!s.secrets_file().exists());
+    }
 }
 
 /// The same for GCP: the project gcloud's configuration names is offered, and the run reads
