@@ -150,13 +150,14 @@ async fn authorizing_context(
         env_secret(),
         guard.clone(),
     );
-    // A file store already decided on is checked before the first question.
     if let Some(c) = typed {
         store.default_file = c.default_secrets_file();
     }
-    let file_decided = demo || store.store.is_some() || store.file.is_some() || !ctx.interactive;
-    if store.kind() == crate::cli::StoreKind::File && (file_decided || store.remembered.is_some()) {
+    // The demo's store is always a file; a script's is a file unless it says otherwise.
+    if demo || !ctx.interactive {
         deployment::check_file_directory(store)?;
+    } else {
+        deployment::check_decided_file_directory(store)?;
     }
     ctx.connector = guarded(guard, async { deployment::choose_connector(&ctx, typed) }).await?;
     store.default_file = ctx.connector.default_secrets_file();
@@ -238,11 +239,10 @@ fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
 
 /// A monitoring check: progress lines only at -v, so a healthy cron run is silent on stderr
 /// (warnings and errors still show).
-pub async fn run_status(args: StatusArgs, verbose: u8) -> Result<i32> {
+pub async fn run_status(mut args: StatusArgs, verbose: u8) -> Result<i32> {
     let mut ctx = context(true, true, None, Guard::default());
     ctx.ui = Ui::new(verbose == 0);
     ctx.connector = args.connector.unwrap_or_else(crate::connector::default);
-    let mut args = args;
     args.store.default_file = ctx.connector.default_secrets_file();
     let report = match args.store.target().open().await {
         Ok(store) => status::run(&ctx, &args, store).await,

@@ -50,8 +50,18 @@ pub async fn open_chosen_store(
     chosen.open().await
 }
 
+/// As `check_file_directory`, where the file store is already decided on (`--store file`,
+/// `--file`, or remembered) before the store question, so the check comes before any question.
+pub fn check_decided_file_directory(args: &StoreArgs) -> Result<()> {
+    if args.store.is_some() || args.file.is_some() || args.remembered.is_some() {
+        check_file_directory(args)?;
+    }
+    Ok(())
+}
+
 /// A file store's directory must take the file: checked before any question that would be
-/// wasted on a directory that cannot (the same check the preflight makes later).
+/// wasted on a directory that cannot (the same check the preflight makes later). Other stores
+/// pass.
 pub fn check_file_directory(args: &StoreArgs) -> Result<()> {
     let crate::store::StoreTarget::File { path } = args.target() else {
         return Ok(());
