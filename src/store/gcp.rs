@@ -20,6 +20,7 @@ use crate::secret::ExposeSecret;
 mod labels;
 mod ops;
 pub mod project;
+pub mod projects;
 
 pub use labels::{CLOUD_ID_LABEL, ISSUED_LABEL, LOCK_LABEL};
 use ops::{Api, Call, LATEST_VERSION, code, map_err, secret_id, version_number};

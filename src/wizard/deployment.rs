@@ -104,13 +104,49 @@ async fn ask_store_location(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
             args.aws_region = Some(ask_value(ctx, "AWS region", default, "--aws-region")?);
         }
         StoreKind::GcpSecretManager if blank(&args.gcp_project) => {
-            let default = crate::store::gcp::project::configured_project();
-            let project = ask_value(ctx, "Google Cloud project", default, "--gcp-project")?;
+            let project = match crate::store::gcp::project::configured_project() {
+                Some(configured) => ask_value(
+                    ctx,
+                    "Google Cloud project",
+                    Some(configured),
+                    "--gcp-project",
+                )?,
+                None => choose_project(ctx, args).await?,
+            };
             args.gcp_project = Some(project);
         }
         _ => {}
     }
     Ok(())
+}
+
+/// No configuration names a project: the ones the credentials can see, where listing them is
+/// permitted, else the id typed.
+async fn choose_project(ctx: &Context, args: &StoreArgs) -> Result<String> {
+    use crate::store::gcp::{parse_endpoint, projects};
+    let visible = match parse_endpoint(args.gcp_endpoint.as_deref()) {
+        Ok(endpoint) => {
+            let _spinner = ctx
+                .ui
+                .spinner("Listing the Google Cloud projects you can see");
+            projects::visible_projects(&endpoint).await
+        }
+        Err(_) => Vec::new(),
+    };
+    if visible.is_empty() {
+        return ask_value(ctx, "Google Cloud project", None, "--gcp-project");
+    }
+    let mut items = visible.clone();
+    items.push("another project (type its id)".into());
+    let i = ctx.prompter.select(
+        "Which Google Cloud project holds the secrets?",
+        &items,
+        "--gcp-project",
+    )?;
+    match visible.get(i) {
+        Some(project) => Ok(project.clone()),
+        None => ask_value(ctx, "Google Cloud project", None, "--gcp-project"),
+    }
 }
 
 fn ask_value(ctx: &Context, what: &str, default: Option<String>, flag: &str) -> Result<String> {

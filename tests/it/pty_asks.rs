@@ -90,6 +90,40 @@ async fn choosing_gcp_asks_for_the_project_with_gclouds_project_offered() {
     );
 }
 
+/// With no project configured anywhere, the run lists the projects the credentials can see
+/// (here the Secret Manager fake answers Resource Manager's search for its one project), and the
+/// operator picks one.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_configured_project_the_visible_projects_are_offered() {
+    let s = Session::new(loopback_config()).await;
+    let fake = GcpFake::start("acme-psoxy").await;
+    let gcloud = s.path("gcloud-empty");
+    std::fs::create_dir_all(&gcloud).unwrap();
+    let gcloud = gcloud.display().to_string();
+    let endpoint = fake.endpoint();
+    let args = with(interactive_init(&s), &["--store", "gcp-secret-manager"]);
+    let env = [
+        ("CLOUDSDK_CONFIG", gcloud.as_str()),
+        ("JIRA_PSOXY_GCP_ENDPOINT", endpoint.as_str()),
+    ];
+    let mut t = Terminal::start(&s, &args, &env);
+    t.answer_connector();
+    t.expect("Which Google Cloud project holds the secrets?");
+    t.expect("acme-psoxy");
+    t.expect("another project");
+    t.send("\r");
+    t.expect("Secret-name prefix");
+    t.interrupt_before_anything_is_written();
+    let requests = fake.requests();
+    assert!(
+        requests.iter().any(|r| r.path == "/v3/projects:search")
+            && requests
+                .iter()
+                .any(|r| r.path.contains("projects/acme-psoxy/secrets")),
+        "{requests:?}"
+    );
+}
+
 /// The operator pastes the URL an older run's browser tab landed on: the run says it is from
 /// another run and asks again, and the right URL then finishes the run.
 #[tokio::test(flavor = "multi_thread")]
