@@ -46,6 +46,8 @@ async fn the_demo_rehearses_paste_back_with_paste_or_a_remote_callback_url() {
         t.expect("a browser would land on this URL");
         let url = t.expect_regex(landed);
         t.expect("Paste the URL");
+        // Typed before the hidden prompt turned echo off, the line could be flushed away.
+        t.wait_for_echo_off();
         t.send(&format!("{url}\r"));
         let (code, seen) = t.finish();
         assert_eq!(code, 0, "{extra:?}: exit {code}: {seen}");

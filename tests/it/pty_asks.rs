@@ -149,9 +149,12 @@ async fn a_pasted_url_from_another_run_is_said_and_asked_again() {
         })
         .collect();
     other_run.query_pairs_mut().clear().extend_pairs(query);
+    // Typed before the hidden prompt turned echo off, a line could be flushed away.
+    t.wait_for_echo_off();
     t.send(&format!("{other_run}\r"));
     t.expect("from another run");
     t.expect("Paste the URL");
+    t.wait_for_echo_off();
     t.send(&format!("{redirect}\r"));
     let (code, seen) = t.finish();
     assert_eq!(code, 0, "exit {code}: {seen}");
@@ -254,6 +257,7 @@ async fn a_browser_that_fails_to_start_is_said_and_paste_is_offered_while_the_li
         t.expect("Paste the URL");
         let redirect = s.sim.decide(&url, true).unwrap();
         if paste {
+            t.wait_for_echo_off();
             t.send(&format!("{redirect}\r"));
         } else {
             reqwest::get(redirect.as_str())
