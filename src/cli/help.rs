@@ -42,39 +42,56 @@ pub fn exit_codes(codes: &[i32]) -> String {
 /// What `-h` ends with: the long help has more.
 const MORE_HELP: &str = "Examples, exit codes and every option: --help";
 
+// Examples are laid out for 60 columns, continued with `\` and indented, so no terminal
+// narrower than the longest line makes clap re-break a command line into fragments.
 const INIT_EXAMPLES: &str = "\
 Examples:
   jira-psoxy-setup init --demo
   jira-psoxy-setup init --demo --connector confluence-cloud
-  jira-psoxy-setup init --store aws-ssm --aws-region us-east-1 --tfvars terraform.tfvars
-  JIRA_CLIENT_SECRET=... jira-psoxy-setup init --non-interactive --client-id ID \\
-      --redirect-uri http://127.0.0.1:8765/callback --site acme --store file
+  jira-psoxy-setup init --store aws-ssm \\
+      --aws-region us-east-1 --tfvars terraform.tfvars
+  JIRA_CLIENT_SECRET=... jira-psoxy-setup init \\
+      --non-interactive --client-id ID --site acme \\
+      --redirect-uri http://127.0.0.1:8765/callback \\
+      --store file
 
-Secrets: the client secret is read from a hidden prompt, from JIRA_CLIENT_SECRET, or with
---client-secret-stdin from the first line of standard input; never from a flag value.";
+Secrets: the client secret is read from a hidden prompt,
+from JIRA_CLIENT_SECRET, or with --client-secret-stdin from
+the first line of standard input; never from a flag value.";
 
 const RENEW_EXAMPLES: &str = "\
 Examples:
   jira-psoxy-setup renew --demo
-  jira-psoxy-setup renew --store aws-ssm --tfvars terraform.tfvars
-  jira-psoxy-setup renew --connector confluence-cloud --store aws-ssm --tfvars terraform.tfvars
-  jira-psoxy-setup renew --store gcp-secret-manager --gcp-project acme-psoxy \\
-      --redirect-uri http://127.0.0.1:8765/callback --ics renew-jira.ics";
+  jira-psoxy-setup renew --store aws-ssm \\
+      --tfvars terraform.tfvars
+  jira-psoxy-setup renew --connector confluence-cloud \\
+      --store aws-ssm --tfvars terraform.tfvars
+  jira-psoxy-setup renew --store gcp-secret-manager \\
+      --gcp-project acme-psoxy --ics renew-jira.ics \\
+      --redirect-uri http://127.0.0.1:8765/callback";
 
 const STATUS_EXAMPLES: &str = "\
 Examples:
   jira-psoxy-setup status --store aws-ssm
-  jira-psoxy-setup status --connector confluence-cloud --store aws-ssm
-  jira-psoxy-setup status --store gcp-secret-manager --gcp-project acme-psoxy --json --check
-  # cron / monitoring: exit 0 healthy, 10 expires within --warn-days, 11 expired or broken
-  jira-psoxy-setup status --store aws-ssm --warn-days 30 >/dev/null || alert";
+  jira-psoxy-setup status --connector confluence-cloud \\
+      --store aws-ssm
+  jira-psoxy-setup status --store gcp-secret-manager \\
+      --gcp-project acme-psoxy --json --check
+  # cron / monitoring: exit 0 healthy, 10 expires within
+  # --warn-days, 11 expired or broken
+  jira-psoxy-setup status --store aws-ssm \\
+      --warn-days 30 >/dev/null || alert";
 
 const PUSH_EXAMPLES: &str = "\
 Examples:
-  jira-psoxy-setup push --from ~/.local/state/jira-psoxy-setup/recovery-20261128T101500.123Z.json \\
-      --store aws-ssm --aws-region us-east-1
-  # a recovery file saved for one store kind is refused for another
-  jira-psoxy-setup push --from recovery.json --store gcp-secret-manager --gcp-project acme-psoxy";
+  jira-psoxy-setup push --store aws-ssm \\
+      --aws-region us-east-1 \\
+      --from recovery-20261128T101500.123Z.json
+  # the failed run names its file (under
+  # ~/.local/state/jira-psoxy-setup); one saved for one
+  # store kind is refused for another
+  jira-psoxy-setup push --from recovery.json \\
+      --store gcp-secret-manager --gcp-project acme-psoxy";
 
 /// The command-line interface as clap builds it, with what the derive cannot say: each command's
 /// examples and exit codes (in `--help`; `-h` stays short), and `status` and `push` do not choose

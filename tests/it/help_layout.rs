@@ -150,3 +150,22 @@ fn every_man_page_the_main_page_names_exists_and_keeps_its_table() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("choose one of init"));
 }
+
+/// The examples, as `--help` prints them.
+fn examples(text: &str) -> &str {
+    let at = text.find("Examples:").expect("examples");
+    let end = text[at..].find("\n\n").map_or(text.len(), |e| at + e);
+    &text[at..end]
+}
+
+#[test]
+fn examples_read_the_same_at_60_columns_as_on_a_wide_screen() {
+    for command in ["init", "renew", "status", "push"] {
+        let narrow = help(&[command, "--help"], "60");
+        let wide = help(&[command, "--help"], "200");
+        assert_eq!(examples(&narrow), examples(&wide), "{command}");
+        for line in examples(&narrow).lines() {
+            assert!(line.chars().count() <= 60, "{command}: {line:?}");
+        }
+    }
+}
