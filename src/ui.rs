@@ -111,6 +111,11 @@ impl Ui {
 
     /// Prints a URL on one unbroken line; as an OSC 8 hyperlink too in a colour terminal.
     pub fn url(&self, label: &str, url: &str) {
+        let label = if self.terminal {
+            fill(label, terminal_width(), 0, 2)
+        } else {
+            label.to_string()
+        };
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{label}");
         if self.color {

@@ -67,3 +67,40 @@ async fn in_60_columns_everything_wraps_between_words_and_links_stay_whole() {
         "hangs under the value: {continuation:?}"
     );
 }
+
+/// The demo's paste-back rehearsal in 60 columns: the labels above links wrap between words,
+/// and the landing URL stands on a line of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_60_columns_the_paste_rehearsal_wraps_its_labels() {
+    let s = Session::new(loopback_config()).await;
+    let file = s.secrets_file();
+    let args = [
+        "init",
+        "--demo",
+        "--paste",
+        "--file",
+        file.to_str().unwrap(),
+    ];
+    let mut t = Terminal::start_sized(&s, 60, &args, &[]);
+    t.answer_connector();
+    t.expect("Secret-name prefix");
+    t.send("\r");
+    t.answer_checklist(4);
+    t.expect("Demo: the consent page");
+    t.send("\r");
+    t.expect("paste it below:");
+    let url = t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/callback\?[^\s\x1b]+");
+    t.expect("Paste the URL");
+    t.wait_for_echo_off();
+    t.send(&format!("{url}\r"));
+    let (code, seen) = t.finish();
+    assert_eq!(code, 0, "exit {code}: {seen}");
+    for line in screen_lines(&seen) {
+        let one_word = !line.trim().contains(' ');
+        assert!(
+            line.chars().count() <= 60 || one_word,
+            "{} columns: {line:?}",
+            line.chars().count()
+        );
+    }
+}
