@@ -60,7 +60,10 @@ impl<'s> Terminal<'s> {
             env!("CARGO_BIN_EXE_jira-psoxy-setup"),
         ]);
         let mut t = Self::spawn(s, cmd, args, extra_env);
-        t.pty.get_process_mut().set_window_size(columns, 24).unwrap();
+        t.pty
+            .get_process_mut()
+            .set_window_size(columns, 24)
+            .unwrap();
         t.send("\n");
         t
     }
