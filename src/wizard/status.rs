@@ -16,7 +16,7 @@ use crate::connector::Connector;
 use crate::error::{Result, exit};
 use crate::http::endpoint;
 use crate::secret::{ExposeSecret, SecretString};
-use crate::store::{SecretKey, SecretStore, is_placeholder};
+use crate::store::{SecretKey, SecretStore, StoreError, StoreTarget, is_placeholder};
 
 /// Days without use after which Atlassian expires a refresh token.
 pub const INACTIVITY_DAYS: i64 = 90;
@@ -96,11 +96,18 @@ pub struct StatusReport {
     pub family_issued_at: Option<DateTime<Utc>>,
     pub family_expires_at: Option<DateTime<Utc>>,
     pub days_left: Option<i64>,
+    /// Whole days since the refresh token was last written (by this tool or the proxy).
+    pub refresh_token_idle_days: Option<i64>,
     pub access_token: AccessTokenStatus,
     pub cloud_id: Option<String>,
     /// With `--check`: whether the stored access token still reaches the configured site.
     pub site_reachable: Option<bool>,
+    /// With `--check-proxy`: what the deployed proxy answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<crate::proxy::CheckReport>,
     pub health: Health,
+    /// False when the store (or, with `--check`, Atlassian) did not answer: health is critical.
+    pub reachable: bool,
     pub problems: Vec<String>,
 }
 
@@ -116,8 +123,8 @@ pub async fn run(
     store: Arc<dyn SecretStore>,
 ) -> Result<StatusReport> {
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
-    let renew = ctx.connector.command("renew");
-    let init = ctx.connector.command("init");
+    let renew = suggested(ctx, args, "renew");
+    let init = suggested(ctx, args, "init");
     let now = Utc::now();
     let mut problems = Vec::new();
     let mut critical = false;
@@ -127,12 +134,28 @@ pub async fn run(
     for (path, pending) in &leftovers {
         problems.push(crate::recovery::leftover_notice(path, pending));
     }
+    if let StoreTarget::File { path } = args.store.target()
+        && !path.exists()
+    {
+        // Said once, rather than every secret "missing".
+        problems.push(format!(
+            "{} does not exist: run `{init}` to set it up there, or pass --file with the secrets file",
+            path.display()
+        ));
+        return Ok(nothing_read(
+            ctx.connector,
+            store.describe(),
+            names.prefix,
+            problems,
+        ));
+    }
     let mut secrets = Vec::new();
     let mut access_value: Option<SecretString> = None;
     let mut refresh_updated = None;
+    let mut written = std::collections::BTreeMap::new();
     for key in SecretKey::ALL {
         let name = names.name(key);
-        let stored = store.read(&name).await?;
+        let stored = store.read(&name).await.map_err(read_failure)?;
         let state = match &stored {
             None => SecretState::Missing,
             Some(s) if is_placeholder(s.value.expose_secret()) => SecretState::Placeholder,
@@ -143,6 +166,9 @@ pub async fn run(
             problems.push(format!("{name} is {state}: run `{init}`"));
         }
         let updated_at = stored.as_ref().and_then(|s| s.updated_at);
+        if let (SecretKey::RefreshToken | SecretKey::AccessToken, Some(at)) = (key, updated_at) {
+            written.insert(key.suffix(), at);
+        }
         match key {
             SecretKey::AccessToken if state == SecretState::Present => {
                 access_value = stored.map(|s| s.value)
@@ -156,7 +182,7 @@ pub async fn run(
             updated_at,
         });
     }
-    let meta = store.read_metadata(&names).await?;
+    let meta = store.read_metadata(&names).await.map_err(read_failure)?;
     let expires = meta.issued_at.map(renew_by);
     let days_left = expires.map(|e| whole_days_left(e.signed_duration_since(now)));
     // The site Terraform is configured for, read as renew reads it; else the family's own.
@@ -192,7 +218,9 @@ pub async fn run(
             problems.push(format!("the token family's issue date is unknown (not set up by this tool): run `{renew}` to start a tracked family"));
         }
     }
-    if let Some(idle) = refresh_updated.map(|updated| now.signed_duration_since(updated).num_days())
+    let refresh_token_idle_days =
+        refresh_updated.map(|updated| now.signed_duration_since(updated).num_days());
+    if let Some(idle) = refresh_token_idle_days
         && idle >= INACTIVITY_DAYS
     {
         critical = true;
@@ -206,6 +234,12 @@ pub async fn run(
     if site_reachable == Some(false) {
         critical = true;
         problems.push("the stored access token does not reach the configured site".into());
+    }
+    let (store_name, cloud) = (store.describe(), cloud_id.clone());
+    let proxy = super::check::for_status(ctx, args, &names, store_name, written, cloud).await?;
+    if let Some(failed) = proxy.as_ref().filter(|p| p.result().is_err()) {
+        critical = true;
+        problems.extend(failed.problems.iter().map(|p| format!("proxy: {p}")));
     }
     let health = if critical {
         Health::Critical
@@ -222,12 +256,35 @@ pub async fn run(
         family_issued_at: meta.issued_at,
         family_expires_at: expires,
         days_left,
+        refresh_token_idle_days,
         access_token,
         cloud_id,
         site_reachable,
+        proxy,
         health,
+        reachable: true,
         problems,
     })
+}
+
+/// The command a problem suggests; among several deployments, with the options naming this one.
+fn suggested(ctx: &Context, args: &StatusArgs, sub: &str) -> String {
+    let command = ctx.connector.command(sub);
+    if args.rerun_options.is_empty() {
+        return command;
+    }
+    format!(
+        "{command} {}",
+        crate::recovery::shell_line(&args.rerun_options)
+    )
+}
+
+/// A store that does not answer (refused, timed out) is unreachable rather than unreadable.
+fn read_failure(e: StoreError) -> crate::error::Error {
+    match e {
+        StoreError::Unavailable(why) => crate::error::Error::Network(why),
+        other => other.into(),
+    }
 }
 
 /// Whole days left, a started day counting as one (as a certificate's "expires in" does): 365
@@ -242,23 +299,57 @@ pub(crate) fn whole_days_left(remaining: chrono::Duration) -> i64 {
 /// The report when the store cannot be read at all (no credentials, permission denied, a corrupt
 /// file): for monitoring that is as bad as an expired family, so it is critical (exit 11), with
 /// the store's own one-line reason, rather than a generic store failure.
-pub fn unreadable(connector: &'static Connector, store: String, reason: &str) -> StatusReport {
+pub fn unreadable(
+    connector: &'static Connector,
+    store: String,
+    prefix: String,
+    reason: &str,
+) -> StatusReport {
+    let problems = vec![format!("the store cannot be read: {reason}")];
+    nothing_read(connector, store, prefix, problems)
+}
+
+/// The report when the store (or, with `--check`, Atlassian) did not answer: critical, and
+/// marked unreachable, so monitoring can tell an outage from an expired family.
+pub fn unreachable(
+    connector: &'static Connector,
+    store: String,
+    prefix: String,
+    reason: &str,
+) -> StatusReport {
+    let problems = vec![format!("unreachable: {reason}")];
+    StatusReport {
+        reachable: false,
+        ..nothing_read(connector, store, prefix, problems)
+    }
+}
+
+/// A critical report with nothing read, only why.
+pub(crate) fn nothing_read(
+    connector: &'static Connector,
+    store: String,
+    prefix: String,
+    problems: Vec<String>,
+) -> StatusReport {
     StatusReport {
         connector,
         store,
-        prefix: String::new(),
+        prefix,
         secrets: Vec::new(),
         family_issued_at: None,
         family_expires_at: None,
         days_left: None,
+        refresh_token_idle_days: None,
         access_token: AccessTokenStatus {
             state: AccessTokenState::Missing,
             expires_at: None,
         },
         cloud_id: None,
         site_reachable: None,
+        proxy: None,
         health: Health::Critical,
-        problems: vec![format!("the store cannot be read: {reason}")],
+        reachable: true,
+        problems,
     }
 }
 
@@ -292,64 +383,6 @@ async fn check_site(
     let atl = AtlassianClient::new(ctx.http.clone(), api.clone(), api);
     let sites = atl.accessible_resources(token).await?;
     Ok(sites.iter().any(|s| s.id == cloud_id))
-}
-
-pub fn print_human(r: &StatusReport) {
-    if r.prefix.is_empty() {
-        // Nothing could be read: only the verdict and why.
-        crate::outln!("Psoxy {} secrets in {}", r.connector.display_name, r.store);
-        print_verdict(r);
-        return;
-    }
-    crate::outln!(
-        "Psoxy {} secrets in {} (prefix {})",
-        r.connector.display_name,
-        r.store,
-        r.prefix
-    );
-    for s in &r.secrets {
-        let when = s
-            .updated_at
-            .map(|t| format!(", written {}", t.format("%Y-%m-%d %H:%M UTC")))
-            .unwrap_or_default();
-        crate::outln!("  {:<45} {}{when}", s.name, s.state);
-    }
-    match (r.family_issued_at, r.family_expires_at, r.days_left) {
-        (Some(i), Some(e), Some(d)) => crate::outln!(
-            "  token family: issued {}, expires {} ({d} days left)",
-            i.format("%Y-%m-%d"),
-            e.format("%Y-%m-%d")
-        ),
-        _ => crate::outln!("  token family: issue date unknown"),
-    }
-    let at = r
-        .access_token
-        .expires_at
-        .map(|e| format!(" (until {})", e.format("%Y-%m-%d %H:%M UTC")))
-        .unwrap_or_default();
-    crate::outln!("  access token: {}{at}", r.access_token.state);
-    crate::outln!(
-        "  site:         {}",
-        r.cloud_id.as_deref().unwrap_or("unknown")
-    );
-    if let Some(reachable) = r.site_reachable {
-        crate::outln!(
-            "  check:        {}",
-            if reachable {
-                "the access token reaches the site"
-            } else {
-                "the access token does NOT reach the site"
-            }
-        );
-    }
-    print_verdict(r);
-}
-
-fn print_verdict(r: &StatusReport) {
-    crate::outln!("  health:       {}", r.health);
-    for p in &r.problems {
-        crate::ui::print_fitted(&format!("  - {p}"), 4);
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! However a run ends after the code exchange, the new tokens survive (issue #13): SIGTERM and
+//! However a run ends after the code exchange, the new tokens survive: SIGTERM and
 //! SIGHUP are handled like Ctrl-C, kill -9 finds the tokens already on disk (written ahead of the
 //! store), later runs point at what was left, and the recovery directory is private whatever
 //! was there before. The real binary, the file store, and the Atlassian simulator.

@@ -1,4 +1,4 @@
-//! The file store and tfvars as a shared machine treats them (issue #13, findings 1, 4, 7, 9):
+//! The file store and tfvars as a shared machine treats them:
 //! a foreign `_jira_psoxy_setup`, concurrent runs, symlinks, owners, FIFOs, a read-only
 //! directory, and other keys' exact bytes. Each refusal must come before any authorization.
 

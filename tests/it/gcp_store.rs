@@ -1,4 +1,4 @@
-//! The GCP Secret Manager store against the fake (tests/support/gcp_fake): the real client,
+//! The GCP Secret Manager store against the fake (tests/it/support/gcp_fake): the real client,
 //! anonymous credentials, a loopback endpoint. Values, labels and versions are checked in the
 //! fake's state, the way the proxy would see them.
 

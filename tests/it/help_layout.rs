@@ -19,7 +19,7 @@ fn help(args: &[&str], columns: &str) -> String {
 
 #[test]
 fn short_help_is_grouped_and_fits_an_80_by_60_screen() {
-    for command in ["init", "renew", "status", "push"] {
+    for command in ["init", "renew", "status", "check", "push"] {
         let short = help(&[command, "-h"], "80");
         let lines = short.lines().count();
         assert!(lines < 60, "{command} -h is {lines} lines:\n{short}");
@@ -81,6 +81,11 @@ fn each_command_lists_its_exit_codes_in_a_table_that_reads_at_60_columns() {
             &["  4 "][..],
         ),
         ("push", &["  6 secret store"][..], &[" 10 ", "  4 "][..]),
+        (
+            "check",
+            &[" 13 proxy unreachable", " 15 "][..],
+            &[" 10 ", "  4 "][..],
+        ),
     ] {
         let long = help(&[command, "--help"], "60");
         let codes = exit_code_lines(&long);
@@ -100,7 +105,7 @@ fn each_command_lists_its_exit_codes_in_a_table_that_reads_at_60_columns() {
         }
     }
     let top = help(&["--help"], "60");
-    assert_eq!(exit_code_lines(&top).len(), 16, "{top}");
+    assert_eq!(exit_code_lines(&top).len(), 19, "{top}");
 }
 
 #[test]
@@ -160,7 +165,7 @@ fn examples(text: &str) -> &str {
 
 #[test]
 fn examples_read_the_same_at_60_columns_as_on_a_wide_screen() {
-    for command in ["init", "renew", "status", "push"] {
+    for command in ["init", "renew", "status", "check", "push"] {
         let narrow = help(&[command, "--help"], "60");
         let wide = help(&[command, "--help"], "200");
         assert_eq!(examples(&narrow), examples(&wide), "{command}");

@@ -271,7 +271,7 @@ async fn a_rejected_code_offers_a_new_authorization_in_the_same_run() {
 }
 
 /// `-vv` logs in a terminal follow the rule the progress lines follow: coloured only without
-/// `NO_COLOR` and with a terminal that is not `TERM=dumb` (issue #13).
+/// `NO_COLOR` and with a terminal that is not `TERM=dumb`.
 #[tokio::test(flavor = "multi_thread")]
 async fn debug_logs_are_coloured_only_in_a_colour_terminal() {
     const COLOURED_DEBUG: &str = "\x1b[34mDEBUG";

@@ -1,5 +1,5 @@
-//! What the network may answer, and what the binary does not do with it (issue #13, findings
-//! 3, 5, 9): no credential follows a redirect; no escape sequence from Atlassian reaches the
+//! What the network may answer, and what the binary does not do with it :
+//! no credential follows a redirect; no escape sequence from Atlassian reaches the
 //! terminal or the JSON output; no colour codes in logs on a pipe; no port-0 callback.
 
 use crate::support;

@@ -230,7 +230,7 @@ async fn a_year_later_renew_and_status_need_no_options() {
         "the remembered tfvars was updated"
     );
 
-    // A shell that exports AWS_REGION everywhere still gets the remembered target.
+    // A shell that exports AWS_REGION everywhere still gets the remembered deployment.
     let out = s
         .run_with(
             &strings(&["status", "--json"]),
@@ -240,9 +240,17 @@ async fn a_year_later_renew_and_status_need_no_options() {
         )
         .await;
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stderr.contains("last run"), "{}", out.stderr);
-    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(report["prefix"], "PSOXY_JIRA_CLOUD_");
+    assert!(out.stderr.contains("deployments.json"), "{}", out.stderr);
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows:#}");
+    assert_eq!(rows[0]["prefix"], "PSOXY_JIRA_CLOUD_");
+    assert_eq!(
+        rows[0]["deployment"],
+        format!(
+            "jira-cloud@file:{}:PSOXY_JIRA_CLOUD_",
+            s.secrets_file().display()
+        )
+    );
 
     let elsewhere = s.path("elsewhere.json");
     let out = s
@@ -254,5 +262,5 @@ async fn a_year_later_renew_and_status_need_no_options() {
         )
         .await;
     assert_eq!(out.code, 11, "an explicit --file wins: {}", out.all());
-    assert!(!out.stderr.contains("last run"), "{}", out.stderr);
+    assert!(!out.stderr.contains("deployments.json"), "{}", out.stderr);
 }

@@ -247,3 +247,38 @@ async fn the_recovery_path_keeps_secrets_only_in_the_recovery_file() {
     .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+#[tokio::test]
+async fn the_proxy_check_after_renew_and_on_its_own_leaks_nothing() {
+    use support::proxy_standin::{StandIn, json_health, passing_health, scenario};
+    let s = initialized(loopback_config(), &[]).await;
+    let mut proxy = scenario("none", json_health(200, passing_health()));
+    proxy["call"]["body"][0]["id"] = jira_psoxy_setup::sim::SimSite::numbered(1).id.into();
+    let standin = StandIn::start(proxy);
+    let store = vec![s.secrets_file()];
+    let flags = ["--proxy-url", standin.url.as_str(), "--proxy-auth", "none"].map(String::from);
+    let renew = [s.renew_args(), vec!["--check-proxy".into()], flags.to_vec()].concat();
+    let out = run_and_check(
+        &s,
+        renew,
+        &[],
+        &[],
+        Browser::Follow { accept: true },
+        &store,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let file = s.secrets_file().display().to_string();
+    let check = [
+        strings(&["check", "--json", "--file", &file]),
+        flags.to_vec(),
+    ]
+    .concat();
+    let out = run_and_check(&s, check, &[], &[], Browser::Nothing, &store).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        s.path("home/.config/jira-psoxy-setup/proxy-jira-cloud.json")
+            .exists(),
+        "the remembered proxy was among the files checked"
+    );
+}

@@ -1,4 +1,4 @@
-//! A run that ends in the middle of the SSM write (issue #13): SIGTERM releases the proxy's lock
+//! A run that ends in the middle of the SSM write: SIGTERM releases the proxy's lock
 //! and keeps the tokens; kill -9 cannot release anything, but the tokens were on disk before the
 //! first write, with the lock the run held, so `push --from` takes that lock back and finishes.
 //! The real binary against moto, behind a relay that hangs the write of one parameter.

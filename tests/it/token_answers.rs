@@ -1,4 +1,4 @@
-//! A token endpoint that answers 200 with odd content (issue #13): the run neither panics after
+//! A token endpoint that answers 200 with odd content: the run neither panics after
 //! the code is spent nor blames the network. The real binary against the simulator, told to
 //! depart from Atlassian's answer.
 

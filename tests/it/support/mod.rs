@@ -52,6 +52,8 @@ pub mod gcp_fake;
 pub mod hcl;
 pub mod moto;
 mod ports;
+pub mod prom;
+pub mod proxy_standin;
 pub mod relay;
 pub mod sm_story;
 pub mod ssm_story;

@@ -7,6 +7,9 @@
 //! AccessDeniedException as SSM words it, and never reach the server (moto's IAM does not look at
 //! resource ARNs, so a per-parameter policy cannot be set up there).
 //!
+//! And it can be far away: `delaying` holds every request for a while before relaying it, as
+//! the path to a real AWS region does.
+//!
 //! And it can hang one call: requests a `stall` rule matches are never forwarded nor answered, as
 //! when the network stops mid-write, so a test can signal or kill the binary at that moment.
 //!
@@ -99,6 +102,15 @@ impl Relay {
         Relay::start_with(upstream, "\0never\0", rules).await
     }
 
+    /// Relays to `upstream`, each request `delay` later (network latency).
+    pub async fn delaying(upstream: u16, delay: std::time::Duration) -> Relay {
+        let rules = Rules {
+            delay,
+            ..Rules::default()
+        };
+        Relay::start_with(upstream, "\0never\0", rules).await
+    }
+
     async fn start_with(upstream: u16, marker: &'static str, rules: Rules) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -161,6 +173,7 @@ struct Rules {
     stall: Matches,
     stalled: Arc<AtomicUsize>,
     rewrite: Rewrite,
+    delay: std::time::Duration,
 }
 
 impl Default for Rules {
@@ -171,6 +184,7 @@ impl Default for Rules {
             stall: Arc::new(|_: &str| false),
             stalled: Arc::new(AtomicUsize::new(0)),
             rewrite: Arc::new(|_: &str, answer| answer),
+            delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -197,6 +211,7 @@ async fn relay(
             return;
         };
         let text = String::from_utf8_lossy(&request).into_owned();
+        tokio::time::sleep(rules.delay).await;
         if (rules.stall)(&text) {
             rules.stalled.fetch_add(1, Ordering::SeqCst);
             return std::future::pending().await;

@@ -1,4 +1,4 @@
-//! A program in a real pseudo-terminal, answered as a person would (tests/pty*.rs).
+//! A program in a real pseudo-terminal, answered as a person would (tests/it/pty*.rs).
 
 use std::process::Command;
 use std::time::Duration;
