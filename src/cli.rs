@@ -54,6 +54,9 @@ pub enum Command {
     ///
     /// The failed run prints the exact command, with its store options. The file (0600) is
     /// deleted once the secrets are written and read back; the refresh lock is held meanwhile.
+    /// Only ever forward: a file whose family the store already holds (refreshed since) or has
+    /// replaced with a newer one is not written but deleted (exit 0), since its refresh token is
+    /// spent; a store changed in a way the tool cannot place is refused without --force.
     Push(PushArgs),
     /// Print shell completions.
     Completions {
@@ -142,6 +145,14 @@ pub struct StoreArgs {
     /// imported (the import ids are printed).
     #[arg(long, help_heading = "Secret store", hide_short_help = true)]
     pub create_missing: bool,
+    /// Go on although an SSM parameter `<prefix>CLIENT_ID` (or a shared `CLIENT_ID`) exists
+    /// beside a Secrets Manager deployment: the proxy reads that one first.
+    #[arg(
+        long,
+        help_heading = "AWS (--store aws-ssm or aws-secrets-manager)",
+        hide_short_help = true
+    )]
+    pub allow_ssm_client_id: bool,
     /// AWS region of the secrets [default: the AWS profile's].
     #[arg(
         long,
@@ -548,6 +559,11 @@ pub struct PushArgs {
     /// The recovery file a failed run saved.
     #[arg(long)]
     pub from: PathBuf,
+    /// Write the file's values even though the store changed after its run began writing, in a
+    /// way this tool cannot place (the refusal says what differs). Never needed to move the store
+    /// forward; a file the store has moved past is never written.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]

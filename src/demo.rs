@@ -208,3 +208,106 @@ impl Browser for DemoBrowser {
         None
     }
 }
+
+/// The demo's simulated Psoxy after the run: one line for the summary, and while this value
+/// lives, the proxy itself at `url` (its health check and the connector's example call), for
+/// `--check-proxy`.
+pub struct DemoProxy {
+    pub summary: String,
+    pub url: Option<String>,
+    _fleet: Option<crate::sim::proxy::ProxyFleet>,
+}
+
+impl DemoProxy {
+    fn said(summary: impl Into<String>) -> DemoProxy {
+        DemoProxy {
+            summary: summary.into(),
+            url: None,
+            _fleet: None,
+        }
+    }
+}
+
+/// The simulated Psoxy (two instances, psoxy-contract §8) started on the store the run just
+/// wrote: each serves a request the way the proxy does, and the simulator says which family
+/// their access tokens belong to; then its health check.
+pub async fn proxy_picks_up(
+    sim: &Simulator,
+    target: &crate::store::StoreTarget,
+    prefix: &str,
+) -> DemoProxy {
+    use crate::sim::proxy::{
+        HEALTH_CHECK_HEADER, ProxyFleet, ProxyInstance, ProxyLock, ProxyTiming,
+    };
+    use crate::store::StoreTarget;
+    if !matches!(
+        target,
+        StoreTarget::File { .. } | StoreTarget::GcpSecretManager(_)
+    ) {
+        return DemoProxy::said("the simulated Psoxy runs beside the file store only");
+    }
+    let names = crate::store::SecretNames::new(prefix);
+    let mut instances = Vec::new();
+    for id in 0..2 {
+        let store = match target.open().await {
+            Ok(store) => store,
+            Err(e) => {
+                return DemoProxy::said(format!(
+                    "the simulated Psoxy could not open the store ({e})"
+                ));
+            }
+        };
+        let timing = ProxyTiming::production();
+        match ProxyInstance::new(
+            id,
+            store,
+            names.clone(),
+            ProxyLock::ByValue,
+            &sim.base_url(),
+            timing,
+        ) {
+            Ok(i) => instances.push(i),
+            Err(e) => return DemoProxy::said(format!("the simulated Psoxy did not start ({e})")),
+        }
+    }
+    let mut fleet = ProxyFleet::new(instances);
+    let mut families = Vec::new();
+    for instance in &fleet.instances {
+        match instance.credentials().await {
+            Ok(token) => families.push(
+                sim.family_of_access_token(crate::secret::ExposeSecret::expose_secret(&token)),
+            ),
+            Err(e) => return DemoProxy::said(format!("the simulated Psoxy failed: {e}")),
+        }
+    }
+    let minted = sim.newest_family();
+    let on_new = minted.is_some() && families.iter().all(|f| *f == minted);
+    let (health, url) = match fleet.serve().await {
+        Ok(addr) => match reqwest::Client::new()
+            .get(format!("http://{addr}/"))
+            .header(HEALTH_CHECK_HEADER, "true")
+            .send()
+            .await
+        {
+            Ok(r) => (
+                format!("health check {}", r.status().as_u16()),
+                Some(format!("http://{addr}/")),
+            ),
+            Err(e) => (format!("no health check ({})", e.without_url()), None),
+        },
+        Err(e) => (format!("no health check ({e})"), None),
+    };
+    let summary = if on_new {
+        format!(
+            "the simulated Psoxy ({} instances) picked up the new token family; {health}",
+            families.len()
+        )
+    } else {
+        format!("the simulated Psoxy is NOT on the new token family ({families:?}); {health}")
+    };
+    DemoProxy {
+        summary,
+        url,
+        _fleet: Some(fleet),
+    }
+}

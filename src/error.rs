@@ -25,6 +25,9 @@ pub mod exit {
     pub const PROXY_HEALTH: i32 = 14;
     /// The call through the proxy failed.
     pub const PROXY_CALL: i32 = 15;
+    /// The secrets are stored (and the run remembered), but terraform.tfvars could not be
+    /// updated afterwards.
+    pub const TFVARS_AFTER_STORE: i32 = 16;
     /// Signals end a run with 128 + the signal's number, as a shell reports it.
     pub const HANGUP: i32 = 129;
     pub const INTERRUPTED: i32 = 130;

@@ -6,6 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use crate::error::exit;
 use crate::recovery::{self, Pending};
@@ -17,9 +18,12 @@ struct Kept {
     push_command: String,
 }
 
+/// The proxy's refresh lock this run holds: the store, and the deployment's names.
+type HeldLock = (Arc<dyn SecretStore>, SecretNames);
+
 #[derive(Default)]
 struct Held {
-    lock: Option<(Arc<dyn SecretStore>, SecretNames)>,
+    lock: Option<HeldLock>,
     /// Tokens with no copy on disk yet (the write-ahead save failed): saved on the way out.
     pending: Option<Pending>,
     kept: Option<Kept>,
@@ -75,8 +79,16 @@ impl Guard {
     }
 
     /// Cleans up after `how` ("interrupted", "terminated", ...) and returns the line to tell
-    /// the operator.
+    /// the operator: the tokens first (made safe at once), then the lock (released within
+    /// `UNLOCK_WAIT`).
     pub async fn ended(&self, how: &str) -> String {
+        let (lock, tokens) = self.secure();
+        format!("{how}{}{tokens}", release(lock).await)
+    }
+
+    /// The part of an ending that cannot wait: the terminal's cursor, and the new tokens on disk.
+    /// Returns the lock still to release and the line about the tokens.
+    fn secure(&self) -> (Option<HeldLock>, String) {
         restore_cursor();
         let (lock, pending, kept, stored) = {
             let mut held = self.held();
@@ -87,16 +99,6 @@ impl Guard {
                 held.stored,
             )
         };
-        let mut message = String::from(how);
-        if let Some((store, names)) = lock {
-            match store.unlock(&names).await {
-                Ok(()) => message.push_str("; the refresh lock was released"),
-                Err(e) => message.push_str(&format!(
-                    "; could not release the refresh lock {} ({e}): delete it by hand",
-                    store.lock_location(&names)
-                )),
-            }
-        }
         let saved = match (kept, pending) {
             (Some(kept), _) => Some(Ok((kept.path, kept.push_command))),
             (None, Some(pending)) => Some(recovery::save(&pending).map(|path| {
@@ -105,18 +107,43 @@ impl Guard {
             })),
             (None, None) => None,
         };
-        match saved {
-            Some(Ok((path, command))) => message.push_str(&format!(
+        let tokens = match saved {
+            Some(Ok((path, command))) => format!(
                 "; the new tokens may not all be stored: they are in {} — finish with `{command}`",
                 path.display()
-            )),
-            Some(Err(e)) => message.push_str(&format!("; {e}: run init again")),
-            None if stored => message.push_str("; the new tokens are stored"),
-            None => message.push_str("; nothing was written"),
-        }
-        message
+            ),
+            Some(Err(e)) => format!("; {e}: run init again"),
+            None if stored => "; the new tokens are stored".into(),
+            None => "; nothing was written".into(),
+        };
+        (lock, tokens)
     }
 }
+
+/// How long an ending waits for the store to release the refresh lock (a store that does not
+/// answer would otherwise hold the ending for the SDK's timeouts, minutes).
+pub const UNLOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Releases the proxy's lock, if this run holds it, within `UNLOCK_WAIT`.
+async fn release(lock: Option<HeldLock>) -> String {
+    let Some((store, names)) = lock else {
+        return String::new();
+    };
+    let location = store.lock_location(&names);
+    match tokio::time::timeout(UNLOCK_WAIT, store.unlock(&names)).await {
+        Ok(Ok(())) => "; the refresh lock was released".into(),
+        Ok(Err(e)) => format!(
+            "; could not release the refresh lock {location} ({e}): the proxy takes it over after two minutes, or delete it by hand"
+        ),
+        Err(_) => format!(
+            "; the store did not release the refresh lock {location} within {}s: the proxy takes it over after two minutes, or delete it by hand",
+            UNLOCK_WAIT.as_secs()
+        ),
+    }
+}
+
+/// What a second signal leaves: the lock, for the proxy to take over.
+const SECOND_SIGNAL: &str = "; a second signal stopped the cleanup: the refresh lock, if this run held it, goes stale after two minutes and the proxy takes it over";
 
 /// A signal that ends the run, and the exit code it ends with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,43 +171,80 @@ impl Ending {
     }
 }
 
-/// Waits for SIGINT, SIGTERM or SIGHUP. Once this has run, those signals no longer end the
-/// process by themselves: the caller must.
+/// SIGINT, SIGTERM and SIGHUP, caught from `watch` on: they no longer end the process by
+/// themselves, the watcher does.
 #[cfg(unix)]
-async fn next_ending() -> Ending {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        // No handlers (cannot happen on a sane system): the default actions still apply.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => Ending::Interrupted,
-        _ = term.recv() => Ending::Terminated,
-        _ = hup.recv() => Ending::HungUp,
+struct Endings(
+    Option<(
+        tokio::signal::unix::Signal,
+        tokio::signal::unix::Signal,
+        tokio::signal::unix::Signal,
+    )>,
+);
+
+#[cfg(unix)]
+impl Endings {
+    fn catch() -> Endings {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(int), Ok(term), Ok(hup)) => Endings(Some((int, term, hup))),
+            // No handlers (cannot happen on a sane system): the default actions still apply.
+            _ => Endings(None),
+        }
+    }
+
+    async fn next(&mut self) -> Ending {
+        let Some((int, term, hup)) = &mut self.0 else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => Ending::Interrupted,
+            _ = term.recv() => Ending::Terminated,
+            _ = hup.recv() => Ending::HungUp,
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn next_ending() -> Ending {
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => Ending::Interrupted,
-        Err(_) => std::future::pending().await,
+struct Endings;
+
+#[cfg(not(unix))]
+impl Endings {
+    fn catch() -> Endings {
+        Endings
+    }
+
+    async fn next(&mut self) -> Ending {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => Ending::Interrupted,
+            Err(_) => std::future::pending().await,
+        }
     }
 }
 
-/// From now on, SIGINT, SIGTERM and SIGHUP release what `guard` holds, say so, and end the
-/// process with 128 + the signal's number.
+/// From now on, SIGINT, SIGTERM and SIGHUP make the new tokens safe, release what `guard`
+/// holds (the lock within `UNLOCK_WAIT`), say so, and end the process with 128 + the signal's
+/// number. A second signal during that cleanup ends it at once: the tokens are safe by then.
 pub fn watch(guard: Guard) -> tokio::task::JoinHandle<()> {
+    let mut endings = Endings::catch();
     tokio::spawn(async move {
-        let ending = next_ending().await;
-        let message = guard.ended(ending.describe()).await;
+        let ending = endings.next().await;
+        let (lock, tokens) = guard.secure();
+        let lock_line = tokio::select! {
+            line = release(lock) => line,
+            _ = endings.next() => SECOND_SIGNAL.to_string(),
+        };
         terminal::restore();
         // After SIGHUP stderr may be gone: a failed write must not stop the exit.
-        let _ = writeln!(std::io::stderr(), "\nerror: {message}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nerror: {}{lock_line}{tokens}",
+            ending.describe()
+        );
         std::process::exit(ending.exit_code());
     })
 }

@@ -76,9 +76,14 @@ pub fn read(path: &Path) -> Result<Option<String>, Refusal> {
     if existing(path)?.is_none() {
         return Ok(None);
     }
-    std::fs::read_to_string(path)
-        .map(Some)
-        .map_err(|e| format!("cannot read {}: {e}: check its permissions", path.display()))
+    std::fs::read_to_string(path).map(Some).map_err(|e| {
+        let fix = if e.kind() == std::io::ErrorKind::InvalidData {
+            "it is not UTF-8 text: save it as UTF-8 (or name the right file)"
+        } else {
+            "check its permissions"
+        };
+        format!("cannot read {}: {e}: {fix}", path.display())
+    })
 }
 
 fn dir_of(path: &Path) -> &Path {
@@ -193,10 +198,20 @@ impl UpdateLock {
         let deadline = Instant::now()
             .checked_add(wait)
             .unwrap_or_else(Instant::now);
+        let mut said = false;
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(UpdateLock(file)),
                 Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    if !said {
+                        said = true;
+                        tracing::warn!(
+                            "another run is updating {} (it holds {}): waiting up to {}s",
+                            path.display(),
+                            lock_path.display(),
+                            wait.as_secs()
+                        );
+                    }
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {

@@ -11,9 +11,22 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::secret::{ExposeSecret, SecretString};
+use crate::secret::ExposeSecret;
+use crate::secret::SecretString;
 use crate::store::{FamilyMetadata, StoreTarget};
 use secrecy::zeroize::{Zeroize, Zeroizing};
+
+mod leftovers;
+mod live;
+mod load;
+pub mod verdict;
+
+pub use leftovers::{Leftover, leftovers, review_leftovers};
+pub use load::{MAX_BYTES, load, open_for_push};
+pub use verdict::{StoreState, Verdict};
+
+/// The file format this version writes; 1 is still read (it did not record its writes).
+const VERSION: u32 = 2;
 
 /// What a run was about to write.
 #[derive(Clone)]
@@ -27,6 +40,23 @@ pub struct Pending {
     pub target: Option<StoreTarget>,
     /// Whose secrets these are (files from before the choice: Jira Cloud).
     pub connector: &'static crate::connector::Connector,
+    /// Whether the run sent these values to the store, and what the store held just before.
+    pub writes: Writes,
+    /// `push`: what the store must still hold once the lock is taken (else it changed since
+    /// the push looked at it, and the push stops). Never saved.
+    pub expected: Option<StoreState>,
+}
+
+/// Whether a run's writes may have reached the store: what `push` needs to know before it
+/// writes a file's values (a spent refresh token written back kills the family).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Writes {
+    /// Recorded before the first write: the store never saw these values.
+    NotSent,
+    /// The run was about to write (or wrote); the store held this just before.
+    Sent(StoreState),
+    /// A file from a version that did not record it.
+    Unknown,
 }
 
 impl Pending {
@@ -73,6 +103,7 @@ fn shell_quote(word: &str) -> String {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RecoveryFile {
     version: u32,
     created_at: DateTime<Utc>,
@@ -94,6 +125,12 @@ struct RecoveryFile {
     /// How earlier versions recorded the store (`--store aws-ssm --aws-region ...`): read only.
     #[serde(default, skip_serializing)]
     store_flags: Vec<String>,
+    /// Version 2: whether the values were sent to the store.
+    #[serde(default)]
+    writes_sent: Option<bool>,
+    /// Version 2: when they were sent, what the store held just before (dates, never values).
+    #[serde(default)]
+    store_before: Option<StoreState>,
 }
 
 /// `$XDG_STATE_HOME/jira-psoxy-setup`, else `~/.local/state/jira-psoxy-setup`; none without a
@@ -106,7 +143,7 @@ pub fn directory() -> Option<PathBuf> {
 /// it cannot be used) a fresh private directory in the temp dir. Only if both fail are the
 /// tokens lost, and the error says so (`Error::RecoveryFailed`).
 pub fn save(pending: &Pending) -> Result<PathBuf> {
-    let text = to_text(pending, pending.own_lock_ms)?;
+    let text = to_text(pending)?;
     let mut failures = Vec::new();
     if let Some(dir) = directory() {
         match private_dir(&dir).and_then(|_| write_new(&dir, &text)) {
@@ -127,20 +164,24 @@ pub fn save(pending: &Pending) -> Result<PathBuf> {
     }
 }
 
-/// Records in the recovery file at `path` the refresh lock this run now holds, so that if the
-/// run dies holding it (kill -9), `push` takes it back at once instead of waiting it out. The
-/// file is replaced atomically: at every moment it holds the whole family.
-pub fn record_lock(path: &Path, pending: &Pending, lock_ms: i64) -> Result<()> {
-    let text = to_text(pending, Some(lock_ms))?;
+/// Records in the recovery file at `path` what the run now holds and does: the refresh lock
+/// (so that if the run dies holding it, kill -9, `push` takes it back at once instead of waiting
+/// it out) and, before the first write, that the values are being sent and what the store held
+/// then. The file is replaced atomically (at every moment it holds the whole family) and stays
+/// locked for the run's lifetime.
+pub fn record(path: &Path, pending: &Pending) -> Result<()> {
+    let text = to_text(pending)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let replace = || -> std::io::Result<()> {
         // tempfile creates it 0600.
         let mut tmp = tempfile::Builder::new()
             .prefix(".recovery-")
             .tempfile_in(dir)?;
+        live::claim(tmp.as_file())?;
         tmp.write_all(text.as_bytes())?;
         tmp.as_file().sync_all()?;
-        tmp.persist(path).map_err(|e| e.error)?;
+        let file = tmp.persist(path).map_err(|e| e.error)?;
+        live::hold(file);
         Ok(())
     };
     replace()
@@ -148,17 +189,24 @@ pub fn record_lock(path: &Path, pending: &Pending, lock_ms: i64) -> Result<()> {
 }
 
 /// The file's text; the values it copies are wiped once serialized (secrecy's zeroize).
-fn to_text(pending: &Pending, own_lock_ms: Option<i64>) -> Result<Zeroizing<String>> {
+fn to_text(pending: &Pending) -> Result<Zeroizing<String>> {
+    let (writes_sent, store_before) = match &pending.writes {
+        Writes::NotSent => (Some(false), None),
+        Writes::Sent(before) => (Some(true), Some(before.clone())),
+        Writes::Unknown => (None, None),
+    };
     let mut file = RecoveryFile {
-        version: 1,
+        version: VERSION,
         created_at: Utc::now(),
         prefix: pending.prefix.clone(),
         family_issued_at: pending.meta.issued_at,
         cloud_id: pending.meta.cloud_id.clone(),
-        own_lock_ms,
+        own_lock_ms: pending.own_lock_ms,
         store: pending.target.clone(),
         connector: pending.connector,
         store_flags: Vec::new(),
+        writes_sent,
+        store_before,
         secrets: pending
             .values
             .iter()
@@ -182,7 +230,9 @@ fn write_new(dir: &Path, text: &str) -> std::io::Result<PathBuf> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut f = options.open(&path)?;
+    live::claim(&f)?;
     f.write_all(text.as_bytes()).and_then(|_| f.sync_all())?;
+    live::hold(f);
     Ok(path)
 }
 
@@ -227,37 +277,6 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Recovery files earlier runs left for this prefix and store, in the state directory or in a
-/// private directory of this user's in the temp dir: tokens that may never have reached the store.
-pub fn leftovers(prefix: &str, target: Option<&StoreTarget>) -> Vec<(PathBuf, Pending)> {
-    let temp_dirs = std::fs::read_dir(std::env::temp_dir())
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(TEMP_DIR_PREFIX))
-                && std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && owned_by_me(&m))
-        });
-    let mut found: Vec<(PathBuf, Pending)> = directory()
-        .into_iter()
-        .chain(temp_dirs)
-        .filter_map(|d| std::fs::read_dir(d).ok())
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("recovery-") && n.ends_with(".json"))
-        })
-        .filter_map(|p| load(&p).ok().map(|pending| (p, pending)))
-        .filter(|(_, pending)| pending.is_for(prefix, target))
-        .collect();
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    found
-}
-
 #[cfg(unix)]
 fn owned_by_me(meta: &std::fs::Metadata) -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -267,64 +286,6 @@ fn owned_by_me(meta: &std::fs::Metadata) -> bool {
 #[cfg(not(unix))]
 fn owned_by_me(_meta: &std::fs::Metadata) -> bool {
     true
-}
-
-/// The line that tells the operator about a leftover recovery file.
-pub fn leftover_notice(path: &Path, pending: &Pending) -> String {
-    format!(
-        "{} holds new tokens an earlier run could not confirm in the store: run `{}` to finish it (or delete the file if that family was stored since)",
-        path.display(),
-        push_command(path, pending.target.as_ref())
-    )
-}
-
-pub fn load(path: &Path) -> Result<Pending> {
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-        Error::Input(format!(
-            "cannot read the recovery file {}: {e}: check --from",
-            path.display()
-        ))
-    })?);
-    let file: RecoveryFile = serde_json::from_str(&text).map_err(|_| {
-        Error::Input(format!(
-            "{} is not a jira-psoxy-setup recovery file: check --from",
-            path.display()
-        ))
-    })?;
-    Ok(Pending {
-        prefix: file.prefix,
-        values: file
-            .secrets
-            .into_iter()
-            .map(|(k, v)| (k, SecretString::from(v)))
-            .collect(),
-        meta: FamilyMetadata {
-            issued_at: file.family_issued_at,
-            cloud_id: file.cloud_id,
-        },
-        own_lock_ms: file.own_lock_ms,
-        target: stored_target(path, file.store, &file.store_flags)?,
-        connector: file.connector,
-    })
-}
-
-/// The file's store: recorded as data, or as flags by earlier versions.
-fn stored_target(
-    path: &Path,
-    store: Option<StoreTarget>,
-    legacy_flags: &[String],
-) -> Result<Option<StoreTarget>> {
-    if store.is_some() || legacy_flags.is_empty() {
-        return Ok(store);
-    }
-    StoreTarget::from_legacy_flags(legacy_flags)
-        .map(Some)
-        .map_err(|why| {
-            Error::Input(format!(
-                "{} records store options that do not parse ({why}): edit its store_flags to valid options",
-                path.display()
-            ))
-        })
 }
 
 #[cfg(test)]
@@ -364,7 +325,8 @@ mod tests {
   "family_issued_at": "2026-11-28T10:14:58.001Z",
   "cloud_id": "a1b2c3d4-0000-1111-2222-333344445555",
   "secrets": {
-    "/p/ACME_JIRA_CLOUD_REFRESH_TOKEN": "rt-1"
+    "/p/ACME_JIRA_CLOUD_REFRESH_TOKEN": "rt-1",
+    "/p/ACME_JIRA_CLOUD_ACCESS_TOKEN": "{\"expirationDate\":1795864498001,\"token\":\"at-1\"}"
   },
   "own_lock_ms": 1795860898001,
   "store_flags": [
@@ -386,11 +348,13 @@ mod tests {
         assert_eq!(pending.target, Some(expected));
         assert_eq!(pending.prefix, "/p/ACME_JIRA_CLOUD_");
         assert_eq!(pending.own_lock_ms, Some(1_795_860_898_001));
-        assert_eq!(pending.values.len(), 1);
-        assert_eq!(pending.values[0].1.expose_secret(), "rt-1");
+        assert_eq!(pending.values.len(), 2);
+        assert_eq!(pending.values[1].1.expose_secret(), "rt-1");
+        assert_eq!(pending.writes, Writes::Unknown);
 
-        let without_store = old.replace(r#""store_flags""#, r#""ignored""#);
-        std::fs::write(&path, without_store).unwrap();
+        let mut without_store: serde_json::Value = serde_json::from_str(old).unwrap();
+        without_store.as_object_mut().unwrap().remove("store_flags");
+        std::fs::write(&path, without_store.to_string()).unwrap();
         assert_eq!(load(&path).unwrap().target, None);
     }
 }

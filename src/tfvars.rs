@@ -33,6 +33,9 @@ pub enum Edit {
     ByHand,
 }
 
+/// How long an update waits for another run's update of the same file.
+const UPDATE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What an operator adds by hand when the file could not be edited (`Edit::ByHand`).
 pub fn by_hand(key: &str, cloud_id: &str) -> String {
     format!(
@@ -131,6 +134,11 @@ fn read_text(path: &Path) -> Result<String> {
 /// Reads, edits and atomically replaces the file (the target of a symlink), keeping its owner,
 /// group and mode.
 pub fn update_file(path: &Path, key: &str, cloud_id: &str) -> Result<Edit> {
+    // One run at a time reads, changes and replaces the file (a Jira and a Confluence run on one
+    // tfvars would otherwise each keep only their own key).
+    let _update = local_file::target(path)
+        .and_then(|target| local_file::UpdateLock::acquire(&target, UPDATE_WAIT))
+        .map_err(Error::Tfvars)?;
     let text = read_text(path)?;
     let (new_text, edit) = set_cloud_id(&text, key, cloud_id).map_err(|e| {
         Error::Tfvars(format!(

@@ -49,6 +49,22 @@ impl ProxyAccessToken {
     }
 }
 
+/// The token a running proxy reuses from the stored versions (newest version first): the
+/// parsable one with the latest `expirationDate`, a tie going to the newer version
+/// (`getSharedAccessTokenIfSupported`, psoxy-contract §8 item 4).
+pub fn proxy_pick(candidates: &[SecretString]) -> Option<ProxyAccessToken> {
+    let mut best: Option<ProxyAccessToken> = None;
+    for parsed in candidates.iter().filter_map(ProxyAccessToken::parse) {
+        if best
+            .as_ref()
+            .is_none_or(|b| parsed.expiration_date > b.expiration_date)
+        {
+            best = Some(parsed);
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +88,29 @@ mod tests {
                 "{odd}"
             );
         }
+    }
+
+    /// `getSharedAccessTokenIfSupported`
+    /// (java/core/src/main/java/co/worklytics/psoxy/gateway/impl/oauth/OAuthRefreshTokenSourceAuthStrategy.java):
+    /// garbage is skipped, the latest expiry wins, a tie goes to the newer version.
+    #[test]
+    fn the_proxy_reuses_the_latest_expiry_and_skips_garbage() {
+        let at = |ms: i64, t: &str| {
+            ProxyAccessToken::new(
+                SecretString::from(t.to_string()),
+                DateTime::from_timestamp_millis(ms).unwrap(),
+            )
+            .to_secret()
+        };
+        let garbage = SecretString::from("not json".to_string());
+        let picked = proxy_pick(&[
+            garbage.clone(),
+            at(1_000, "older"),
+            at(5_000, "later"),
+            at(5_000, "tie"),
+        ])
+        .unwrap();
+        assert_eq!(picked.token.expose_secret(), "later");
+        assert!(proxy_pick(&[garbage]).is_none());
     }
 }

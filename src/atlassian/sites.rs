@@ -177,7 +177,7 @@ pub fn match_site<'a>(sites: &'a [Site], wanted: &str) -> Result<&'a Site> {
                 || s.name.eq_ignore_ascii_case(w)
         })
         .collect();
-    let listing = || sites.iter().map(Site::label).collect::<Vec<_>>().join("; ");
+    let listing = || listing(sites);
     match hits.as_slice() {
         [one] => Ok(one),
         [] => Err(Error::Site(format!(
@@ -191,9 +191,53 @@ pub fn match_site<'a>(sites: &'a [Site], wanted: &str) -> Result<&'a Site> {
     }
 }
 
+/// How many sites an error lists: a token can reach a thousand, and an error is one line.
+const LISTED: usize = 10;
+
+/// The sites' labels for an error line, the first `LISTED` of them and how many more.
+pub fn listing(sites: &[Site]) -> String {
+    let mut text = sites
+        .iter()
+        .take(LISTED)
+        .map(Site::label)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if sites.len() > LISTED {
+        text.push_str(&format!(
+            "; and {} more (pass a site's cloud id or URL)",
+            sites.len().saturating_sub(LISTED)
+        ));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_lists_ten_sites_and_counts_the_rest() {
+        let many: Vec<Site> = (0..1000)
+            .map(|n| {
+                site(
+                    &n.to_string(),
+                    &format!("Site {n}"),
+                    "https://x.atlassian.net",
+                )
+            })
+            .collect();
+        let text = listing(&many);
+        assert!(
+            text.contains("Site 9 ") && !text.contains("Site 10 "),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("and 990 more (pass a site's cloud id or URL)"),
+            "{text}"
+        );
+        assert!(text.len() < 1000, "{}", text.len());
+        assert!(!listing(&many[..3]).contains("more"));
+    }
 
     fn site(id: &str, name: &str, url: &str) -> Site {
         Site {

@@ -117,7 +117,7 @@ pub(super) fn parse_token_answer(text: &str) -> Result<TokenSet> {
         refresh_token: refresh_token.map(SecretString::from),
         expires_in,
         scope,
-        obtained_at: Utc::now(),
+        obtained_at: crate::store::lock::now(),
     })
 }
 

@@ -21,12 +21,13 @@ pub const EXIT_CODE_MEANINGS: &[(i32, &str)] = &[
     (13, "proxy unreachable or credentials refused"),
     (14, "proxy health check failed"),
     (15, "call through the proxy failed"),
+    (16, "stored, but terraform.tfvars not updated"),
     (129, "SIGHUP (terminal closed)"),
     (130, "interrupted (Ctrl-C) or quit"),
     (143, "SIGTERM"),
 ];
 
-/// The exit codes of `init` and `renew` (13-15 only with `--check-proxy`).
+/// The exit codes of `init` and `renew` (13-15 only with `--check-proxy`, 16 only with `--tfvars`).
 const RUN_CODES: &[i32] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 129, 130, 143];
 const STATUS_CODES: &[i32] = &[0, 1, 2, 3, 7, 10, 11];
 const CHECK_CODES: &[i32] = &[0, 1, 2, 3, 6, 7, 13, 14, 15];
@@ -169,6 +170,7 @@ pub fn command() -> clap::Command {
 fn read_only(cmd: clap::Command) -> clap::Command {
     [
         "create_missing",
+        "allow_ssm_client_id",
         "destroy_old_versions",
         "kms_key_id",
         "gcp_replication",

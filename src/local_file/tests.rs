@@ -88,3 +88,13 @@ fn an_update_waits_for_the_lock_another_holds_and_gives_up_with_a_message() {
     drop(held);
     assert!(waiter.join().unwrap());
 }
+
+#[test]
+fn a_file_that_is_not_utf8_says_so_not_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("terraform.tfvars");
+    std::fs::write(&file, b"jira_cloud_id = \"\xff\xfe\"\n").unwrap();
+    let err = read(&file).unwrap_err();
+    assert!(err.contains("it is not UTF-8 text"), "{err}");
+    assert!(!err.contains("permissions"), "{err}");
+}

@@ -1,5 +1,5 @@
 //! Calls to a proxy on AWS: a Lambda function URL with `AWS_IAM` auth (or an API Gateway v2
-//! route), signed with SigV4 as Psoxy's test tool signs them (psoxy-contract §8): credentials from
+//! route), signed with SigV4 as Psoxy's test tool signs them (psoxy-contract §9): credentials from
 //! the standard chain, after `sts:AssumeRole` into the caller role when one is given.
 
 use std::time::{Duration, SystemTime};

@@ -13,7 +13,7 @@ use crate::secret::ExposeSecret;
 /// The largest answer read; a health check is a few kB, a list of sites less.
 pub const MAX_BODY: usize = 1024 * 1024;
 
-/// Psoxy's health-check header (`ControlHeader.HEALTH_CHECK`, psoxy-contract §8).
+/// Psoxy's health-check header (`ControlHeader.HEALTH_CHECK`, psoxy-contract §9).
 pub const HEALTH_CHECK_HEADER: &str = "x-psoxy-health-check";
 
 enum Credential {

@@ -1,5 +1,5 @@
 //! Calls to a proxy on GCP (Cloud Run / Cloud Functions): a Google ID token whose audience is the
-//! service's URL (psoxy-contract §8), from Application Default Credentials (a service-account key
+//! service's URL (psoxy-contract §9), from Application Default Credentials (a service-account key
 //! or the metadata server), else from `gcloud auth print-identity-token`, as Psoxy's test tool
 //! does. The token is a secret: it never reaches an argument, a log line or the output.
 

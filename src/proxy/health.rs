@@ -1,4 +1,4 @@
-//! Psoxy's health-check answer (`HealthCheckResult`, psoxy-contract §8), read tolerantly: every
+//! Psoxy's health-check answer (`HealthCheckResult`, psoxy-contract §9), read tolerantly: every
 //! field may be absent or `null`, unknown fields are ignored, and instants are ISO-8601 strings
 //! (epoch seconds are accepted too). Nothing here is trusted for display before `sanitize`.
 

@@ -1,4 +1,4 @@
-//! Asking the deployed proxy itself (psoxy-contract §8), as Psoxy's test tool does: its health
+//! Asking the deployed proxy itself (psoxy-contract §9), as Psoxy's test tool does: its health
 //! check, then one real call through it (`/oauth/token/accessible-resources`). A client of a
 //! deployed proxy: SigV4 on AWS, a Google ID token on GCP. Every answer is read with a size and
 //! time bound, no redirect is followed (each request carries a credential), and all remote text
@@ -25,7 +25,7 @@ use crate::store::SecretNames;
 pub use print::print_human;
 pub use target::{ProxyAuth, ProxyTarget};
 
-/// The path of the connector's example call that needs no id (psoxy-contract §8).
+/// The path of the connector's example call that needs no id (psoxy-contract §9).
 pub const CALL_PATH: &str = "/oauth/token/accessible-resources";
 
 /// Why a check could not pass; each becomes its own exit code (`error::exit`).
@@ -85,7 +85,7 @@ pub enum Verdict {
     Passed,
 }
 
-/// Whether the proxy reads what the tool wrote (psoxy-contract §8, "Last modified").
+/// Whether the proxy reads what the tool wrote (psoxy-contract §9, "Last modified").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Seen {

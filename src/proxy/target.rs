@@ -1,5 +1,5 @@
 //! Which proxy to ask, and how: `--proxy-url`/`--proxy-role-arn`, else the remembered target,
-//! else `terraform output -json` beside `--tfvars` (psoxy-contract §8). The way to authenticate
+//! else `terraform output -json` beside `--tfvars` (psoxy-contract §9). The way to authenticate
 //! follows from the URL's host, else the store's cloud, else `--proxy-auth`.
 
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! The proxy's URL and caller role from `terraform output -json`, run in the directory of
-//! `--tfvars` (psoxy-contract §8: `api_connector_instances[<id>].endpoint_url`, `caller_role_arn`).
+//! `--tfvars` (psoxy-contract §9: `api_connector_instances[<id>].endpoint_url`, `caller_role_arn`).
 //! Every other shape (no Terraform, no state, an output missing or shaped otherwise) gives
 //! nothing and a reason, never an error: the flags are the other way in.
 

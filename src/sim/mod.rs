@@ -19,6 +19,7 @@
 mod authorize;
 mod config;
 mod consent_page;
+pub mod proxy;
 mod routes;
 mod state;
 #[cfg(test)]
@@ -165,6 +166,22 @@ impl Simulator {
     /// Whether a refresh with this token would succeed right now.
     pub fn is_live_refresh_token(&self, token: &str) -> bool {
         lock(&self.state).is_live_refresh_token(token)
+    }
+
+    /// Which token family a refresh token belongs to: the question "which family is the
+    /// proxy on?" asked of the token in the store.
+    pub fn family_of_refresh_token(&self, token: &str) -> Option<u64> {
+        lock(&self.state).family_of_refresh_token(token)
+    }
+
+    /// Which token family an access token came with.
+    pub fn family_of_access_token(&self, token: &str) -> Option<u64> {
+        lock(&self.state).family_of_access_token(token)
+    }
+
+    /// The family minted last by a code exchange (what `init`/`renew` just stored).
+    pub fn newest_family(&self) -> Option<u64> {
+        lock(&self.state).newest_family()
     }
 
     /// Every authorization code, access token and refresh token issued so far.

@@ -26,6 +26,8 @@ struct AccessGrant {
     scopes: Vec<String>,
     site: Option<String>,
     expires_at: Instant,
+    /// The refresh-token family this token came with, if any.
+    family: Option<u64>,
 }
 
 struct RefreshEntry {
@@ -168,7 +170,7 @@ impl Inner {
                     revoked: false,
                 },
             );
-            Some(self.issue_refresh_token(family))
+            Some((family, self.issue_refresh_token(family)))
         } else {
             None
         };
@@ -191,14 +193,19 @@ impl Inner {
         &mut self,
         scopes: Vec<String>,
         site: Option<String>,
-        refresh_token: Option<String>,
+        refresh_token: Option<(u64, String)>,
     ) -> Issued {
         let token = random_token("sim-at-", 32);
         let ttl = self.config.access_token_ttl_secs;
+        let (family, refresh_token) = match refresh_token {
+            Some((family, token)) => (Some(family), Some(token)),
+            None => (None, None),
+        };
         let grant = AccessGrant {
             scopes: scopes.clone(),
             site,
             expires_at: self.now() + Duration::from_secs(ttl),
+            family,
         };
         self.access_tokens.insert(token.clone(), grant);
         Issued {
@@ -272,7 +279,22 @@ impl Inner {
             }
         }
         let new_refresh = self.issue_refresh_token(family_id);
-        Ok(self.issue_access_token(scopes, site, Some(new_refresh)))
+        Ok(self.issue_access_token(scopes, site, Some((family_id, new_refresh))))
+    }
+
+    /// The family a refresh token belongs to (live or not).
+    pub fn family_of_refresh_token(&self, token: &str) -> Option<u64> {
+        self.refresh_tokens.get(token).map(|e| e.family)
+    }
+
+    /// The family an access token came with (none for one issued without `offline_access`).
+    pub fn family_of_access_token(&self, token: &str) -> Option<u64> {
+        self.access_tokens.get(token).and_then(|g| g.family)
+    }
+
+    /// The family minted last (by a code exchange), if any.
+    pub fn newest_family(&self) -> Option<u64> {
+        self.next_family.checked_sub(1).filter(|f| *f > 0)
     }
 
     pub fn is_live_refresh_token(&self, token: &str) -> bool {

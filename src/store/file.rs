@@ -81,6 +81,27 @@ fn io_error(path: &Path, what: &str, e: std::io::Error) -> StoreError {
     StoreError::Other(format!("could not {what} {}: {e}: {fix}", path.display()))
 }
 
+/// An existing file keeps its mode when replaced; one others can read is said (it was not made
+/// by this tool, which creates 0600).
+fn exposure(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mode = std::fs::metadata(path).ok()?.mode() & 0o7777;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "{} is open to other users (mode {mode:04o}) and keeps its mode: the secrets in it are too; `chmod 600` it unless the proxy's user needs it",
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 fn parse_time(v: Option<&String>) -> Option<DateTime<Utc>> {
     v.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|d| d.with_timezone(&Utc))
@@ -112,7 +133,10 @@ impl SecretStore for FileStore {
         let target = self.target()?;
         self.load_from(&target)?;
         local_file::check_replaceable(&target, "--file").map_err(StoreError::Other)?;
-        Ok(Preflight::default())
+        Ok(Preflight {
+            warnings: exposure(&target).into_iter().collect(),
+            ..Preflight::default()
+        })
     }
 
     async fn create_missing(&self, _names: &[String]) -> StoreResult<()> {
@@ -205,6 +229,26 @@ impl SecretStore for FileStore {
             }
             Err(e) => Err(io_error(&path, "create", e)),
         }
+    }
+
+    /// Rewrites our lock file with a new time, starting its lease over; `None` when it is not
+    /// ours any more.
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
+        let path = self.lock_path(names);
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(ours) = held.get(&path).cloned() else {
+            return Ok(None);
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) if text.trim() == ours => {}
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(&path, "read", e)),
+        }
+        let value = format!("locked_{now_ms}");
+        std::fs::write(&path, &value).map_err(|e| io_error(&path, "write", e))?;
+        held.insert(path, value);
+        Ok(Some(now_ms))
     }
 
     /// Removes the lock if it is still the one this store took; one taken over meanwhile (it

@@ -17,10 +17,12 @@ use google_cloud_secretmanager_v1::model::Secret;
 use super::*;
 use crate::secret::ExposeSecret;
 
+mod clock;
 mod labels;
 mod ops;
 pub mod project;
 pub mod projects;
+mod proxy_reads;
 
 pub use labels::{CLOUD_ID_LABEL, ISSUED_LABEL, LOCK_LABEL};
 use ops::{Api, Call, LATEST_VERSION, code, map_err, secret_id, version_number};
@@ -37,6 +39,8 @@ pub struct GcpStore {
     describe: String,
     /// Lock label values this process wrote, so `unlock` never removes somebody else's lock.
     held: labels::Held,
+    /// Google's time, for the labels a proxy judges by their value.
+    clock: clock::ServerClock,
 }
 
 impl GcpStore {
@@ -60,7 +64,12 @@ impl GcpStore {
                 config.project
             );
         }
+        let date_url = match &config.endpoint {
+            Endpoint::Emulator(url) | Endpoint::Https(url) => url.clone(),
+            Endpoint::Google => "https://secretmanager.googleapis.com/".to_string(),
+        };
         Ok(GcpStore {
+            clock: clock::ServerClock::new(date_url),
             api: Api {
                 client,
                 project: config.project,
@@ -369,7 +378,15 @@ impl SecretStore for GcpStore {
     }
 
     async fn write_metadata(&self, names: &SecretNames, meta: &FamilyMetadata) -> StoreResult<()> {
-        labels::write_metadata(&self.api, names, meta).await
+        // The issue date on Google's clock too (this machine's clock may be off).
+        let offset = chrono::Duration::milliseconds(self.clock.offset().await);
+        let meta = FamilyMetadata {
+            issued_at: meta
+                .issued_at
+                .map(|t| t.checked_add_signed(offset).unwrap_or(t)),
+            cloud_id: meta.cloud_id.clone(),
+        };
+        labels::write_metadata(&self.api, names, &meta).await
     }
 
     async fn try_lock(
@@ -378,10 +395,24 @@ impl SecretStore for GcpStore {
         now_ms: i64,
         take_over: bool,
     ) -> StoreResult<LockAttempt> {
+        let now_ms = self.clock.now_ms(now_ms).await;
         labels::try_lock(&self.api, &self.held, names, now_ms, take_over).await
     }
 
     async fn unlock(&self, names: &SecretNames) -> StoreResult<()> {
         labels::unlock(&self.api, &self.held, names).await
+    }
+
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
+        let now_ms = self.clock.now_ms(now_ms).await;
+        let renewed = labels::renew(&self.api, &self.held, names, now_ms).await?;
+        Ok(renewed.then_some(now_ms))
+    }
+
+    async fn proxy_access_token_candidates(
+        &self,
+        names: &SecretNames,
+    ) -> StoreResult<Vec<SecretString>> {
+        proxy_reads::access_token_candidates(&self.api, names).await
     }
 }

@@ -11,7 +11,22 @@ pub const LEASE: Duration = Duration::from_secs(120);
 pub const MARGIN: Duration = Duration::from_secs(15);
 
 pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    now().timestamp_millis()
+}
+
+/// This machine's time; a test may move it (`JIRA_PSOXY_SETUP_TEST_CLOCK_OFFSET_MS`, e.g.
+/// `-300000` for a clock five minutes behind) to show what a wrong clock does.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let offset = *OFFSET.get_or_init(|| {
+        std::env::var("JIRA_PSOXY_SETUP_TEST_CLOCK_OFFSET_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    });
+    let now = chrono::Utc::now();
+    now.checked_add_signed(chrono::Duration::milliseconds(offset))
+        .unwrap_or(now)
 }
 
 pub struct LockPolicy {

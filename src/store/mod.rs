@@ -61,6 +61,11 @@ pub struct Preflight {
     pub missing: Vec<String>,
     /// Permissions that could not be checked without changing the store, for the operator.
     pub unchecked: Vec<String>,
+    /// What the operator should know but that does not stop the run (a file others can read).
+    pub warnings: Vec<String>,
+    /// Existing values the proxy reads instead of what this tool writes (psoxy-contract §8 item
+    /// 6), each with where it is.
+    pub shadowing: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,11 +155,42 @@ pub trait SecretStore: Send + Sync {
 
     async fn unlock(&self, names: &SecretNames) -> StoreResult<()>;
 
+    /// Starts the lease of the refresh lock this store holds over, so that a proxy does not
+    /// judge it stale (psoxy-contract §8 item 7): the lock's new time, or `None` when the lock
+    /// is no longer ours.
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
+        let _ = (names, now_ms);
+        Err(StoreError::Other(format!(
+            "{} cannot renew the refresh lock",
+            self.describe()
+        )))
+    }
+
+    /// The stored ACCESS_TOKEN values a running proxy considers when it looks for a token to
+    /// reuse, read as the proxy reads this store, newest version first (psoxy-contract §8 item
+    /// 4). By default the current value: a store with one version.
+    async fn proxy_access_token_candidates(
+        &self,
+        names: &SecretNames,
+    ) -> StoreResult<Vec<SecretString>> {
+        use crate::secret::ExposeSecret;
+        let current = self.read(&names.name(SecretKey::AccessToken)).await?;
+        Ok(current
+            .map(|s| s.value)
+            .filter(|v| !is_placeholder(v.expose_secret()))
+            .into_iter()
+            .collect())
+    }
+
     /// Where the lock lives, for messages: the name an operator would look for in the store.
     fn lock_location(&self, names: &SecretNames) -> String {
         names.lock_name()
     }
 }
+
+/// How many stored ACCESS_TOKEN versions the proxy considers (`getAvailableVersions(ACCESS_TOKEN,
+/// 5)`, psoxy-contract §8 item 4).
+pub const PROXY_VERSIONS_CONSIDERED: usize = 5;
 
 /// Retries a store call on transient failures, with backoff and jitter.
 pub async fn with_retries<T, F, Fut>(

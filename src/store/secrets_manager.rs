@@ -19,6 +19,8 @@ use super::target::AwsTarget;
 use super::*;
 use crate::secret::ExposeSecret;
 
+mod proxy_reads;
+
 const NOT_FOUND: &str = "ResourceNotFoundException";
 /// The stage the proxy reads, and the one PutSecretValue moves to the new version.
 const CURRENT: &str = "AWSCURRENT";
@@ -87,6 +89,9 @@ impl SecretsManagerStore {
         }
         match self.client.describe_secret().secret_id(name).send().await {
             Ok(out) => {
+                if let Some(deleted) = out.deleted_date() {
+                    return Err(scheduled_for_deletion(name, deleted));
+                }
                 self.remember(name, out.kms_key_id());
                 Ok(true)
             }
@@ -211,7 +216,13 @@ impl SecretStore for SecretsManagerStore {
                 names.lock_name()
             ),
         ];
-        Ok(Preflight { missing, unchecked })
+        let shadowing = self.ssm_client_ids(&names).await;
+        Ok(Preflight {
+            missing,
+            unchecked,
+            shadowing,
+            ..Preflight::default()
+        })
     }
 
     /// Creates the secrets as Terraform does, with no version, under --kms-key-id (or the AWS
@@ -299,6 +310,32 @@ impl SecretStore for SecretsManagerStore {
     async fn unlock(&self, names: &SecretNames) -> StoreResult<()> {
         self.ssm.unlock(&qualified(names)).await
     }
+
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
+        self.ssm.renew_lock(&qualified(names), now_ms).await
+    }
+
+    async fn proxy_access_token_candidates(
+        &self,
+        names: &SecretNames,
+    ) -> StoreResult<Vec<SecretString>> {
+        self.versions_as_proxy_reads(&qualified(names).name(SecretKey::AccessToken))
+            .await
+    }
+}
+
+/// A secret deleted with a recovery window still exists (DescribeSecret answers, with
+/// `DeletedDate`) but takes no value: stop before tokens are minted for it.
+fn scheduled_for_deletion(
+    name: &str,
+    deleted: &aws_sdk_secretsmanager::primitives::DateTime,
+) -> StoreError {
+    let when = to_chrono(deleted)
+        .map(|d| d.format(" on %Y-%m-%d").to_string())
+        .unwrap_or_default();
+    StoreError::Other(format!(
+        "the secret {name} was scheduled for deletion{when}, so it cannot take a value: restore it (`aws secretsmanager restore-secret --secret-id {name}`) or re-apply Psoxy's Terraform, then run again"
+    ))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 pub(crate) mod connect;
 pub(crate) mod error;
+mod history;
 mod lock;
 mod tags;
 
@@ -395,6 +396,18 @@ impl SecretStore for SsmStore {
 
     async fn unlock(&self, names: &SecretNames) -> StoreResult<()> {
         self.release(names).await
+    }
+
+    async fn renew_lock(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
+        self.renew(names, now_ms).await
+    }
+
+    async fn proxy_access_token_candidates(
+        &self,
+        names: &SecretNames,
+    ) -> StoreResult<Vec<SecretString>> {
+        self.history_as_proxy_reads(&names.name(SecretKey::AccessToken))
+            .await
     }
 }
 

@@ -23,18 +23,26 @@ pub enum Op {
     WriteMetadata,
     TryLock,
     Unlock,
+    /// `renew_lock`.
+    RenewLock,
+    /// `proxy_access_token_candidates`: the proxy's own read.
+    ProxyRead,
 }
 
 #[derive(Default)]
 pub struct MemoryStore {
     values: Mutex<BTreeMap<String, String>>,
-    /// What `read` answers for a name instead of what was written.
-    read_back: Mutex<HashMap<String, String>>,
+    /// What `read` answers for a name instead of what was written (`None`: nothing).
+    read_back: Mutex<HashMap<String, Option<String>>>,
     failures: Mutex<HashMap<Op, String>>,
     meta: Mutex<FamilyMetadata>,
     lock: Mutex<Option<i64>>,
     prefixes: Mutex<Vec<String>>,
     writes: Mutex<usize>,
+    /// What happens at the next `renew_lock`: somebody writes this name (ignoring the lock),
+    /// or takes the lock (`None` value).
+    on_renew: Mutex<Option<(String, Option<String>)>>,
+    renewals: Mutex<usize>,
 }
 
 impl MemoryStore {
@@ -52,12 +60,38 @@ impl MemoryStore {
         self
     }
 
+    /// At the first lock renewal, `name` is overwritten with `value` by a writer that ignores
+    /// the lock.
+    pub fn written_during_hold(self, name: &str, value: &str) -> Self {
+        *self.on_renew.lock().unwrap() = Some((name.to_string(), Some(value.to_string())));
+        self
+    }
+
+    /// At the first lock renewal, the lock turns out taken by somebody else.
+    pub fn lock_taken_during_hold(self) -> Self {
+        *self.on_renew.lock().unwrap() = Some((String::new(), None));
+        self
+    }
+
+    pub fn renewals(&self) -> usize {
+        *self.renewals.lock().unwrap()
+    }
+
     /// `read(name)` answers `value` whatever was written.
     pub fn reading_back(self, name: &str, value: &str) -> Self {
         self.read_back
             .lock()
             .unwrap()
-            .insert(name.to_string(), value.to_string());
+            .insert(name.to_string(), Some(value.to_string()));
+        self
+    }
+
+    /// `read(name)` answers that there is no such secret, whatever was written.
+    pub fn reading_back_nothing(self, name: &str) -> Self {
+        self.read_back
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), None);
         self
     }
 
@@ -119,7 +153,7 @@ impl SecretStore for MemoryStore {
     async fn read(&self, name: &str) -> StoreResult<Option<StoredSecret>> {
         self.check(Op::Read)?;
         let value = match self.read_back.lock().unwrap().get(name) {
-            Some(other) => Some(other.clone()),
+            Some(other) => other.clone(),
             None => self.value(name),
         };
         Ok(value.map(|v| StoredSecret {
@@ -164,6 +198,40 @@ impl SecretStore for MemoryStore {
                 Ok(LockAttempt::Acquired)
             }
         }
+    }
+
+    async fn renew_lock(&self, _names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
+        self.check(Op::RenewLock)?;
+        *self.renewals.lock().unwrap() += 1;
+        match self.on_renew.lock().unwrap().take() {
+            Some((name, Some(value))) => {
+                self.values.lock().unwrap().insert(name, value);
+            }
+            Some((_, None)) => return Ok(None),
+            None => {}
+        }
+        let mut lock = self.lock.lock().unwrap();
+        Ok(match *lock {
+            Some(_) => {
+                *lock = Some(now_ms);
+                Some(now_ms)
+            }
+            None => None,
+        })
+    }
+
+    async fn proxy_access_token_candidates(
+        &self,
+        names: &SecretNames,
+    ) -> StoreResult<Vec<SecretString>> {
+        self.check(Op::ProxyRead)?;
+        let name = names.name(crate::store::SecretKey::AccessToken);
+        Ok(self
+            .read(&name)
+            .await?
+            .map(|s| s.value)
+            .into_iter()
+            .collect())
     }
 
     async fn unlock(&self, _names: &SecretNames) -> StoreResult<()> {

@@ -49,17 +49,51 @@ pub async fn after_write(
     store: &StoreArgs,
     report: &RunReport,
 ) -> Result<CheckReport> {
+    ask(
+        ctx,
+        args,
+        report.tfvars.as_deref(),
+        store,
+        &written_by(report),
+    )
+    .await
+}
+
+/// `--check-proxy` with `--demo`: the demo's simulated Psoxy at `url` (loopback, no
+/// credentials), asked as a deployed one is; nothing is remembered, the demo's proxy is gone
+/// when the run ends.
+pub async fn demo_after_write(
+    url: &str,
+    args: &ProxyArgs,
+    report: &RunReport,
+) -> Result<CheckReport> {
+    let target = proxy::ProxyTarget {
+        url: url::Url::parse(url)
+            .map_err(|e| Error::Internal(format!("the simulated proxy's URL {url}: {e}")))?,
+        role_arn: None,
+        auth: proxy::ProxyAuth::None,
+        from: "the demo's simulated Psoxy".into(),
+    };
+    let settings = Settings {
+        timeout: std::time::Duration::from_secs(args.proxy_timeout),
+        aws_region: None,
+        aws_profile: None,
+    };
+    Ok(proxy::check(&target, &written_by(report), &settings).await)
+}
+
+/// What the run just wrote, for comparing with what the proxy reads.
+fn written_by(report: &RunReport) -> Expectation {
     let written = [SecretKey::RefreshToken, SecretKey::AccessToken]
         .into_iter()
         .map(|k| (k.suffix(), report.family_issued_at))
         .collect();
-    let expect = Expectation {
+    Expectation {
         names: Some(SecretNames::new(report.prefix.clone())),
         store: Some(report.store.clone()),
         written,
         cloud_id: Some(report.cloud_id.clone()),
-    };
-    ask(ctx, args, report.tfvars.as_deref(), store, &expect).await
+    }
 }
 
 /// `--check-proxy` on `init`/`renew`: the proxy must be known before anything is authorized, so

@@ -111,15 +111,16 @@ pub async fn guarded<T>(
 pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
-    let mut ctx = authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
-    if run.check_proxy {
+    let (mut ctx, sim) =
+        authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
+    if run.check_proxy && !demo {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
     let Some(report) = guarded(&guard, init::run(&mut ctx, &mut args)).await? else {
         // The person kept the live family: nothing was changed, nothing to report.
         return Ok(exit::OK);
     };
-    let report = check_after_write(&ctx, &args.run, &args.store, report).await;
+    let report = check_after_write(&ctx, &args.run, &args.store, sim, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
@@ -127,28 +128,46 @@ pub async fn run_renew(mut args: RenewArgs, store_typed: bool, guard: Guard) -> 
     renew::check_something_to_renew(&args, store_typed).await?;
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
-    let mut ctx =
+    let (mut ctx, sim) =
         authorizing_context(auth, store, run, args.connector, demo, false, &guard).await?;
-    if run.check_proxy {
+    if run.check_proxy && !demo {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
     let report = guarded(&guard, renew::run(&mut ctx, &mut args)).await?;
-    let report = check_after_write(&ctx, &args.run, &args.store, report).await;
+    let report = check_after_write(&ctx, &args.run, &args.store, sim, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
-/// `--check-proxy`: the write is done and stays done; a check that cannot even start is said,
-/// not raised, so the summary of what was written still prints.
+/// After the write: the demo's simulated Psoxy (which family it picked up), then with
+/// `--check-proxy` the deployed proxy, or in the demo the simulated one. The write is done and
+/// stays done; a check that cannot even start is said, not raised, so the summary of what was
+/// written still prints.
 async fn check_after_write(
     ctx: &Context,
     run: &RunArgs,
     store: &StoreArgs,
+    sim: Option<Arc<sim::Simulator>>,
     mut report: report::RunReport,
 ) -> report::RunReport {
+    let demo_proxy = match (sim, ctx.store_target.as_ref()) {
+        (Some(sim), Some(target)) => Some(demo::proxy_picks_up(&sim, target, &report.prefix).await),
+        _ => None,
+    };
+    report.proxy = demo_proxy.as_ref().map(|p| p.summary.clone());
     if !run.check_proxy {
         return report;
     }
-    match check::after_write(ctx, &run.proxy, store, &report).await {
+    let checked = match &demo_proxy {
+        Some(demo) => match &demo.url {
+            Some(url) => check::demo_after_write(url, &run.proxy, &report).await,
+            None => Err(Error::Input(format!(
+                "the simulated Psoxy does not answer: {}",
+                demo.summary
+            ))),
+        },
+        None => check::after_write(ctx, &run.proxy, store, &report).await,
+    };
+    match checked {
         Ok(found) => report.proxy_check = Some(found),
         Err(e) => ctx.ui.warn(&format!(
             "the secrets were written; the proxy was not checked: {e}"
@@ -172,7 +191,7 @@ async fn authorizing_context(
     demo: bool,
     demo_app: bool,
     guard: &Guard,
-) -> Result<Context> {
+) -> Result<(Context, Option<Arc<sim::Simulator>>)> {
     if demo {
         demo::refuse_cloud_options(store)?;
     }
@@ -200,8 +219,9 @@ async fn authorizing_context(
             ctx.env_client_secret = Some(demo.client_secret.clone());
         }
         use_demo(&mut ctx, &demo);
+        return Ok((ctx, Some(demo.sim)));
     }
-    Ok(ctx)
+    Ok((ctx, None))
 }
 
 fn print_and_remember(
@@ -214,14 +234,20 @@ fn print_and_remember(
     report.demo = demo;
     report::print(&report, run.format());
     remember(ctx, &report, redirect_uri);
-    match &report.proxy_check {
-        // The summary above already says what was written; the error line says what failed.
-        Some(check) => check
-            .result()
-            .map(|()| exit::OK)
-            .map_err(|e| with_prefix(e, "the secrets were written, but the proxy check failed: ")),
-        None => Ok(exit::OK),
+    // The summary above already says what was written; an error line says what failed after.
+    if let Some(e) = &report.tfvars_error {
+        let _ = writeln!(std::io::stderr(), "error: {e}");
     }
+    if let Some(check) = &report.proxy_check {
+        check.result().map_err(|e| {
+            with_prefix(e, "the secrets were written, but the proxy check failed: ")
+        })?;
+    }
+    Ok(if report.tfvars_error.is_some() {
+        exit::TFVARS_AFTER_STORE
+    } else {
+        exit::OK
+    })
 }
 
 fn with_prefix(e: Error, prefix: &str) -> Error {
@@ -455,7 +481,7 @@ pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Re
     let target = args.store.target();
     ctx.store_target = Some(target.clone());
     let store = target.open().await?;
-    let written = guarded(&guard, push::run(&ctx, &args.from, &args.store, store)).await?;
+    let written = guarded(&guard, push::run(&ctx, &args.from, &args, store)).await?;
     for name in written {
         let _ = writeln!(std::io::stdout(), "wrote {name}");
     }

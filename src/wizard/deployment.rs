@@ -282,16 +282,23 @@ pub async fn confirm_replacing_live_family(
     Ok(LiveFamily::Replace)
 }
 
-/// How long a running proxy caches these instance secrets (psoxy-contract §3:
-/// `proxyInstanceConfigCacheTtl`).
-pub const PROXY_CACHE_MINUTES: u32 = 5;
-
-/// After a live family was replaced: an instance that refreshes from its cached old token within
-/// the cache window writes the old family back over the new one.
-pub fn note_proxy_cache(ctx: &Context) {
-    ctx.ui.info(&format!(
-        "a running proxy may keep the old refresh token in its config cache for up to {PROXY_CACHE_MINUTES} minutes; if it refreshes from it meanwhile, the old family comes back: renew between the proxy's runs, or restart it now"
-    ));
+/// A value the proxy reads before ours (a leftover SSM `CLIENT_ID` beside Secrets Manager) would
+/// make it use another app: stop before a browser opens, unless told to go on.
+fn refuse_shadowing(ctx: &Context, shadowing: &[String], allowed: bool) -> Result<()> {
+    if shadowing.is_empty() {
+        return Ok(());
+    }
+    let list = shadowing.join(" and ");
+    let why = format!(
+        "{list} holds a CLIENT_ID, which the proxy reads before the one in Secrets Manager (psoxy-contract §8)"
+    );
+    ctx.ui.warn(&why);
+    if allowed || (ctx.interactive && ctx.prompter.confirm("Go on anyway?", false)?) {
+        return Ok(());
+    }
+    Err(Error::Store(format!(
+        "{why}: delete it (aws ssm delete-parameter --name NAME), or pass --allow-ssm-client-id to go on"
+    )))
 }
 
 /// Checks the store can take the secrets; offers to create any Terraform did not.
@@ -300,10 +307,13 @@ pub async fn preflight(
     store: &dyn SecretStore,
     names: &SecretNames,
     create_missing: bool,
+    allow_shadowing: bool,
 ) -> Result<()> {
     let spinner = ctx.ui.spinner(&format!("Checking {}", store.describe()));
     let report = store.preflight(names).await?;
     drop(spinner);
+    report.warnings.iter().for_each(|w| ctx.ui.warn(w));
+    refuse_shadowing(ctx, &report.shadowing, allow_shadowing)?;
     if !report.unchecked.is_empty() {
         ctx.ui.info(&format!(
             "not checked before authorizing (a check would change the store): {}",

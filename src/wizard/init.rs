@@ -4,8 +4,7 @@ use super::Context;
 use super::authorize::{AuthPlan, atlassian_client, obtain_tokens};
 use super::credentials::client_credentials;
 use super::deployment::{
-    LiveFamily, choose_prefix, confirm_replacing_live_family, note_proxy_cache, open_chosen_store,
-    preflight,
+    LiveFamily, choose_prefix, confirm_replacing_live_family, open_chosen_store, preflight,
 };
 use super::report::RunReport;
 use super::report::finish;
@@ -30,12 +29,18 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<Option<RunRep
         ctx.connector.display_name
     ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
-    super::push::warn_about_leftovers(ctx, &names.prefix);
-    preflight(ctx, store.as_ref(), &names, args.store.create_missing).await?;
-    let replacing = match confirm_replacing_live_family(ctx, store.as_ref(), &names).await? {
-        LiveFamily::Keep => return Ok(None),
-        live => live == LiveFamily::Replace,
-    };
+    super::push::review_leftovers(ctx, store.as_ref(), &names.prefix).await;
+    preflight(
+        ctx,
+        store.as_ref(),
+        &names,
+        args.store.create_missing,
+        args.store.allow_ssm_client_id,
+    )
+    .await?;
+    if confirm_replacing_live_family(ctx, store.as_ref(), &names).await? == LiveFamily::Keep {
+        return Ok(None);
+    }
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;
     }
@@ -55,9 +60,6 @@ pub async fn run(ctx: &mut Context, args: &mut InitArgs) -> Result<Option<RunRep
         Grant { tokens, site, user },
     )
     .await?;
-    if replacing {
-        note_proxy_cache(ctx);
-    }
     finish(ctx, "init", &args.run, stored).map(Some)
 }
 

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod credentials;
 pub mod deployment;
 pub mod fleet;
+pub mod handover;
 pub mod init;
 pub mod push;
 pub mod refresh_lock;

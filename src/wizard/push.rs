@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use super::Context;
 use super::save::{Keep, save_secrets};
-use crate::cli::StoreArgs;
+use crate::cli::{PushArgs, StoreArgs};
 use crate::connector::Connector;
 use crate::error::{Error, Result};
-use crate::recovery;
+use crate::recovery::{self, Verdict};
 use crate::store::{SecretNames, SecretStore};
 
 /// Whose secrets the recovery file holds; a `--connector` naming another is refused.
@@ -32,12 +32,15 @@ pub fn connector(
 pub async fn run(
     ctx: &Context,
     from: &Path,
-    args: &StoreArgs,
+    args: &PushArgs,
     store: Arc<dyn SecretStore>,
 ) -> Result<Vec<String>> {
-    let mut pending = recovery::load(from)?;
-    refuse_another_store_kind(from, &pending, args)?;
-    if let Some(p) = args.prefix.as_deref()
+    let (mut pending, exposed) = recovery::open_for_push(from)?;
+    if let Some(warning) = exposed {
+        ctx.ui.warn(&warning);
+    }
+    refuse_another_store_kind(from, &pending, &args.store)?;
+    if let Some(p) = args.store.prefix.as_deref()
         && p != pending.prefix
     {
         pending.values = pending
@@ -46,7 +49,26 @@ pub async fn run(
             .map(|(n, v)| (n.replacen(&pending.prefix, p, 1), v))
             .collect();
         pending.prefix = p.to_string();
+        // Whatever the run sent went under its own prefix, never this one.
+        pending.writes = recovery::Writes::NotSent;
     }
+    let seen = recovery::verdict::observe(store.as_ref(), &pending).await?;
+    match recovery::verdict::decide(&pending, &seen) {
+        Verdict::Forward => {}
+        Verdict::Stored => {
+            return obsolete(ctx, from, "its values are already in the store");
+        }
+        Verdict::Obsolete(why) => return obsolete(ctx, from, &why),
+        Verdict::Unplaceable(why) if !args.force => {
+            return Err(Error::Input(format!(
+                "{} was not pushed: {why}; check the proxy's log for invalid_grant, then pass --force to write it anyway, or delete the file",
+                from.display()
+            )));
+        }
+        Verdict::Unplaceable(why) => ctx.ui.warn(&format!("--force: writing anyway ({why})")),
+    }
+    // What the store must still hold once the lock is taken.
+    pending.expected = Some(seen.state);
     let names = SecretNames::new(pending.prefix.clone());
     let written: Vec<String> = pending.values.iter().map(|(n, _)| n.clone()).collect();
     ctx.ui.step(&format!(
@@ -63,22 +85,51 @@ pub async fn run(
         Keep::Existing(from.to_path_buf()),
     )
     .await?;
-    std::fs::remove_file(from).map_err(|e| {
-        Error::Input(format!(
-            "the secrets are stored, but {} could not be deleted ({e}): delete it by hand",
-            from.display()
-        ))
-    })?;
+    delete(from, "the secrets are stored")?;
     ctx.ui
         .ok(&format!("deleted the recovery file {}", from.display()));
     Ok(written)
 }
 
-/// Warns about recovery files earlier runs left for this prefix and store (`init`, `renew`):
-/// their tokens may never have reached the store, and the command to finish is named.
-pub fn warn_about_leftovers(ctx: &Context, prefix: &str) {
-    for (path, pending) in recovery::leftovers(prefix, ctx.store_target.as_ref()) {
-        ctx.ui.warn(&recovery::leftover_notice(&path, &pending));
+/// A file the store has moved past: nothing is written. It is deleted (in a terminal, after
+/// asking), since its tokens are spent or superseded and a later push of it would do harm.
+fn obsolete(ctx: &Context, from: &Path, why: &str) -> Result<Vec<String>> {
+    ctx.ui.ok(&format!(
+        "nothing to push: {why}; {} is no longer needed",
+        from.display()
+    ));
+    if ctx.interactive && !ctx.prompter.confirm("Delete it?", true)? {
+        ctx.ui.info(&format!(
+            "kept {}: do not push it later, delete it",
+            from.display()
+        ));
+        return Ok(Vec::new());
+    }
+    delete(from, "nothing was written")?;
+    ctx.ui
+        .ok(&format!("deleted the recovery file {}", from.display()));
+    Ok(Vec::new())
+}
+
+fn delete(from: &Path, done: &str) -> Result<()> {
+    std::fs::remove_file(from).map_err(|e| {
+        Error::Input(format!(
+            "{done}, but {} could not be deleted ({e}): delete it by hand",
+            from.display()
+        ))
+    })
+}
+
+/// Tells `init` and `renew` about recovery files earlier runs left for this prefix and store,
+/// after comparing each with the store: those it still needs are named with the command that
+/// finishes them; those it has moved past are deleted.
+pub async fn review_leftovers(ctx: &Context, store: &dyn SecretStore, prefix: &str) {
+    let review = recovery::review_leftovers(store, prefix, ctx.store_target.as_ref()).await;
+    for note in review.notes {
+        ctx.ui.info(&note);
+    }
+    for problem in review.problems {
+        ctx.ui.warn(&problem);
     }
 }
 

@@ -22,18 +22,21 @@ pub struct HeldLock {
 
 impl HeldLock {
     /// Waits for the lock and takes it (see `acquire`); a signal from now on releases it.
+    /// `record` is told each lock value before it is sent (see `Recorder`).
     pub async fn take(
         ctx: &Context,
         store: &Arc<dyn SecretStore>,
         names: &SecretNames,
         policy: &LockPolicy,
+        record: Recorder<'_>,
     ) -> Result<HeldLock> {
-        let since = acquire(
+        let since = acquire_recording(
             store.as_ref(),
             names,
             policy,
             &ctx.ui,
             ctx.prompter.as_ref(),
+            record,
         )
         .await?;
         ctx.guard.lock_taken(store.clone(), names.clone());
@@ -86,6 +89,11 @@ impl LockAge {
     }
 }
 
+/// Told each `locked_<ms>` value before it is sent: a write that lands but whose answer never
+/// arrives (then kill -9) still leaves the value in the recovery file, so `push` takes that lock
+/// back at once instead of waiting it out.
+pub type Recorder<'a> = &'a (dyn Fn(i64) + Send + Sync);
+
 /// Takes the lock, waiting (with a visible countdown) while another writer holds it, and
 /// offering to take over a lock older than the lease (see `LockAge`). Non-interactive runs take a
 /// stale lock over: by the proxy's own rule it has expired.
@@ -96,11 +104,24 @@ pub async fn acquire(
     ui: &Ui,
     prompter: &dyn Prompter,
 ) -> Result<i64> {
+    acquire_recording(store, names, policy, ui, prompter, &|_| {}).await
+}
+
+/// `acquire`, telling `record` each lock value before it is sent.
+pub async fn acquire_recording(
+    store: &dyn SecretStore,
+    names: &SecretNames,
+    policy: &LockPolicy,
+    ui: &Ui,
+    prompter: &dyn Prompter,
+    record: Recorder<'_>,
+) -> Result<i64> {
     let spinner = ui.spinner("Taking the proxy's refresh lock");
     let mut announced = false;
     let mut age_of = LockAge { seen: None };
     loop {
         let now = now_ms();
+        record(now);
         let attempt = with_retries(&RetryPolicy::default(), || {
             store.try_lock(names, now, false)
         })
@@ -110,6 +131,7 @@ pub async fn acquire(
             LockAttempt::Acquired => return Ok(now),
             LockAttempt::HeldSince(since) if Some(since) == policy.ours => {
                 let mine = now_ms();
+                record(mine);
                 if with_retries(&RetryPolicy::default(), || {
                     store.try_lock(names, mine, true)
                 })
@@ -125,7 +147,7 @@ pub async fn acquire(
                 let age = age_of.of(since, now, policy);
                 if age >= policy.lease {
                     drop(spinner);
-                    return take_over(store, names, age, policy.lease, ui, prompter).await;
+                    return take_over(store, names, age, policy.lease, ui, prompter, record).await;
                 }
                 let left = policy.lease.saturating_sub(age);
                 if !announced {
@@ -146,6 +168,10 @@ pub async fn acquire(
     }
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "acquire's arguments, and the stale lock's age"
+)]
 async fn take_over(
     store: &dyn SecretStore,
     names: &SecretNames,
@@ -153,6 +179,7 @@ async fn take_over(
     lease: Duration,
     ui: &Ui,
     prompter: &dyn Prompter,
+    record: Recorder<'_>,
 ) -> Result<i64> {
     let question = format!(
         "The refresh lock {} has been held for {}s, longer than the proxy's {}s lease: take it over?",
@@ -167,6 +194,7 @@ async fn take_over(
         )));
     }
     let mine = now_ms();
+    record(mine);
     match with_retries(&RetryPolicy::default(), || {
         store.try_lock(names, mine, true)
     })

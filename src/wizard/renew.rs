@@ -5,7 +5,7 @@ use super::Context;
 use super::authorize::obtain_tokens;
 use super::authorize::{AuthPlan, atlassian_client};
 use super::credentials::{client_credentials, stored_client_credentials};
-use super::deployment::{choose_prefix, note_proxy_cache, open_chosen_store, preflight};
+use super::deployment::{choose_prefix, open_chosen_store, preflight};
 use super::report::RunReport;
 use super::report::finish;
 use super::save::{Grant, hold_new_family, store_grant};
@@ -27,8 +27,15 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
         store.describe()
     ));
     let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
-    super::push::warn_about_leftovers(ctx, &names.prefix);
-    preflight(ctx, store.as_ref(), &names, false).await?;
+    super::push::review_leftovers(ctx, store.as_ref(), &names.prefix).await;
+    preflight(
+        ctx,
+        store.as_ref(),
+        &names,
+        false,
+        args.store.allow_ssm_client_id,
+    )
+    .await?;
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;
     }
@@ -58,10 +65,6 @@ pub async fn run(ctx: &mut Context, args: &mut RenewArgs) -> Result<RunReport> {
     let user = verify_user(ctx, &atl, &tokens, &site).await?;
     let creds = (!from_store).then_some(&creds);
     let stored = store_grant(ctx, &store, &names, creds, Grant { tokens, site, user }).await?;
-    // The demo runs no proxy that could hold the old token.
-    if !args.demo {
-        note_proxy_cache(ctx);
-    }
     finish(ctx, "renew", &args.run, stored)
 }
 

@@ -38,6 +38,10 @@ pub struct RunReport {
     pub tfvars: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tfvars_change: Option<String>,
+    /// The secrets are stored, but terraform.tfvars could not be updated: why, and the line to
+    /// add by hand. The run ends with its own exit code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tfvars_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ics: Option<PathBuf>,
     /// A run against the built-in simulator: nothing real was connected.
@@ -46,6 +50,9 @@ pub struct RunReport {
     /// With `--check-proxy`: what the deployed proxy answered after the write.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy_check: Option<crate::proxy::CheckReport>,
+    /// The demo's simulated Psoxy after the run: which family it is on, its health check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 pub fn describe_edit(edit: Edit, key: &str) -> String {
@@ -99,8 +106,17 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     if let (Some(path), Some(change)) = (&report.tfvars, &report.tfvars_change) {
         field(format!("  tfvars:        {} ({change})", path.display()));
     }
+    if let (Some(path), Some(_)) = (&report.tfvars, &report.tfvars_error) {
+        crate::outln!(
+            "  tfvars:        {} (NOT updated: see the error below)",
+            path.display()
+        );
+    }
     if let Some(ics) = &report.ics {
         field(format!("  reminder:      {}", ics.display()));
+    }
+    if let Some(proxy) = &report.proxy {
+        crate::ui::print_fitted(&format!("  proxy:         {proxy}"), 17);
     }
     let renew = if report.demo {
         format!("{} --demo", connector.command("renew"))
@@ -153,20 +169,31 @@ pub fn finish(
 ) -> Result<RunReport> {
     let site = &stored.grant.site;
     let key = ctx.connector.tfvars_key;
+    let mut tfvars_error = None;
     let tfvars_change = match &run.tfvars {
-        Some(path) => {
-            let edit = crate::tfvars::update_file(path, key, &site.id)?;
-            let done = describe_edit(edit, key);
-            if edit == crate::tfvars::Edit::ByHand {
-                // A warning, not a failure: the secrets are stored, and the proxy never reads
-                // this id (only the example calls Terraform generates do, psoxy-contract §5).
-                let fix = crate::tfvars::by_hand(key, &site.id);
-                ctx.ui.warn(&format!("{}: {fix}", path.display()));
-            } else {
-                ctx.ui.ok(&format!("{}: {done}", path.display()));
+        // The secrets are stored: a failure here is reported, and the run still remembered.
+        Some(path) => match crate::tfvars::update_file(path, key, &site.id) {
+            Ok(edit) => {
+                let done = describe_edit(edit, key);
+                if edit == crate::tfvars::Edit::ByHand {
+                    // A warning, not a failure: the proxy never reads this id (only the
+                    // example calls Terraform generates do, psoxy-contract §5).
+                    let fix = crate::tfvars::by_hand(key, &site.id);
+                    ctx.ui.warn(&format!("{}: {fix}", path.display()));
+                } else {
+                    ctx.ui.ok(&format!("{}: {done}", path.display()));
+                }
+                Some(done)
             }
-            Some(done)
-        }
+            Err(e) => {
+                tfvars_error = Some(format!(
+                    "the secrets are stored, but {} was not updated ({e}); add {key} = \"{}\" to connector_settings in it by hand",
+                    path.display(),
+                    site.id
+                ));
+                None
+            }
+        },
         None => {
             ctx.ui.info(&format!(
                 "add {key} = \"{}\" to connector_settings in terraform.tfvars (or pass --tfvars PATH next time)",
@@ -196,8 +223,10 @@ pub fn finish(
         renew_by: renew_by(issued),
         tfvars: run.tfvars.clone(),
         tfvars_change,
+        tfvars_error,
         ics: run.ics.clone(),
         demo: false,
         proxy_check: None,
+        proxy: None,
     })
 }

@@ -11,7 +11,7 @@ use crate::atlassian::oauth::{ClientCredentials, TokenSet};
 use crate::atlassian::sites::{AtlassianUser, Site};
 use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
-use crate::recovery::{self, Pending};
+use crate::recovery::{self, Pending, Writes};
 use crate::secret::{ExposeSecret, SecretString};
 use crate::store::lock::LockPolicy;
 use crate::store::{
@@ -104,6 +104,8 @@ fn pending_family(
             issued_at: Some(tokens.obtained_at),
             cloud_id: site.map(|s| s.id.clone()),
         },
+        writes: Writes::NotSent,
+        expected: None,
     })
 }
 
@@ -116,15 +118,18 @@ pub enum Keep {
     Existing(PathBuf),
 }
 
-/// A write that did not reach the store, and the lock timestamp left behind if the lock could
-/// not be released either.
+/// A write that did not reach the store, the lock timestamp left behind if the lock could not
+/// be released either, and whether the values were sent.
 struct NotStored {
     error: Error,
     left_lock: Option<i64>,
+    writes: Writes,
 }
 
-/// Takes the lock (when tokens are replaced: `lock_policy` is given), writes, reads back, records
-/// metadata, unlocks. `kept` is the recovery file, told which lock this run holds.
+/// Takes the lock (when tokens are replaced: `lock_policy` is given), records what the store
+/// holds and that the values are being sent, writes, reads back, records metadata, unlocks.
+/// `kept` is the recovery file, told all that before the first write; returns it once the store
+/// has the values (unless an ending already reported it).
 async fn write_locked(
     ctx: &Context,
     store: &Arc<dyn SecretStore>,
@@ -132,33 +137,89 @@ async fn write_locked(
     pending: &Pending,
     kept: Option<&Path>,
     lock_policy: Option<LockPolicy>,
-) -> std::result::Result<(), NotStored> {
-    let not_stored = |error| NotStored {
-        error,
-        left_lock: None,
+) -> std::result::Result<Option<PathBuf>, NotStored> {
+    // Each lock value goes to the recovery file before it is sent.
+    let record = |ms: i64| {
+        if let Some(path) = kept {
+            let mut trying = pending.clone();
+            trying.own_lock_ms = Some(ms);
+            if let Err(e) = recovery::record(path, &trying) {
+                tracing::warn!("{e}: if this run is killed, `push` waits the lock out");
+            }
+        }
     };
-    let held = match &lock_policy {
+    let mut held = match &lock_policy {
         Some(policy) => Some(
-            HeldLock::take(ctx, store, names, policy)
+            HeldLock::take(ctx, store, names, policy, &record)
                 .await
-                .map_err(not_stored)?,
+                .map_err(|error| NotStored {
+                    error,
+                    left_lock: None,
+                    writes: Writes::NotSent,
+                })?,
         ),
         None => None,
     };
-    if let (Some(path), Some(held)) = (kept, &held)
-        && let Err(e) = recovery::record_lock(path, pending, held.since)
-    {
-        tracing::warn!("{e}: if this run is killed, `push` waits the lock out");
+    let sending = about_to_send(ctx, store, names, pending, kept, held.as_ref()).await;
+    let writes = sending
+        .as_ref()
+        .map(|s| s.writes.clone())
+        .unwrap_or(Writes::NotSent);
+    let mut result = match &sending {
+        Ok(sending) => write_and_read_back(ctx, store, names, sending)
+            .await
+            .map_err(Error::from),
+        Err(e) => Err(Error::Store(e.to_string())),
+    };
+    if let (Ok(()), Ok(sending), Some(held)) = (&result, &sending, held.as_mut()) {
+        result = super::handover::hand_over(ctx, store, names, sending, held, kept).await;
     }
-    let result = write_and_read_back(ctx, store, names, pending).await;
+    // Stored, read back and handed over: a signal during the unlock must say so, not send to
+    // `push` (a signal during the handover does: push hands over again).
+    let result = result.map(|()| ctx.guard.stored());
     let left_lock = match held {
         Some(held) => held.release(ctx).await.err().map(|(since, _)| since),
         None => None,
     };
-    result.map_err(|e| NotStored {
-        error: e.into(),
+    result.map_err(|error| NotStored {
+        error,
         left_lock,
+        writes,
     })
+}
+
+/// Before the first write: what the store holds now (dates only), checked against what a push
+/// expects, and recorded in the recovery file with the lock, so that a later `push` can tell
+/// whether these values may have reached the store. Nothing is sent unless that is on disk.
+async fn about_to_send(
+    ctx: &Context,
+    store: &Arc<dyn SecretStore>,
+    names: &SecretNames,
+    pending: &Pending,
+    kept: Option<&Path>,
+    held: Option<&HeldLock>,
+) -> Result<Pending> {
+    let before = recovery::verdict::store_state(store.as_ref(), names).await;
+    if let Some(expected) = &pending.expected
+        && before.as_ref() != Some(expected)
+    {
+        return Err(Error::Store(
+            "the store changed while push was comparing it with the recovery file: run push again"
+                .into(),
+        ));
+    }
+    let mut sending = pending.clone();
+    sending.own_lock_ms = held.map(|h| h.since).or(pending.own_lock_ms);
+    sending.writes = Writes::Sent(before.unwrap_or_default());
+    match kept {
+        Some(path) => recovery::record(path, &sending).map_err(|e| {
+            Error::Store(format!(
+                "{e}, so nothing was sent (a later push could not tell whether it was)"
+            ))
+        })?,
+        None => ctx.guard.pending(sending.clone()),
+    }
+    Ok(sending)
 }
 
 async fn write_and_read_back(
@@ -233,8 +294,7 @@ pub async fn save_secrets(
     }
     let result = write_locked(ctx, store, names, &pending, kept.as_deref(), lock_policy).await;
     match result {
-        Ok(()) => {
-            let copy = ctx.guard.stored();
+        Ok(copy) => {
             ctx.ui.ok(&format!(
                 "wrote and read back {} secrets in {}",
                 pending.values.len(),
@@ -261,12 +321,14 @@ pub async fn save_secrets(
         Err(NotStored {
             error: e,
             left_lock,
+            writes,
         }) => {
             ctx.guard.settled();
             let saved = match kept {
                 Some(path) => Ok(path),
                 None => {
                     pending.own_lock_ms = left_lock;
+                    pending.writes = writes;
                     recovery::save(&pending)
                 }
             };

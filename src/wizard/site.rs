@@ -109,7 +109,7 @@ pub fn pick_site(ctx: &Context, sites: &[Site], wanted: Option<&str>) -> Result<
                 return Err(Error::Site(format!(
                     "the token reaches {} sites: pass --site with one of: {}",
                     sites.len(),
-                    labels.join("; ")
+                    crate::atlassian::sites::listing(&sites)
                 )));
             }
             let i = ctx.prompter.select(

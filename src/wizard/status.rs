@@ -129,11 +129,15 @@ pub async fn run(
     let mut problems = Vec::new();
     let mut critical = false;
     // Tokens an earlier run could not confirm in the store: the store may hold older ones.
-    let leftovers = crate::recovery::leftovers(&names.prefix, Some(&args.store.target()));
-    let mut warn = !leftovers.is_empty();
-    for (path, pending) in &leftovers {
-        problems.push(crate::recovery::leftover_notice(path, pending));
-    }
+    let leftovers = crate::recovery::review_leftovers(
+        store.as_ref(),
+        &names.prefix,
+        Some(&args.store.target()),
+    )
+    .await;
+    leftovers.notes.iter().for_each(|n| ctx.ui.info(n));
+    let mut warn = !leftovers.problems.is_empty();
+    problems.extend(leftovers.problems);
     if let StoreTarget::File { path } = args.store.target()
         && !path.exists()
     {
@@ -215,7 +219,7 @@ pub async fn run(
         Some(_) => {}
         None => {
             warn = true;
-            problems.push(format!("the token family's issue date is unknown (not set up by this tool): run `{renew}` to start a tracked family"));
+            problems.push(format!("the token family's issue date is unknown (not recorded: set up by hand or another tool, or a run of this tool ended before recording it): run `{renew}` to start a tracked family"));
         }
     }
     let refresh_token_idle_days =

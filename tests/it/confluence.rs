@@ -362,7 +362,10 @@ async fn push_finishes_a_confluence_run_and_refuses_another_connector() {
         "created_at": "2026-11-30T09:00:00Z",
         "prefix": PREFIX,
         "connector": "confluence-cloud",
-        "secrets": { format!("{PREFIX}REFRESH_TOKEN"): "recovered-refresh-token" },
+        "secrets": {
+            format!("{PREFIX}REFRESH_TOKEN"): "recovered-refresh-token",
+            format!("{PREFIX}ACCESS_TOKEN"): r#"{"expirationDate":4102444800000,"token":"recovered-access-token"}"#,
+        },
     });
     std::fs::write(&from, recovery.to_string()).unwrap();
     let file = s.secrets_file();

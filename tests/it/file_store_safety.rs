@@ -201,3 +201,76 @@ async fn a_read_only_directory_fails_before_authorizing_even_for_root() {
     assert!(!out.stderr.contains(".jira-psoxy-setup"), "{}", out.stderr);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "{}");
 }
+
+/// Another run (here: the test) holds the OS lock of the file store and of terraform.tfvars:
+/// init waits for each, says so, and changes neither file until the lock is released. No
+/// timing decides this: the lock is released only once the run has said it waits.
+#[tokio::test]
+async fn init_waits_for_the_os_lock_of_the_secrets_file_and_of_the_tfvars() {
+    let s = Session::new(loopback_config()).await;
+    // The lock is the file's directory's (nothing is left behind): tfvars in a directory of its
+    // own, so each lock is held and released on its own.
+    let infra = s.path("infra");
+    std::fs::create_dir(&infra).unwrap();
+    let tfvars = infra.join("terraform.tfvars");
+    std::fs::write(&tfvars, "environment_name = \"acme\"\n").unwrap();
+    std::fs::write(s.secrets_file(), "{}").unwrap();
+    let hold = |dir: &std::path::Path| {
+        let lock = std::fs::File::open(dir).unwrap();
+        lock.lock().unwrap();
+        Some(lock)
+    };
+    let mut held = [hold(s.dir.path()), hold(&infra)];
+    let args = with(s.init_args(), &["--tfvars", tfvars.to_str().unwrap()]);
+    let mut waited = Vec::new();
+    let out = s
+        .run_full(
+            &args,
+            &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
+            &[],
+            Browser::Follow { accept: true },
+            |line, _| {
+                if !line.contains("another run is updating") {
+                    return;
+                }
+                let which = usize::from(line.contains("terraform.tfvars"));
+                waited.push(which);
+                // Nothing was written to the file while its lock was held.
+                if which == 0 {
+                    assert_eq!(std::fs::read_to_string(s.secrets_file()).unwrap(), "{}");
+                }
+                let tfvars_text = std::fs::read_to_string(&tfvars).unwrap();
+                assert!(!tfvars_text.contains("jira_cloud_id"), "{tfvars_text}");
+                held[which] = None;
+            },
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(waited, [0, 1], "{}", out.stderr);
+    assert!(s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].is_string());
+    assert!(
+        std::fs::read_to_string(&tfvars)
+            .unwrap()
+            .contains("jira_cloud_id")
+    );
+}
+
+/// An existing store file others can read keeps its mode (the proxy's user may need it), and the
+/// run says so before anything is written.
+#[tokio::test]
+async fn a_store_file_others_can_read_is_kept_with_a_warning() {
+    let s = Session::new(loopback_config()).await;
+    std::fs::write(s.secrets_file(), "{}").unwrap();
+    std::fs::set_permissions(s.secrets_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = s
+        .run(&s.init_args(), Browser::Follow { accept: true })
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("is open to other users (mode 0644) and keeps its mode"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(file_mode(&s.secrets_file()), 0o644);
+}

@@ -81,21 +81,48 @@ async fn the_scopes_flag_overrides_the_default() {
     assert_eq!(requested_scope(&out), with_account);
 }
 
-/// After replacing a live family (init again, or renew), the warning names the proxy's real
-/// cache window: 5 minutes.
+/// After replacing a live family (init again, or renew), the run says the running proxy reads the
+/// new access token (psoxy-contract §8), not that its cache may bring the old family back.
 #[tokio::test]
-async fn the_cache_warning_names_five_minutes_after_init_again_and_renew() {
+async fn init_again_and_renew_report_the_handover_to_the_running_proxy() {
     let s = initialized(loopback_config(), &[]).await;
     for args in [s.init_args(), s.renew_args()] {
         let out = s.run(&args, Browser::Follow { accept: true }).await;
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert!(
-            out.stderr.contains("config cache for up to 5 minutes")
-                && !out.stderr.contains("20 minutes"),
+            out.stderr
+                .contains("the running proxy reads the new access token")
+                && !out.stderr.contains("renew between the proxy's runs"),
             "{}",
             out.stderr
         );
     }
+}
+
+/// The accessible-resources answer is checked whole, as it arrives: one id that is not a cloud
+/// id makes it untrusted, even beside a good site the operator picks (only the chosen site's id
+/// is checked again later, so this pins the first check).
+#[tokio::test]
+async fn an_answer_with_one_site_id_that_is_not_a_uuid_is_refused_whole() {
+    let good = SimSite::numbered(1);
+    let bad = SimSite {
+        id: format!("../../oauth/token/{}", good.id),
+        ..SimSite::numbered(2)
+    };
+    let s = Session::new(SimConfig {
+        sites: vec![good.clone(), bad],
+        ..loopback_config()
+    })
+    .await;
+    let args = with(s.init_args(), &["--site", &good.id]);
+    let out = s.run(&args, Browser::Follow { accept: true }).await;
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(out.stderr.contains("not a cloud id"), "{}", out.stderr);
+    assert!(
+        !s.sim.requests().iter().any(|r| r.contains("/ex/jira")),
+        "no call with any of its ids"
+    );
+    assert!(!s.secrets_file().exists());
 }
 
 /// A site id that is not a cloud id never reaches a URL, the store or terraform.tfvars.

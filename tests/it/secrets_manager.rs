@@ -253,3 +253,40 @@ async fn create_missing_creates_secrets_with_the_kms_key_through_per_service_end
         "the family's issue date is on the SSM parameter OAUTH_REFRESH_TOKEN"
     );
 }
+
+/// A secret deleted with a recovery window still answers DescribeSecret (with `DeletedDate`) but
+/// takes no value: the preflight stops before a browser opens, so no token is minted for a
+/// write that must fail, and says how to restore it.
+#[tokio::test]
+async fn a_secret_scheduled_for_deletion_stops_the_preflight() {
+    let moto = Moto::start();
+    seed_deployment(&moto, None).await;
+    let sm = client(&moto).await;
+    let refresh = ssm_story::REFRESH;
+    sm.delete_secret()
+        .secret_id(refresh)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let s = Session::new(loopback_config()).await;
+    let env = init_env(&moto);
+    let out = s
+        .run_with(
+            &init_args(&s),
+            &borrowed(&env),
+            &[],
+            Browser::Follow { accept: true },
+        )
+        .await;
+    assert_eq!(out.code, 6, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains(&format!("{refresh} was scheduled for deletion"))
+            && out.stderr.contains("restore-secret"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.authorize_urls.is_empty(), "no code was asked for");
+    assert_eq!(s.token_posts(), 0, "no token minted");
+}

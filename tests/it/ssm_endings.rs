@@ -9,8 +9,6 @@ use crate::support::relay;
 use crate::support::ssm_story;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ssm::types::ParameterType;
@@ -39,24 +37,6 @@ async fn ssm_that_hangs_mid_write() -> (Moto, Relay) {
     })
     .await;
     (moto, relay)
-}
-
-/// Sends `signal` to the binary once its write hangs.
-fn signal_when_stalled(stalled: Arc<AtomicUsize>, signal: &'static str, pid: u32) {
-    std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while stalled.load(Ordering::SeqCst) == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "the write never reached the relay"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &pid.to_string()])
-            .status()
-            .unwrap();
-    });
 }
 
 /// init through the hanging relay, sent `signal` mid-write.
@@ -202,5 +182,71 @@ async fn an_ssm_lock_dated_in_the_future_is_stale_after_the_lease_and_margin() {
     assert_eq!(
         param(&ssm, LOCK).await.unwrap().value,
         format!("locked_{taken}")
+    );
+}
+
+/// The lock's PutParameter lands but its answer never arrives, and the run is killed. The
+/// recovery file recorded the lock's value before it was sent, so `push` takes that lock back
+/// at once instead of waiting out the proxy's two-minute lease.
+#[tokio::test]
+async fn a_lock_whose_answer_never_arrived_is_taken_back_at_once_by_push() {
+    let moto = Moto::start();
+    moto.seed_placeholders(PREFIX, None).await;
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let seen = sent.clone();
+    let relay = Relay::stalling(moto.port, move |request| {
+        let is_lock = request.contains("AmazonSSM.PutParameter")
+            && request.contains(&format!("\"Name\":\"{LOCK}\""));
+        if is_lock {
+            let value = relay::json_body(request.as_bytes())
+                .and_then(|b| b["Value"].as_str().map(str::to_string));
+            *seen.lock().unwrap() = value;
+        }
+        is_lock
+    })
+    .await;
+    let s = Session::new(loopback_config()).await;
+    let mut env = init_env(&moto);
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    let stalled = relay.stalled_counter();
+    let mut armed = false;
+    let out = s
+        .run_full(
+            &init_args(&s),
+            &borrowed(&env),
+            &[],
+            Browser::Follow { accept: true },
+            |line, pid| {
+                if !armed && line.contains("Storing the secrets") {
+                    armed = true;
+                    signal_when_stalled(stalled.clone(), "KILL", pid);
+                }
+            },
+        )
+        .await;
+    assert_eq!(out.code, -1, "killed: {}", out.stderr);
+    // The write landed after all: the lock is in SSM with the value the run sent.
+    let value = sent.lock().unwrap().clone().expect("the lock was sent");
+    let ssm = moto.ssm().await;
+    ssm.put_parameter()
+        .name(LOCK)
+        .value(&value)
+        .r#type(ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let dir = s.path("home/.local/state/jira-psoxy-setup");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(format!("locked_{}", saved(&files[0])["own_lock_ms"]), value);
+    let out = push_finishes(&s, &moto, &files[0]).await;
+    assert!(
+        out.stderr.contains("took back the refresh lock"),
+        "{}",
+        out.stderr
     );
 }

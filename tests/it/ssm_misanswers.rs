@@ -105,9 +105,11 @@ async fn a_put_error_that_echoes_the_value_does_not_show_it() {
             return None;
         }
         let sent = relay::json_body(request.as_bytes())?["Value"].as_str()?.to_string();
+        // Part of the value too, and escape sequences (clear the screen, a hidden link).
+        let part: String = sent.chars().skip(5).take(20).collect();
         Some(relay::ssm_error(
             "ValidationException",
-            &format!("1 validation error detected: Value '{sent}' at 'value' failed to satisfy constraint: Member must have length less than or equal to 4096"),
+            &format!("1 validation error detected: Value '{sent}' at 'value' failed to satisfy constraint: Member must have length less than or equal to 4096 (starts '{part}...') \u{1b}[2J\u{1b}]8;;http://evil.example\u{7}link\u{1b}]8;;\u{7}\u{9b}31m"),
         ))
     })
     .await;
@@ -123,6 +125,18 @@ async fn a_put_error_that_echoes_the_value_does_not_show_it() {
     );
     let refresh = kept_refresh_token(&s, &out.stderr);
     assert!(!out.all().contains(&refresh), "{}", out.all());
+    let part: String = refresh.chars().skip(5).take(20).collect();
+    assert!(
+        !out.all().contains(&part),
+        "a quoted part of the token: {}",
+        out.all()
+    );
+    let controls: Vec<char> = out
+        .stderr
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(controls.is_empty(), "{controls:?} in {:?}", out.stderr);
     assert_eq!(
         moto.value(REFRESH).await.as_deref(),
         Some(PLACEHOLDER),

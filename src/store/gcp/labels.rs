@@ -143,3 +143,38 @@ pub async fn unlock(api: &Api, held_by_us: &Held, names: &SecretNames) -> StoreR
     .await?;
     Ok(())
 }
+
+/// Writes a new time into our lock label (etag-guarded), starting its lease over; `false`
+/// when the label is no longer the value this process wrote.
+pub async fn renew(
+    api: &Api,
+    held_by_us: &Held,
+    names: &SecretNames,
+    now_ms: i64,
+) -> StoreResult<bool> {
+    let id = names.lock_name();
+    let Some(ours) = held_by_us
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&id)
+        .cloned()
+    else {
+        return Ok(false);
+    };
+    let mut still_ours = false;
+    api.update_labels(&id, |labels| {
+        still_ours = labels.get(LOCK_LABEL) == Some(&ours);
+        if still_ours {
+            labels.insert(LOCK_LABEL.into(), now_ms.to_string());
+        }
+        Ok(still_ours)
+    })
+    .await?;
+    if still_ours {
+        held_by_us
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, now_ms.to_string());
+    }
+    Ok(still_ours)
+}

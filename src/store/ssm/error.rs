@@ -251,12 +251,42 @@ fn xml_field(xml: &str, tag: &str) -> Option<String> {
     Some(inner.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// Removes a secret from a message, should AWS (or a mock) echo it back.
+/// The shortest part of a secret that is cut out of a message: AWS validation messages quote a
+/// value whole or in part (its first 20 characters, say).
+const REDACT_MIN: usize = 8;
+
+/// Removes a secret from a message, should AWS (or a mock) echo it back: every run of the text
+/// that is a part of the secret at least `REDACT_MIN` bytes long (a shorter secret: whole).
 pub(crate) fn redact(text: &str, secret: Option<&str>) -> String {
-    match secret {
-        Some(s) if s.len() >= 4 && text.contains(s) => text.replace(s, "[REDACTED]"),
-        _ => text.to_string(),
+    let Some(secret) = secret.filter(|s| s.len() >= 4) else {
+        return text.to_string();
+    };
+    let (text_bytes, secret_bytes) = (text.as_bytes(), secret.as_bytes());
+    let window = REDACT_MIN.min(secret_bytes.len());
+    let parts: std::collections::HashSet<&[u8]> = secret_bytes.windows(window).collect();
+    let mut hidden = vec![false; text_bytes.len()];
+    for (start, part) in text_bytes.windows(window).enumerate() {
+        if parts.contains(part) {
+            hidden
+                .iter_mut()
+                .skip(start)
+                .take(window)
+                .for_each(|h| *h = true);
+        }
     }
+    let mut out = String::with_capacity(text.len());
+    let mut in_secret = false;
+    for (at, c) in text.char_indices() {
+        let is_hidden = hidden.iter().skip(at).take(c.len_utf8()).any(|h| *h);
+        if is_hidden && !in_secret {
+            out.push_str("[REDACTED]");
+        }
+        if !is_hidden {
+            out.push(c);
+        }
+        in_secret = is_hidden;
+    }
+    out
 }
 
 /// An error and its sources on one line ("dispatch failure: io error: ... refused"), without
@@ -337,5 +367,19 @@ mod tests {
             redact("Value 'tok-123' at 'value' failed", Some("tok-123")),
             "Value '[REDACTED]' at 'value' failed"
         );
+        // Any part of 8 or more characters, wherever it starts; shorter overlaps stay.
+        let token = "sim-rt-0123456789abcdefghijklmnopqrstuvwxyz";
+        assert_eq!(
+            redact(
+                &format!("Value '{}...' at 'value' failed", &token[..20]),
+                Some(token)
+            ),
+            "Value '[REDACTED]...' at 'value' failed"
+        );
+        assert_eq!(
+            redact("quoted 'abcdefghij' and 'rt-0'", Some(token)),
+            "quoted '[REDACTED]' and 'rt-0'"
+        );
+        assert_eq!(redact("ab ü ab", Some(token)), "ab ü ab");
     }
 }

@@ -97,6 +97,44 @@ impl SsmStore {
     }
 }
 
+impl SsmStore {
+    /// Rewrites our lock (`Overwrite=true`), which renews its `LastModifiedDate`, the time the
+    /// proxy judges it by (psoxy-contract §8 item 7); `None` when the lock is not ours any more.
+    pub(super) async fn renew(&self, names: &SecretNames, now_ms: i64) -> StoreResult<Option<i64>> {
+        let name = lock_parameter(names);
+        let ours = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&name)
+            .cloned();
+        let Some(ours) = ours else {
+            return Ok(None);
+        };
+        match self.client.get_parameter().name(&name).send().await {
+            Ok(out) if out.parameter().and_then(|p| p.value()) == Some(ours.as_str()) => {}
+            Ok(_) => return Ok(None),
+            Err(e) if code(&e) == Some("ParameterNotFound") => return Ok(None),
+            Err(e) => return Err(classify(e, Op::new("ssm:GetParameter", &name))),
+        }
+        let value = format!("locked_{now_ms}");
+        self.client
+            .put_parameter()
+            .name(&name)
+            .value(&value)
+            .r#type(ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|e| classify(e, Op::new("ssm:PutParameter", &name)))?;
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name, value);
+        Ok(Some(now_ms))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,4 +8,5 @@
 )]
 
 mod choices;
+mod handover;
 mod store_step;

@@ -25,7 +25,11 @@ fn pending(prefix: &str, own_lock_ms: Option<i64>) -> Pending {
             ),
             (
                 names.name(SecretKey::AccessToken),
-                SecretString::from("at-new".to_string()),
+                crate::atlassian::proxy_token::ProxyAccessToken::new(
+                    SecretString::from("at-new".to_string()),
+                    chrono::Utc::now() + chrono::Duration::hours(1),
+                )
+                .to_secret(),
             ),
         ],
         meta: FamilyMetadata {
@@ -35,6 +39,8 @@ fn pending(prefix: &str, own_lock_ms: Option<i64>) -> Pending {
         own_lock_ms,
         target: None,
         connector: crate::connector::default(),
+        writes: recovery::Writes::NotSent,
+        expected: None,
     }
 }
 
@@ -137,6 +143,14 @@ async fn each_store_failure_keeps_the_tokens_and_releases_the_lock() {
             None,
             vec![],
             Expect::Stored,
+            false,
+        ),
+        (
+            "read-back finds nothing for a value the store accepted",
+            MemoryStore::default().reading_back_nothing("CASE9_JIRA_CLOUD_ACCESS_TOKEN"),
+            None,
+            vec![],
+            Expect::Recovery("did not read back as written"),
             false,
         ),
     ];

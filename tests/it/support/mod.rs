@@ -57,6 +57,7 @@ pub mod proxy_standin;
 pub mod relay;
 pub mod sm_story;
 pub mod ssm_story;
+pub mod standin;
 pub mod terminal;
 
 pub use args::*;
@@ -134,6 +135,17 @@ impl Session {
             ),
             ("HOME".to_string(), home.display().to_string()),
             ("NO_COLOR".to_string(), "1".to_string()),
+            // A run that cannot confirm the proxy sees its access token keeps the lock for the
+            // proxy's cache TTL (psoxy-contract §8): 1 s here, not 5 minutes. The handover
+            // stories set their own.
+            (
+                "JIRA_PSOXY_SETUP_TEST_PROXY_CACHE_TTL_MS".to_string(),
+                "1000".to_string(),
+            ),
+            (
+                "JIRA_PSOXY_SETUP_TEST_PROXY_LEASE_MS".to_string(),
+                "4000".to_string(),
+            ),
         ];
         Session {
             sim,

@@ -4,6 +4,10 @@
 #![allow(dead_code)]
 
 use aws_sdk_ssm::types::ResourceTypeForTagging;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 
 use super::moto::{self, Moto};
@@ -83,4 +87,22 @@ pub fn no_secrets(text: &str, secrets: &[String]) {
         text,
         &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
     );
+}
+
+/// Sends `signal` to the binary (`pid`) once a request the relay stalls is held.
+pub fn signal_when_stalled(stalled: Arc<AtomicUsize>, signal: &'static str, pid: u32) {
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while stalled.load(Ordering::SeqCst) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the write never reached the relay"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap();
+    });
 }
