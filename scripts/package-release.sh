@@ -36,13 +36,17 @@ mkdir -p "$staging/completions"
 
 cp "$binary" README.md LICENSE CHANGELOG.md "$staging/"
 "$binary" man >"$staging/$name.1"
+# One page per command, as the main page's SUBCOMMANDS section names them (jira-psoxy-setup-init(1)).
+for command in init renew status check push completions man; do
+    "$binary" man "$command" >"$staging/$name-$command.1"
+done
 # File names follow each shell's convention for a completion file of this command.
 "$binary" completions bash >"$staging/completions/$name.bash"
 "$binary" completions zsh >"$staging/completions/_$name"
 "$binary" completions fish >"$staging/completions/$name.fish"
 "$binary" completions powershell >"$staging/completions/_$name.ps1"
 "$binary" completions elvish >"$staging/completions/$name.elv"
-for generated in "$staging/$name.1" "$staging"/completions/*; do
+for generated in "$staging"/*.1 "$staging"/completions/*; do
     if [ ! -s "$generated" ]; then
         echo "package-release.sh: $binary produced an empty $(basename "$generated")" >&2
         exit 1

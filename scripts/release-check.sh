@@ -48,6 +48,9 @@ archive=$(scripts/package-release.sh "$host" v0.0.0-check "$out_dir")
 tar -tzf "$archive" | sort >"$out_dir/listing"
 stem=jira-psoxy-setup-v0.0.0-check-$host
 for member in jira-psoxy-setup README.md LICENSE CHANGELOG.md jira-psoxy-setup.1 \
+    jira-psoxy-setup-init.1 jira-psoxy-setup-renew.1 jira-psoxy-setup-status.1 \
+    jira-psoxy-setup-check.1 jira-psoxy-setup-push.1 jira-psoxy-setup-completions.1 \
+    jira-psoxy-setup-man.1 \
     completions/jira-psoxy-setup.bash completions/_jira-psoxy-setup \
     completions/jira-psoxy-setup.fish completions/_jira-psoxy-setup.ps1 \
     completions/jira-psoxy-setup.elv; do

@@ -69,7 +69,7 @@ pub fn check_callback(
                 .into(),
         )),
         Some(_) if !state_ok => {
-            return Err(Error::Input("the URL's state does not match this run (an older or forged authorization): use the URL from this run".into()));
+            return Err(Error::Input("that URL is from another run (its state is not this run's): paste the URL the browser landed on after this run's link".into()));
         }
         Some(_) => {}
     }
@@ -187,7 +187,9 @@ impl LoopbackListener {
         Ok(LoopbackListener {
             listeners,
             path: redirect.path().to_string(),
-            start_path: format!("/start/{}", crate::secret::random_hex(16)),
+            // 64 random bits: unguessable through a loopback port, and short enough that the
+            // link fits a 60-column terminal on a line of its own.
+            start_path: format!("/start/{}", crate::secret::random_hex(8)),
             port,
         })
     }

@@ -149,6 +149,11 @@ impl Connector {
 
     /// This tool's command line for `sub` with this connector: `jira-psoxy-setup renew`,
     /// `jira-psoxy-setup renew --connector confluence-cloud`.
+    /// The file store's default path: each connector its own (`./psoxy-jira-cloud.secrets.json`).
+    pub fn default_secrets_file(&self) -> String {
+        format!("./psoxy-{}.secrets.json", self.id)
+    }
+
     pub fn command(&self, sub: &str) -> String {
         if std::ptr::eq(self, default()) {
             format!("jira-psoxy-setup {sub}")

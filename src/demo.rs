@@ -8,7 +8,7 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::browser::{Browser, SystemBrowser};
-use crate::cli::{AuthArgs, StoreArgs};
+use crate::cli::{AuthArgs, DEFAULT_REDIRECT_URI, StoreArgs};
 use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
@@ -19,31 +19,71 @@ pub struct Demo {
     pub sim: Arc<Simulator>,
     pub client_id: String,
     pub client_secret: SecretString,
+    /// The code comes back by pasting (no listener receives the redirect).
+    pub pastes: bool,
 }
 
-/// The demo's one Atlassian site: a reserved `.example` name, so no link leads to a real site.
-fn demo_site() -> SimSite {
+/// The demo's one Atlassian site, named for the connector's product under a reserved `.example`
+/// name, so no link leads to a real site: `https://acme.confluence.example`.
+fn demo_site(connector: &Connector) -> SimSite {
     SimSite {
         name: "Acme (demo)".into(),
-        url: "https://acme.jira.example".into(),
+        url: format!("https://acme.{}.example", connector.product.to_lowercase()),
         ..SimSite::numbered(1)
     }
 }
 
-/// Starts the simulator and points the run at it (the file store unless another is chosen).
+/// A demo never contacts a cloud store: its store is a local file. Cloud store options typed
+/// with `--demo` are refused before anything connects (an option's value from the environment,
+/// such as `AWS_REGION`, is not typed and is left alone).
+pub fn refuse_cloud_options(store: &StoreArgs) -> Result<()> {
+    let mut typed_options = Vec::new();
+    if let Some(kind) = store.store.filter(|k| *k != &crate::store::file::KIND) {
+        typed_options.push(format!("--store {}", kind.name));
+    }
+    typed_options.extend(
+        store
+            .options
+            .typed_cloud_options()
+            .into_iter()
+            .map(String::from),
+    );
+    if typed_options.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "{} cannot be used with --demo: the demo keeps its secrets in a local file (--file) and never contacts a cloud store; drop them, or drop --demo for a real run",
+        typed_options.join(", ")
+    )))
+}
+
+/// Starts the simulator and points the run at it, with a file store. A `--redirect-uri` typed
+/// for the rehearsal is the simulated app's callback (one that is not on this machine means
+/// pasting, as in a real run); otherwise a free loopback port. `--paste` is kept.
 pub async fn prepare(
     auth: &mut AuthArgs,
     store: &mut StoreArgs,
     connector: &Connector,
+    interactive: bool,
 ) -> Result<Demo> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| Error::Internal(format!("no free loopback port for the demo: {e}")))?
-        .port();
+    let redirect_uri = if auth.redirect_uri == DEFAULT_REDIRECT_URI {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| Error::Internal(format!("no free loopback port for the demo: {e}")))?
+            .port();
+        format!("http://127.0.0.1:{port}/callback")
+    } else {
+        auth.redirect_uri.clone()
+    };
+    if pastes(auth.paste, &redirect_uri) && !interactive {
+        return Err(Error::Input(
+            "the demo's paste-back needs a person at a terminal: run it in one, or drop --paste (and a --redirect-uri that is not on this machine)".into(),
+        ));
+    }
     // The simulated app has exactly the connector's default permissions.
     let config = SimConfig {
-        redirect_uri: format!("http://127.0.0.1:{port}/callback"),
-        sites: vec![demo_site()],
+        redirect_uri,
+        sites: vec![demo_site(connector)],
         app_scopes: connector.default_scopes(),
         unlisted_scopes: connector
             .unreported_scopes
@@ -60,13 +100,21 @@ pub async fn prepare(
     auth.atlassian_auth_url = base.clone();
     auth.atlassian_api_url = base;
     auth.redirect_uri = config.redirect_uri.clone();
-    auth.paste = false;
     store.store.get_or_insert(&crate::store::file::KIND);
     Ok(Demo {
         sim: Arc::new(sim),
         client_id: config.client_id,
         client_secret: SecretString::from(config.client_secret),
+        pastes: pastes(auth.paste, &auth.redirect_uri),
     })
+}
+
+/// Whether the code comes back by pasting: `--paste`, or a callback URL no local listener serves.
+fn pastes(paste: bool, redirect_uri: &str) -> bool {
+    paste
+        || Url::parse(redirect_uri)
+            .ok()
+            .is_none_or(|u| crate::callback::listen_addrs(&u).is_err())
 }
 
 /// The demo's "browser": a real one where possible; else the person decides in the terminal and
@@ -75,12 +123,23 @@ pub struct DemoBrowser {
     pub sim: Arc<Simulator>,
     pub prompter: Arc<dyn Prompter>,
     pub interactive: bool,
+    /// The run pastes the code back: a decision made here is shown, to be pasted.
+    pub pastes: bool,
 }
 
 impl DemoBrowser {
-    /// Consent decided without a browser; the listener receives the redirect.
+    /// Consent decided without a browser; the listener receives the redirect, or, when the run
+    /// pastes, the person sees where a browser would land, to paste it as in a real run.
     fn deliver(&self, url: &Url, accept: bool) -> std::result::Result<(), String> {
         let redirect = self.sim.decide(url, accept).map_err(|e| e.to_string())?;
+        if self.pastes {
+            // The code is the simulator's, single use and worthless outside this demo.
+            Ui::new(false).url(
+                "demo: a browser would land on this URL (a simulated code); copy it and paste it below:",
+                redirect.as_str(),
+            );
+            return Ok(());
+        }
         tokio::spawn(async move {
             let _ = reqwest::Client::new().get(redirect.as_str()).send().await;
         });

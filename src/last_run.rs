@@ -156,7 +156,8 @@ pub fn fill_in(cli: &mut Cli, matches: &ArgMatches, last: Option<LastRun>) -> Op
                 args.demo = true;
                 also = "; the last run was the demo, so this renews the demo";
             }
-            if !typed(sub, "redirect_uri") {
+            // The demo chooses its own loopback port each time.
+            if !typed(sub, "redirect_uri") && !last.demo {
                 args.auth.redirect_uri = last.redirect_uri.clone();
             }
             if args.run.tfvars.is_none() {

@@ -5,7 +5,7 @@
 //! beside it and renamed over, so a reader sees the old or the new text, never half of it.
 //! Concurrent runs take turns through an exclusive OS lock (`UpdateLock`).
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, Metadata};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -95,17 +95,25 @@ fn dir_of(path: &Path) -> &Path {
 /// Checks, before any authorization, what `replace` will need: a file can be created in the
 /// directory and given the existing file's owner and group. It tries exactly that with a
 /// throw-away file, which answers the question for root too (whom permission bits do not stop).
-pub fn check_replaceable(path: &Path) -> Result<(), Refusal> {
+/// `flag` names the option that chooses another path (`--file`, `--tfvars`).
+pub fn check_replaceable(path: &Path, flag: &str) -> Result<(), Refusal> {
     let old = existing(path)?;
     let dir = dir_of(path);
     let probe = tempfile::Builder::new()
         .prefix(".jira-psoxy-setup")
         .tempfile_in(dir)
         .map_err(|e| {
+            // The error's kind, not its text: that names the throw-away file's random name.
+            let why = e.kind().to_string();
+            let (name, verb) = match (path.file_name(), &old) {
+                (Some(name), Some(_)) => (name.to_string_lossy(), "replaced"),
+                (Some(name), None) => (name.to_string_lossy(), "created"),
+                (None, _) => (path.to_string_lossy(), "written"),
+            };
+            let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
             format!(
-                "cannot create files in {} ({e}), so {} cannot be replaced: make the directory writable or choose another path",
-                dir.display(),
-                path.display()
+                "cannot write in the directory {} ({why}), so {name} cannot be {verb} there: make it writable, or choose another path with {flag}",
+                shown.display()
             )
         })?;
     if let Some(old) = &old {
@@ -176,30 +184,17 @@ pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// An exclusive OS lock (`flock`) on `.<name>.lock` beside a file, held until dropped: one run
-/// at a time reads, changes and replaces the file. The lock file stays (removing it would let
-/// a third run lock a new file while a second still holds the old one); the lock itself ends
-/// with the process, however it ends.
+/// An exclusive OS lock (`flock`) held until dropped: one run at a time reads, changes and
+/// replaces the file. On Unix the lock is on the file's directory itself, so nothing is left
+/// behind (a lock file beside it could not be removed safely: a third run could lock a new one
+/// while a second still held the old); elsewhere it is `.<name>.lock` beside the file. The lock
+/// ends with the process, however it ends.
 #[derive(Debug)]
 pub struct UpdateLock(#[allow(dead_code, reason = "held for its OS lock")] File);
 
 impl UpdateLock {
     pub fn acquire(path: &Path, wait: Duration) -> Result<UpdateLock, Refusal> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let lock_path = dir_of(path).join(format!(".{name}.lock"));
-        let mut options = OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&lock_path).map_err(|e| {
-            format!(
-                "cannot open the lock file {} ({e}): make the directory writable or choose another path",
-                lock_path.display()
-            )
-        })?;
+        let (file, lock_path) = Self::open(path)?;
         let deadline = Instant::now()
             .checked_add(wait)
             .unwrap_or_else(Instant::now);
@@ -221,7 +216,7 @@ impl UpdateLock {
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(format!(
-                        "another run has been writing {} for {}s (it holds {}): let it finish, then run again",
+                        "another run has been writing {} for {}s (it holds the lock on {}): let it finish, then run again",
                         path.display(),
                         wait.as_secs(),
                         lock_path.display()
@@ -235,6 +230,42 @@ impl UpdateLock {
                 }
             }
         }
+    }
+}
+
+impl UpdateLock {
+    /// What is locked: the directory (Unix), else a lock file beside `path`.
+    #[cfg(unix)]
+    fn open(path: &Path) -> Result<(File, PathBuf), Refusal> {
+        let dir = dir_of(path).to_path_buf();
+        let file = File::open(&dir).map_err(|e| {
+            format!(
+                "cannot open the directory {} to lock it ({e}): check its permissions or choose another path",
+                dir.display()
+            )
+        })?;
+        Ok((file, dir))
+    }
+
+    #[cfg(not(unix))]
+    fn open(path: &Path) -> Result<(File, PathBuf), Refusal> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let lock_path = dir_of(path).join(format!(".{name}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                format!(
+                    "cannot open the lock file {} ({e}): make the directory writable or choose another path",
+                    lock_path.display()
+                )
+            })?;
+        Ok((file, lock_path))
     }
 }
 

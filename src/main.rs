@@ -119,12 +119,12 @@ async fn run(cli: Cli, store_typed: bool) -> i32 {
 async fn dispatch(cli: Cli, store_typed: bool, guard: Guard) -> Result<i32> {
     match cli.command {
         Command::Init(args) => commands::run_init(args, guard).await,
-        Command::Renew(args) => commands::run_renew(args, guard).await,
+        Command::Renew(args) => commands::run_renew(args, store_typed, guard).await,
         Command::Status(args) => commands::run_status(args, store_typed, cli.verbose).await,
         Command::Check(args) => commands::run_check(args, cli.verbose).await,
         Command::Push(args) => commands::run_push(args, store_typed, guard).await,
         Command::Simulator(args) => commands::run_simulator(args).await,
         Command::Completions { shell } => commands::print_completions(shell),
-        Command::Man => commands::print_man_page(),
+        Command::Man { command } => commands::print_man_page(command.as_deref()),
     }
 }

@@ -114,7 +114,7 @@ pub fn preflight(path: &Path) -> Result<()> {
             path.display()
         )));
     }
-    local_file::check_replaceable(&target)
+    local_file::check_replaceable(&target, "--tfvars")
         .map_err(|why| Error::Tfvars(format!("{why}, or leave out --tfvars")))
 }
 

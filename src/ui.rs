@@ -9,7 +9,10 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::{Error, Result};
-use crate::secret::{SecretString, secret_from_line};
+use crate::secret::SecretString;
+
+mod terminal_prompt;
+pub use terminal_prompt::TerminalPrompter;
 
 /// Lines read from standard input, shared by everything that reads it (the client secret with
 /// `--client-secret-stdin`, then a pasted redirect URL), so no reader swallows another's line.
@@ -108,6 +111,11 @@ impl Ui {
 
     /// Prints a URL on one unbroken line; as an OSC 8 hyperlink too in a colour terminal.
     pub fn url(&self, label: &str, url: &str) {
+        let label = if self.terminal {
+            fill(label, terminal_width(), 0, 2)
+        } else {
+            label.to_string()
+        };
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{label}");
         if self.color {
@@ -119,12 +127,18 @@ impl Ui {
 
     /// A spinner for a network wait; hidden when stderr is not a terminal.
     pub fn spinner(&self, msg: &str) -> Spinner {
+        // A dumb terminal cannot redraw a line: the wait is said once instead.
+        if self.terminal && !self.quiet && crate::plain_prompt::dumb_terminal() {
+            self.info(&format!("{msg} ..."));
+            return Spinner(None);
+        }
         if !self.terminal || self.quiet {
             return Spinner(None);
         }
         let bar = ProgressBar::new_spinner();
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg}")
+            // `wide_msg`: cut to the terminal's width, so the line is redrawn, never wrapped.
+            ProgressStyle::with_template("{spinner} {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.set_message(msg.to_string());
@@ -144,22 +158,44 @@ pub fn terminal_width() -> usize {
 
 /// `text` broken between words into lines of at most `width` columns (a longer word, such as a
 /// URL, stays whole on its own line); lines after the first are indented by `indent` spaces.
+/// The first line is taken to follow a prefix of `indent` columns printed before it (a symbol,
+/// `error: `), so every line has `width` columns for text.
 pub fn wrap(text: &str, width: usize, indent: usize) -> String {
-    let width = width.max(20);
+    fill(text, width.max(20).saturating_add(indent), indent, indent)
+}
+
+/// `text` broken between words so that no line passes `total` columns: the first line starts at
+/// column `first` (after whatever was printed before it), later ones after `indent` spaces (a
+/// hanging indent). Leading spaces and line breaks in `text` are kept; a word longer than a
+/// line (a URL) stays whole on a line of its own.
+pub fn fill(text: &str, total: usize, first: usize, indent: usize) -> String {
+    let total = total.max(indent.saturating_add(20));
     let mut out = String::with_capacity(text.len());
-    let mut column: usize = 0;
-    for word in text.split(' ') {
-        let len = word.chars().count();
-        if column > 0 && column.saturating_add(1).saturating_add(len) > width {
+    for (line, n) in text.split('\n').zip(0..) {
+        if n > 0 {
             out.push('\n');
-            out.extend(std::iter::repeat_n(' ', indent));
-            column = 0;
-        } else if column > 0 {
-            out.push(' ');
-            column = column.saturating_add(1);
         }
-        out.push_str(word);
-        column = column.saturating_add(len);
+        let body = line.trim_start_matches(' ');
+        let lead = line.len().saturating_sub(body.len());
+        out.extend(std::iter::repeat_n(' ', lead));
+        let start = if n == 0 { first } else { 0 };
+        let mut column = start.saturating_add(lead);
+        let mut empty = true;
+        for word in body.split(' ') {
+            let len = word.chars().count();
+            let room = column.saturating_add(1).saturating_add(len) <= total;
+            if !empty && !room && column > indent {
+                out.push('\n');
+                out.extend(std::iter::repeat_n(' ', indent));
+                column = indent;
+            } else if !empty {
+                out.push(' ');
+                column = column.saturating_add(1);
+            }
+            out.push_str(word);
+            column = column.saturating_add(len);
+            empty = false;
+        }
     }
     out
 }
@@ -188,15 +224,10 @@ pub fn print_fitted(line: &str, indent: usize) {
         let width = dialoguer::console::Term::stdout()
             .size_checked()
             .map_or(80, |(_, cols)| usize::from(cols));
-        write_stdout(format_args!("{}", wrap(line, width, indent)));
+        write_stdout(format_args!("{}", fill(line, width, 0, indent)));
     } else {
         write_stdout(format_args!("{line}"));
     }
-}
-
-/// A prompt that fits the terminal: dialoguer leaves wrapping to the terminal, which breaks words.
-fn fitted(prompt: &str) -> String {
-    wrap(prompt, terminal_width().saturating_sub(4), 2)
 }
 
 /// Clears itself when dropped, so an early `?` never leaves a spinner running.
@@ -228,52 +259,15 @@ pub trait Prompter: Send + Sync {
     fn select(&self, prompt: &str, items: &[String], flag: &str) -> Result<usize>;
     /// A line pasted by the operator (a redirect URL); non-interactive runs read it from stdin.
     fn paste(&self, prompt: &str) -> Result<String>;
-}
-
-pub struct TerminalPrompter;
-
-impl Prompter for TerminalPrompter {
-    fn input(&self, prompt: &str, default: Option<&str>, _flag: &str) -> Result<String> {
-        let theme = dialoguer::theme::ColorfulTheme::default();
-        let mut input = dialoguer::Input::<String>::with_theme(&theme).with_prompt(fitted(prompt));
-        if let Some(d) = default {
-            input = input.default(d.to_string());
-        }
-        Ok(input.interact_text()?)
-    }
-
-    fn secret(&self, prompt: &str, _flag: &str) -> Result<SecretString> {
-        let theme = dialoguer::theme::ColorfulTheme::default();
-        let value = dialoguer::Password::with_theme(&theme)
-            .with_prompt(fitted(prompt))
-            .interact()?;
-        Ok(secret_from_line(&value))
-    }
-
-    fn confirm(&self, prompt: &str, default: bool) -> Result<bool> {
-        let theme = dialoguer::theme::ColorfulTheme::default();
-        Ok(dialoguer::Confirm::with_theme(&theme)
-            .with_prompt(fitted(prompt))
-            .default(default)
-            .interact()?)
-    }
-
-    fn select(&self, prompt: &str, items: &[String], _flag: &str) -> Result<usize> {
-        let theme = dialoguer::theme::ColorfulTheme::default();
-        Ok(dialoguer::Select::with_theme(&theme)
-            .with_prompt(fitted(prompt))
-            .items(items)
-            .default(0)
-            .interact()?)
-    }
-
-    /// Hidden like a password: the URL carries the authorization code, which is a secret.
-    fn paste(&self, prompt: &str) -> Result<String> {
-        let theme = dialoguer::theme::ColorfulTheme::default();
-        Ok(dialoguer::Password::with_theme(&theme)
-            .with_prompt(fitted(prompt))
-            .allow_empty_password(true)
-            .interact()?)
+    /// As `paste`, given up (`None`) once `stop` is set: offered while something else may
+    /// deliver the answer first. `None` too at the end of input.
+    fn paste_or_stop(
+        &self,
+        prompt: &str,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<String>> {
+        let _ = stop;
+        self.paste(prompt).map(Some)
     }
 }
 
@@ -340,5 +334,30 @@ mod tests {
             "{wrapped}"
         );
         assert_eq!(wrap("short line", 40, 2), "short line");
+    }
+
+    #[test]
+    fn filling_keeps_leading_spaces_and_hangs_continuations_under_the_value() {
+        let line = "  renew by:      2027-12-04 (token family issued 2026-12-04; run `jira-psoxy-setup renew` before then)";
+        let filled = super::fill(line, 60, 0, 17);
+        let lines: Vec<&str> = filled.lines().collect();
+        assert!(
+            lines[0].starts_with("  renew by:      2027-12-04"),
+            "{filled}"
+        );
+        for l in &lines {
+            assert!(l.chars().count() <= 60, "{l:?} in\n{filled}");
+        }
+        for l in &lines[1..] {
+            assert!(
+                l.starts_with(&" ".repeat(17)) && !l.starts_with(&" ".repeat(18)),
+                "{filled}"
+            );
+        }
+        assert_eq!(
+            filled.split_whitespace().collect::<Vec<_>>(),
+            line.split_whitespace().collect::<Vec<_>>()
+        );
+        assert_eq!(super::fill("a\n  b", 60, 0, 2), "a\n  b");
     }
 }

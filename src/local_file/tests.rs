@@ -43,7 +43,7 @@ fn a_replaced_file_keeps_owner_group_and_mode_and_a_new_one_is_private() {
     replace(&shared, b"new").unwrap();
     let m = std::fs::metadata(&shared).unwrap();
     assert_eq!((m.uid(), m.gid(), mode(&shared)), (65534, 65534, 0o640));
-    check_replaceable(&shared).unwrap();
+    check_replaceable(&shared, "--file").unwrap();
 
     let fresh = dir.path().join("fresh.json");
     replace(&fresh, b"new").unwrap();
@@ -65,7 +65,7 @@ fn a_fifo_or_a_directory_is_refused_without_being_opened() {
         err.contains("named pipe (FIFO), not a regular file"),
         "{err}"
     );
-    assert!(check_replaceable(&fifo).is_err());
+    assert!(check_replaceable(&fifo, "--file").is_err());
     let err = read(dir.path()).unwrap_err();
     assert!(err.contains("a directory"), "{err}");
     assert_eq!(read(&dir.path().join("none")).unwrap(), None);

@@ -136,7 +136,7 @@ impl SecretStore for FileStore {
         let _ = names;
         let target = self.target()?;
         self.load_from(&target)?;
-        local_file::check_replaceable(&target).map_err(StoreError::Other)?;
+        local_file::check_replaceable(&target, "--file").map_err(StoreError::Other)?;
         Ok(Preflight {
             warnings: exposure(&target).into_iter().collect(),
             ..Preflight::default()

@@ -21,6 +21,7 @@ mod clock;
 mod labels;
 mod ops;
 pub mod project;
+pub mod projects;
 mod proxy_reads;
 mod target;
 

@@ -75,6 +75,13 @@ impl StoreOptions {
     pub fn target(&self, kind: &StoreKind) -> StoreTarget {
         (kind.target)(self)
     }
+
+    /// The cloud stores' flags typed on the command line.
+    pub fn typed_cloud_options(&self) -> Vec<&'static str> {
+        let mut typed = self.aws.typed();
+        typed.extend(self.gcp.typed());
+        typed
+    }
 }
 
 /// An option's value, unless empty or blank.
@@ -84,6 +91,14 @@ pub(crate) fn given(value: &Option<String>) -> Option<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
+}
+
+/// Whether an option that also reads an environment variable was typed rather than taken from
+/// it.
+pub(crate) fn typed_not_env(value: &Option<String>, env: &str) -> bool {
+    value
+        .as_deref()
+        .is_some_and(|v| std::env::var(env).ok().as_deref() != Some(v))
 }
 
 #[cfg(test)]

@@ -148,8 +148,8 @@ async fn authorize(
     );
     ctx.ui.url(&open, url.as_str());
     if let Some(l) = &listener {
-        ctx.ui
-            .info(&format!("(short link to the same page: {})", l.short_url()));
+        // On a line of its own, like every link: a terminal never splits it.
+        ctx.ui.url("Short link to the same page:", &l.short_url());
     }
     let Some(listener) = listener else {
         if plan.open_browser {
@@ -158,24 +158,36 @@ async fn authorize(
         return paste_code(ctx, &state, plan.timeout).await;
     };
     // Served from now on, so the printed links answer while a browser opens or the demo asks.
+    let until = deadline_label(plan.timeout);
     let waiting = listener.wait(&state, &url, plan.timeout);
     tokio::pin!(waiting);
     let mut early = None;
+    let mut opened = true;
     if plan.open_browser {
         let opening = open_browser(ctx, &url);
         tokio::pin!(opening);
         loop {
             tokio::select! {
                 code = &mut waiting, if early.is_none() => early = Some(code),
-                () = &mut opening => break,
+                ok = &mut opening => { opened = ok; break }
             }
         }
     }
     let code = match early {
         Some(code) => code,
+        // No browser came up: the listener keeps waiting (a browser opened by hand still
+        // lands there), and the person may paste instead.
+        None if !opened && ctx.interactive => {
+            ctx.ui.info(&format!(
+                "waiting for the browser to return to {} until {until}; or paste the URL it lands on here",
+                plan.redirect_uri
+            ));
+            wait_or_paste(ctx, &mut waiting, &state).await
+        }
         None => {
+            // The deadline first: a narrow terminal cuts the end of a spinner's line.
             let _spinner = ctx.ui.spinner(&format!(
-                "Waiting for the browser to return to {}",
+                "Waiting until {until} for the browser to return to {}",
                 plan.redirect_uri
             ));
             waiting.await
@@ -188,21 +200,88 @@ async fn authorize(
 }
 
 /// Opens the URL off the async threads (opening may ask a question); a failure is said, since
-/// the URL is printed anyway.
-async fn open_browser(ctx: &Context, url: &Url) {
+/// the URL is printed anyway. Returns whether a browser came up.
+async fn open_browser(ctx: &Context, url: &Url) -> bool {
     let browser = ctx.browser.clone();
     let target = url.clone();
     let opened = tokio::task::spawn_blocking(move || browser.open(&target))
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
-    if let Err(why) = opened {
-        ctx.ui.info(&format!(
-            "could not open a browser ({why}): open the URL above yourself"
-        ));
+    match opened {
+        Ok(()) => true,
+        Err(why) => {
+            ctx.ui.warn(&format!(
+                "could not open a browser ({why}): open the URL above yourself"
+            ));
+            false
+        }
     }
 }
 
-/// The paste-back path: the operator copies the address the browser landed on.
+/// When the wait ends, as the clock on the wall says it ("14:32"), with the minutes left.
+fn deadline_label(timeout: Duration) -> String {
+    let end = chrono::TimeDelta::from_std(timeout)
+        .ok()
+        .and_then(|d| chrono::Local::now().checked_add_signed(d));
+    match end {
+        Some(end) => format!("{} ({} min)", end.format("%H:%M"), timeout.as_secs() / 60),
+        None => format!("{}s from now", timeout.as_secs()),
+    }
+}
+
+/// The listener's wait and a hidden paste prompt at once: the first good code wins, and the
+/// prompt is abandoned (echo back on) when the browser's callback comes first. A wrong paste is
+/// said and asked again, up to `PASTE_ATTEMPTS`.
+async fn wait_or_paste(
+    ctx: &Context,
+    waiting: &mut std::pin::Pin<&mut impl std::future::Future<Output = Result<SecretString>>>,
+    state: &str,
+) -> Result<SecretString> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut attempt: u32 = 0;
+    loop {
+        attempt = attempt.saturating_add(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let prompter = ctx.prompter.clone();
+        let reader_stop = stop.clone();
+        let mut reading = tokio::task::spawn_blocking(move || {
+            prompter.paste_or_stop("Paste the URL (input hidden)", &reader_stop)
+        });
+        tokio::select! {
+            code = waiting.as_mut() => {
+                stop.store(true, Ordering::SeqCst);
+                let _ = reading.await;
+                return code;
+            }
+            line = &mut reading => {
+                let line = line.map_err(|e| Error::Internal(format!("reading the pasted URL: {e}")))??;
+                let Some(line) = line else {
+                    // End of input: only the listener is left.
+                    return waiting.as_mut().await;
+                };
+                match parse_pasted(&line, state) {
+                    Ok(pasted) => {
+                        if !pasted.state_checked {
+                            ctx.ui.warn("a bare code was pasted, so its state could not be checked: paste the whole URL next time");
+                        }
+                        return Ok(pasted.code);
+                    }
+                    Err(Error::Input(msg)) if attempt < PASTE_ATTEMPTS => {
+                        ctx.ui.warn(&format!("{msg} (paste {attempt} of {PASTE_ATTEMPTS})"));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+/// How many pastes a terminal run reads before a wrong one ends it.
+pub const PASTE_ATTEMPTS: u32 = 3;
+
+/// The paste-back path: the operator copies the address the browser landed on. A wrong paste
+/// (another run's URL, a truncated one) is said and asked again, up to `PASTE_ATTEMPTS`.
 async fn paste_code(ctx: &Context, state: &str, timeout: Duration) -> Result<SecretString> {
     ctx.ui.info("After Accept the browser lands on your callback URL (the page may fail to load): copy the whole URL from the address bar.");
     let mut attempt: u32 = 0;
@@ -230,7 +309,10 @@ async fn paste_code(ctx: &Context, state: &str, timeout: Duration) -> Result<Sec
                 }
                 return Ok(pasted.code);
             }
-            Err(Error::Input(msg)) if ctx.interactive && attempt < 3 => ctx.ui.warn(&msg),
+            Err(Error::Input(msg)) if ctx.interactive && attempt < PASTE_ATTEMPTS => {
+                ctx.ui
+                    .warn(&format!("{msg} (paste {attempt} of {PASTE_ATTEMPTS})"));
+            }
             Err(e) => return Err(e),
         }
     }

@@ -58,7 +58,11 @@ pub fn context(
     let interactive =
         !non_interactive && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let stdin = StdinLines::real();
-    let prompter: Arc<dyn Prompter> = if interactive {
+    let prompter: Arc<dyn Prompter> = if interactive && crate::plain_prompt::dumb_terminal() {
+        Arc::new(crate::plain_prompt::PlainPrompter {
+            stdin: stdin.clone(),
+        })
+    } else if interactive {
         Arc::new(TerminalPrompter)
     } else {
         Arc::new(ScriptedPrompter {
@@ -118,12 +122,16 @@ pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     )
     .await?;
     let atl = authorize::atlassian_client(&ctx, &args.auth)?;
-    let report = guarded(&guard, init::run(&ctx, &args, store, &atl)).await?;
+    let Some(report) = guarded(&guard, init::run(&ctx, &args, store, &atl)).await? else {
+        // The person kept the live family: nothing was changed, nothing to report.
+        return Ok(exit::OK);
+    };
     let report = check_after_write(&ctx, &args.run, &args.store, sim, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
-pub async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
+pub async fn run_renew(mut args: RenewArgs, store_typed: bool, guard: Guard) -> Result<i32> {
+    renew::check_something_to_renew(&args, store_typed).await?;
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
     let (mut ctx, sim) =
@@ -196,15 +204,28 @@ async fn authorizing_context(
     demo_app: bool,
     guard: &Guard,
 ) -> Result<(Context, Option<Arc<sim::Simulator>>)> {
+    if demo {
+        demo::refuse_cloud_options(store)?;
+    }
     let mut ctx = context(
         run.non_interactive,
         auth.no_browser,
         env_secret(),
         guard.clone(),
     );
+    if let Some(c) = typed {
+        store.options.file.default_file = c.default_secrets_file();
+    }
+    // The demo's store is always a file; a script's is a file unless it says otherwise.
+    if demo || !ctx.interactive {
+        deployment::check_file_directory(store)?;
+    } else {
+        deployment::check_decided_file_directory(store)?;
+    }
     ctx.connector = guarded(guard, async { deployment::choose_connector(&ctx, typed) }).await?;
+    store.options.file.default_file = ctx.connector.default_secrets_file();
     if demo {
-        let demo = demo::prepare(auth, store, ctx.connector).await?;
+        let demo = demo::prepare(auth, store, ctx.connector, ctx.interactive).await?;
         if demo_app {
             auth.client_id.get_or_insert(demo.client_id.clone());
             ctx.env_client_secret = Some(demo.client_secret.clone());
@@ -276,6 +297,7 @@ fn use_demo(ctx: &mut Context, d: &demo::Demo) {
         sim: d.sim.clone(),
         prompter: ctx.prompter.clone(),
         interactive: ctx.interactive,
+        pastes: d.pastes,
     });
 }
 
@@ -328,7 +350,9 @@ fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
 /// A monitoring check. With store options: that one deployment, in detail. Without: every
 /// deployment remembered on this machine (or listed by `--deployments`), one row each. Progress
 /// lines only at -v or in a terminal, so a healthy cron run is silent on stderr.
-pub async fn run_status(args: StatusArgs, store_typed: bool, verbose: u8) -> Result<i32> {
+pub async fn run_status(mut args: StatusArgs, store_typed: bool, verbose: u8) -> Result<i32> {
+    let connector = args.connector.unwrap_or_else(crate::connector::default);
+    args.store.options.file.default_file = connector.default_secrets_file();
     if let Some(name) = &args.forget {
         return forget(name);
     }
@@ -455,6 +479,7 @@ pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Re
     let mut ctx = context(false, true, None, guard.clone());
     let pending = recovery::load(&args.from)?;
     ctx.connector = push::connector(&args.from, &pending, args.connector)?;
+    args.store.options.file.default_file = ctx.connector.default_secrets_file();
     if !store_typed {
         // No store option typed: the store the failed run was writing to, as the file records.
         if let Some(target) = pending.target {
@@ -504,8 +529,12 @@ pub fn print_completions(shell: clap_complete::Shell) -> Result<i32> {
     Ok(exit::OK)
 }
 
-pub fn print_man_page() -> Result<i32> {
-    match clap_mangen::Man::new(crate::cli::command()).render(&mut std::io::stdout()) {
+/// A man page: the tool's (its SUBCOMMANDS section names each command's page), or one
+/// command's, `jira-psoxy-setup-init(1)`; the release archives ship them all.
+pub fn print_man_page(command: Option<&str>) -> Result<i32> {
+    let mut page = Vec::new();
+    crate::man::render(command, &mut page)?;
+    match std::io::stdout().write_all(&page) {
         // `man | head` closes the pipe early: not an error.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Internal(e.to_string())),
         _ => Ok(exit::OK),

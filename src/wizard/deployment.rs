@@ -42,9 +42,32 @@ pub async fn open_chosen_store(
     args: &mut StoreArgs,
 ) -> Result<Arc<dyn SecretStore>> {
     choose_store(ctx, args)?;
+    ask_store_location(ctx, args).await?;
+    check_file_directory(args)?;
     let chosen = args.target();
     ctx.store_target = Some(chosen.clone());
     chosen.open().await
+}
+
+/// As `check_file_directory`, where the file store is already decided on (`--store file`,
+/// `--file`, or remembered) before the store question, so the check comes before any question.
+pub fn check_decided_file_directory(args: &StoreArgs) -> Result<()> {
+    if args.store.is_some() || args.options.file.file.is_some() || args.remembered.is_some() {
+        check_file_directory(args)?;
+    }
+    Ok(())
+}
+
+/// A file store's directory must take the file: checked before any question that would be
+/// wasted on a directory that cannot (the same check the preflight makes later). Other stores
+/// pass.
+pub fn check_file_directory(args: &StoreArgs) -> Result<()> {
+    let crate::store::StoreTarget::File(crate::store::file::FileTarget { path }) = args.target()
+    else {
+        return Ok(());
+    };
+    let target = crate::local_file::target(&path).map_err(Error::Store)?;
+    crate::local_file::check_replaceable(&target, "--file").map_err(Error::Store)
 }
 
 /// In a terminal without `--store`: where the secrets go. Scripts get the file store.
@@ -62,6 +85,78 @@ fn choose_store(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
         .ok_or_else(|| Error::Internal(format!("the store list has no item {i}")))?;
     args.store = Some(*kind);
     Ok(())
+}
+
+/// In a terminal, what a chosen cloud store still needs, set exactly as its flag would set it:
+/// the AWS region (the profile's pre-filled), the Google Cloud project (the one gcloud's
+/// configuration names pre-filled). Scripts keep the store's own error, which names the flag.
+async fn ask_store_location(ctx: &Context, args: &mut StoreArgs) -> Result<()> {
+    use crate::store::Cloud;
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+    if !ctx.interactive || args.remembered.is_some() {
+        return Ok(());
+    }
+    match args.kind().cloud {
+        Some(Cloud::Aws) if blank(&args.options.aws.aws_region) => {
+            let default =
+                crate::store::aws::connect::profile_region(args.options.aws.aws_profile.as_deref())
+                    .await;
+            args.options.aws.aws_region =
+                Some(ask_value(ctx, "AWS region", default, "--aws-region")?);
+        }
+        Some(Cloud::Google) if blank(&args.options.gcp.gcp_project) => {
+            let project = match crate::store::gcp::project::configured_project() {
+                Some(configured) => ask_value(
+                    ctx,
+                    "Google Cloud project",
+                    Some(configured),
+                    "--gcp-project",
+                )?,
+                None => choose_project(ctx, args).await?,
+            };
+            args.options.gcp.gcp_project = Some(project);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// No configuration names a project: the ones the credentials can see, where listing them is
+/// permitted, else the id typed.
+async fn choose_project(ctx: &Context, args: &StoreArgs) -> Result<String> {
+    use crate::store::gcp::{parse_endpoint, projects};
+    let visible = match parse_endpoint(args.options.gcp.gcp_endpoint.as_deref()) {
+        Ok(endpoint) => {
+            let _spinner = ctx
+                .ui
+                .spinner("Listing the Google Cloud projects you can see");
+            projects::visible_projects(&endpoint).await
+        }
+        Err(_) => Vec::new(),
+    };
+    if visible.is_empty() {
+        return ask_value(ctx, "Google Cloud project", None, "--gcp-project");
+    }
+    let mut items = visible.clone();
+    items.push("another project (type its id)".into());
+    let i = ctx.prompter.select(
+        "Which Google Cloud project holds the secrets?",
+        &items,
+        "--gcp-project",
+    )?;
+    match visible.get(i) {
+        Some(project) => Ok(project.clone()),
+        None => ask_value(ctx, "Google Cloud project", None, "--gcp-project"),
+    }
+}
+
+fn ask_value(ctx: &Context, what: &str, default: Option<String>, flag: &str) -> Result<String> {
+    let typed = ctx.prompter.input(what, default.as_deref(), flag)?;
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(Error::Input(format!("no {what} was given: pass {flag}")));
+    }
+    Ok(typed.to_string())
 }
 
 /// The prefix: `--prefix`, else the one derived from `--environment-name`, else discovery
@@ -130,14 +225,25 @@ fn ask_prefix(ctx: &Context, default: &str) -> Result<SecretNames> {
     Ok(SecretNames::new(typed.to_string()))
 }
 
+/// What init does with a live token family already in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveFamily {
+    /// None there (or none this tool recorded, or one already expired).
+    Absent,
+    /// There, and init replaces it.
+    Replace,
+    /// There, and the person chose to keep it: init ends, having changed nothing.
+    Keep,
+}
+
 /// init over a deployment whose token family (recorded by this tool) is still alive replaces it
 /// and the client credentials: say so, point at `renew`, and in a terminal ask first (default no).
-/// Returns whether a live family is being replaced.
+/// Declining is an answer, not an error: init says what was kept and ends.
 pub async fn confirm_replacing_live_family(
     ctx: &Context,
     store: &dyn SecretStore,
     names: &SecretNames,
-) -> Result<bool> {
+) -> Result<LiveFamily> {
     // Metadata is a convenience (tags, labels): not being able to read it must not stop init.
     let meta = match store.read_metadata(names).await {
         Ok(meta) => meta,
@@ -146,17 +252,17 @@ pub async fn confirm_replacing_live_family(
                 "could not tell whether {} holds a live token family ({e}): init replaces whatever is there",
                 names.prefix
             ));
-            return Ok(false);
+            return Ok(LiveFamily::Absent);
         }
     };
     let Some(issued) = meta.issued_at else {
-        return Ok(false);
+        return Ok(LiveFamily::Absent);
     };
     let days_left = crate::family::whole_days_left(
         crate::family::renew_by(issued).signed_duration_since(chrono::Utc::now()),
     );
     if days_left < 0 {
-        return Ok(false);
+        return Ok(LiveFamily::Absent);
     }
     let renew = ctx.connector.command("renew");
     ctx.ui.warn(&format!(
@@ -165,11 +271,17 @@ pub async fn confirm_replacing_live_family(
         issued.format("%Y-%m-%d")
     ));
     if ctx.interactive && !ctx.prompter.confirm("Replace it?", false)? {
-        return Err(Error::Input(format!(
-            "nothing was changed: run `{renew}` for a new token family, or init again to replace everything"
-        )));
+        ctx.ui.ok(&format!(
+            "kept the token family and the client ID and secret in {} ({}), {days_left} days left; nothing was changed",
+            names.prefix,
+            store.describe()
+        ));
+        ctx.ui.info(&format!(
+            "for a new token family with the same app, run `{renew}`"
+        ));
+        return Ok(LiveFamily::Keep);
     }
-    Ok(true)
+    Ok(LiveFamily::Replace)
 }
 
 /// A value the proxy reads before ours (a leftover SSM `CLIENT_ID` beside Secrets Manager) would

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::Context;
 use super::authorize::{AuthPlan, obtain_tokens};
 use super::credentials::client_credentials;
-use super::deployment::{choose_prefix, confirm_replacing_live_family, preflight};
+use super::deployment::{LiveFamily, choose_prefix, confirm_replacing_live_family, preflight};
 use super::report::RunReport;
 use super::report::finish;
 use super::save::{Grant, hold_new_family, store_grant};
@@ -18,6 +18,7 @@ use crate::tfvars;
 
 const CONSOLE_URL: &str = "https://developer.atlassian.com/console/myapps/";
 
+/// The run's report; `None` when the person chose to keep a live family (nothing was changed).
 /// `store` is the one step 1 chose and opened (`deployment::open_chosen_store`); `atl` talks to
 /// Atlassian (or the simulator).
 pub async fn run(
@@ -25,7 +26,7 @@ pub async fn run(
     args: &InitArgs,
     store: Arc<dyn SecretStore>,
     atl: &AtlassianClient,
-) -> Result<RunReport> {
+) -> Result<Option<RunReport>> {
     let plan = AuthPlan::new(ctx, &args.auth)?;
     ctx.ui.step(&format!(
         "Target: {} ({})",
@@ -39,10 +40,12 @@ pub async fn run(
         store.as_ref(),
         &names,
         args.store.create_missing,
-        args.store.allow_ssm_client_id,
+        args.store.options.aws.allow_ssm_client_id,
     )
     .await?;
-    confirm_replacing_live_family(ctx, store.as_ref(), &names).await?;
+    if confirm_replacing_live_family(ctx, store.as_ref(), &names).await? == LiveFamily::Keep {
+        return Ok(None);
+    }
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;
     }
@@ -62,7 +65,7 @@ pub async fn run(
         Grant { tokens, site, user },
     )
     .await?;
-    finish(ctx, "init", &args.run, stored)
+    finish(ctx, "init", &args.run, stored).map(Some)
 }
 
 /// psoxy-contract §1 steps 1-4, with the exact callback URL and scopes this run uses. The demo

@@ -39,7 +39,7 @@ pub async fn run(
         store.as_ref(),
         &names,
         false,
-        args.store.allow_ssm_client_id,
+        args.store.options.aws.allow_ssm_client_id,
     )
     .await?;
     if let Some(path) = &args.run.tfvars {
@@ -72,6 +72,55 @@ pub async fn run(
     let creds = (!from_store).then_some(&creds);
     let stored = store_grant(ctx, &store, &names, creds, Grant { tokens, site, user }).await?;
     finish(ctx, "renew", &args.run, stored)
+}
+
+/// Before any question: a renew with nothing to renew says so and points at `init`. That is a
+/// file store (the default, and the demo's) holding no client id, with no `--client-id` given;
+/// a cloud store is asked once it is open.
+pub async fn check_something_to_renew(args: &RenewArgs, store_typed: bool) -> Result<()> {
+    use crate::store::file::FileStore;
+    if args.auth.client_id.is_some() || args.store.kind() != &crate::store::file::KIND {
+        return Ok(());
+    }
+    // The file the run will use; without `--file`, the default of any connector it may choose.
+    let connectors = match args.connector {
+        Some(c) => vec![c],
+        None => crate::connector::ALL.to_vec(),
+    };
+    let mut files = Vec::new();
+    for connector in connectors {
+        let mut store_args = args.store.clone();
+        store_args.options.file.default_file = connector.default_secrets_file();
+        if let crate::store::StoreTarget::File(crate::store::file::FileTarget { path }) =
+            store_args.target()
+            && !files.contains(&path)
+        {
+            files.push(path);
+        }
+    }
+    for path in &files {
+        let store = FileStore::new(path.clone());
+        // An unreadable file is the preflight's to report, with its fix.
+        let Ok(prefixes) = store.discover_prefixes().await else {
+            return Ok(());
+        };
+        for prefix in prefixes {
+            if let Ok(Some(_)) = store.read(&format!("{prefix}CLIENT_ID")).await {
+                return Ok(());
+            }
+        }
+    }
+    let mut why = Vec::new();
+    if !store_typed && args.store.remembered.is_none() {
+        why.push("no earlier init is remembered".to_string());
+    }
+    let files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    why.push(format!("{} holds no client id", files.join(" or ")));
+    let init = if args.demo { "init --demo" } else { "init" };
+    Err(Error::Input(format!(
+        "nothing to renew here: run `jira-psoxy-setup {init}` first ({})",
+        why.join(", and ")
+    )))
 }
 
 /// The site the proxy is configured for: the cloud id in `--tfvars`, else the one recorded by the last run.

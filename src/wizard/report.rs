@@ -73,27 +73,29 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     crate::outln!();
     let connector = report.connector;
     if report.demo {
-        crate::outln!(
-            "Demo finished ({}): Atlassian was simulated on this machine, so nothing real is connected.",
-            connector.display_name
+        crate::ui::print_fitted(
+            &format!(
+                "Demo finished ({}): Atlassian was simulated on this machine, so nothing real is connected.",
+                connector.display_name
+            ),
+            2,
         );
     } else {
         crate::outln!("{} is connected for Psoxy.", connector.display_name);
     }
-    crate::outln!("  store:         {}", report.store);
+    field(format!("  store:         {}", report.store));
     for name in &report.secrets_written {
-        crate::outln!("  wrote:         {name}");
+        field(format!("  wrote:         {name}"));
     }
-    crate::outln!(
+    field(format!(
         "  site:          {} ({})",
-        report.site_name,
-        report.site_url
-    );
+        report.site_name, report.site_url
+    ));
     let key = format!("{}:", connector.tfvars_key);
-    crate::outln!("  {key:<14} {}", report.cloud_id);
-    crate::outln!("  authorized as: {}", report.authorized_as);
+    field(format!("  {key:<14} {}", report.cloud_id));
+    field(format!("  authorized as: {}", report.authorized_as));
     if let (Some(path), Some(change)) = (&report.tfvars, &report.tfvars_change) {
-        crate::outln!("  tfvars:        {} ({change})", path.display());
+        field(format!("  tfvars:        {} ({change})", path.display()));
     }
     if let (Some(path), Some(_)) = (&report.tfvars, &report.tfvars_error) {
         crate::outln!(
@@ -102,7 +104,7 @@ pub fn print(report: &RunReport, format: OutputFormat) {
         );
     }
     if let Some(ics) = &report.ics {
-        crate::outln!("  reminder:      {}", ics.display());
+        field(format!("  reminder:      {}", ics.display()));
     }
     if let Some(proxy) = &report.proxy {
         crate::ui::print_fitted(&format!("  proxy:         {proxy}"), 17);
@@ -112,22 +114,41 @@ pub fn print(report: &RunReport, format: OutputFormat) {
     } else {
         connector.command("renew")
     };
-    let renew_by = format!(
-        "  renew by:      {} (token family issued {}; run `{renew}` before then)",
-        report.renew_by.format("%Y-%m-%d"),
-        report.family_issued_at.format("%Y-%m-%d"),
-    );
-    crate::ui::print_fitted(&renew_by, 17);
+    let issued = report.family_issued_at.format("%Y-%m-%d");
+    let renew_by = if report.demo && report.command == "renew" {
+        format!(
+            "  renew by:      {} (token family issued {issued})",
+            report.renew_by.format("%Y-%m-%d")
+        )
+    } else {
+        format!(
+            "  renew by:      {} (token family issued {issued}; run `{renew}` before then)",
+            report.renew_by.format("%Y-%m-%d")
+        )
+    };
+    field(renew_by);
     if let Some(check) = &report.proxy_check {
         crate::proxy::print_human(check);
     }
     if report.demo {
-        crate::outln!(
-            "Try next: `{}`, then `{renew}`.",
-            connector.command("status")
+        let status = connector.command("status");
+        // After the demo's renewal, renewing again shows nothing new.
+        if report.command == "renew" {
+            crate::ui::print_fitted(&format!("Try next: `{status}`."), 2);
+        } else {
+            crate::ui::print_fitted(&format!("Try next: `{status}`, then `{renew}`."), 2);
+        }
+        crate::ui::print_fitted(
+            &format!("For a real connection: `{}`.", connector.command("init")),
+            2,
         );
-        crate::outln!("For a real connection: `{}`.", connector.command("init"));
     }
+}
+
+/// A summary field (`  store:         ...`): in a terminal, continuation lines start under the
+/// value.
+fn field(line: String) {
+    crate::ui::print_fitted(&line, 17);
 }
 
 /// tfvars, the calendar reminder, and the report.

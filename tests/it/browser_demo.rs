@@ -220,13 +220,16 @@ impl Demo {
                 sink.lock().unwrap().push_str(&format!("{line}\n"));
             }
         });
-        let marker = "short link to the same page: ";
+        // The link is printed on the line after its label.
+        let marker = "Short link to the same page:\n";
         let deadline = Instant::now() + Duration::from_secs(60);
         let start = loop {
             let text = stderr.lock().unwrap().clone();
             if let Some(at) = text.find(marker) {
                 let rest = &text[at + marker.len()..];
-                break rest[..rest.find(')').unwrap()].to_string();
+                if let Some(end) = rest.find('\n') {
+                    break rest[..end].trim().to_string();
+                }
             }
             assert!(Instant::now() < deadline, "no link printed: {text}");
             std::thread::sleep(Duration::from_millis(50));

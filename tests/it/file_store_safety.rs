@@ -189,7 +189,16 @@ async fn a_read_only_directory_fails_before_authorizing_even_for_root() {
     let out = s
         .run(&init_on(&s, &file), Browser::Follow { accept: true })
         .await;
-    refused_before_authorizing(&s, &out, 6, "cannot create files in");
+    refused_before_authorizing(&s, &out, 6, "cannot write in the directory");
+    assert!(
+        out.stderr
+            .contains(&format!("{} (permission denied)", dir.display()))
+            && out.stderr.contains("secrets.json cannot be replaced")
+            && out.stderr.contains("another path with --file"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(".jira-psoxy-setup"), "{}", out.stderr);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "{}");
 }
 
@@ -199,15 +208,19 @@ async fn a_read_only_directory_fails_before_authorizing_even_for_root() {
 #[tokio::test]
 async fn init_waits_for_the_os_lock_of_the_secrets_file_and_of_the_tfvars() {
     let s = Session::new(loopback_config()).await;
-    let tfvars = s.path("terraform.tfvars");
+    // The lock is the file's directory's (nothing is left behind): tfvars in a directory of its
+    // own, so each lock is held and released on its own.
+    let infra = s.path("infra");
+    std::fs::create_dir(&infra).unwrap();
+    let tfvars = infra.join("terraform.tfvars");
     std::fs::write(&tfvars, "environment_name = \"acme\"\n").unwrap();
     std::fs::write(s.secrets_file(), "{}").unwrap();
-    let hold = |name: &str| {
-        let lock = std::fs::File::create(s.path(&format!(".{name}.lock"))).unwrap();
+    let hold = |dir: &std::path::Path| {
+        let lock = std::fs::File::open(dir).unwrap();
         lock.lock().unwrap();
         Some(lock)
     };
-    let mut held = [hold("secrets.json"), hold("terraform.tfvars")];
+    let mut held = [hold(s.dir.path()), hold(&infra)];
     let args = with(s.init_args(), &["--tfvars", tfvars.to_str().unwrap()]);
     let mut waited = Vec::new();
     let out = s

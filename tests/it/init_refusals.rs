@@ -107,7 +107,7 @@ async fn a_pasted_url_from_another_attempt_is_refused() {
     let out = s.run(&args, wrong_state).await;
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
-        out.stderr.contains("state does not match"),
+        out.stderr.contains("that URL is from another run"),
         "{}",
         out.stderr
     );

@@ -60,7 +60,7 @@ async fn the_demo_opens_its_consent_page_in_the_browser_and_the_person_accepts_t
     t.expect("Secret-name prefix");
     t.send("\r");
     t.answer_checklist(4);
-    t.expect("Waiting for the browser");
+    t.expect("for the browser to return");
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let consent = loop {
@@ -147,9 +147,11 @@ async fn after_the_demo_status_and_renew_need_no_options_and_stay_with_the_simul
     let (code, seen) = t.finish();
     assert_eq!(code, 0, "exit {code}: {seen}");
     assert!(
-        seen.contains("Demo finished") && seen.contains("renew --demo"),
+        seen.contains("Demo finished") && seen.contains("Try next: `jira-psoxy-setup status`."),
         "{seen}"
     );
+    // Renewing the demo again would show nothing new.
+    assert!(!seen.contains("renew --demo"), "{seen}");
     let second = s.secrets()["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"].clone();
     assert_ne!(second, first, "a new family");
 

@@ -27,6 +27,23 @@ pub(crate) async fn load_config(target: &AwsTarget) -> Result<SdkConfig> {
     Ok(loader.load().await)
 }
 
+/// The region the AWS profile (else `AWS_DEFAULT_REGION`) names: what a terminal run offers when
+/// it asks for the region. Files and environment only; nothing is asked of the network.
+pub async fn profile_region(profile: Option<&str>) -> Option<String> {
+    use aws_config::meta::region::ProvideRegion;
+    let mut from_profile = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(p) = profile {
+        from_profile = from_profile.profile_name(p);
+    }
+    if let Some(region) = from_profile.build().region().await {
+        return Some(region.to_string());
+    }
+    aws_config::environment::EnvironmentVariableRegionProvider::new()
+        .region()
+        .await
+        .map(|r| r.to_string())
+}
+
 /// The configuration's region, once its credentials are known to resolve: both fail here,
 /// before anything else happens.
 pub(crate) async fn checked_region(config: &SdkConfig, target: &AwsTarget) -> Result<String> {

@@ -10,24 +10,56 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use super::registry::given;
+use super::registry::{given, typed_not_env};
 use super::target::Flags;
 use super::{StoreError, StoreResult, names};
+
+const HEADING: &str = "AWS (--store aws-ssm or aws-secrets-manager)";
 
 /// The AWS stores' flags.
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
-    /// AWS region of the SSM parameters (default: the AWS profile's region).
-    #[arg(long, env = "AWS_REGION", hide_env_values = true)]
+    /// Go on although an SSM parameter `<prefix>CLIENT_ID` (or a shared `CLIENT_ID`) exists
+    /// beside a Secrets Manager deployment: the proxy reads that one first.
+    #[arg(long, help_heading = HEADING, hide_short_help = true)]
+    pub allow_ssm_client_id: bool,
+    /// AWS region of the secrets [default: the AWS profile's].
+    #[arg(
+        long,
+        env = "AWS_REGION",
+        hide_env_values = true,
+        help_heading = HEADING,
+        value_name = "REGION"
+    )]
     pub aws_region: Option<String>,
-    /// AWS named profile for credentials (default: the standard AWS credential chain).
-    #[arg(long, env = "AWS_PROFILE", hide_env_values = true)]
+    /// AWS named profile for credentials.
+    ///
+    /// Default: the standard AWS credential chain.
+    #[arg(
+        long,
+        env = "AWS_PROFILE",
+        hide_env_values = true,
+        help_heading = HEADING,
+        hide_short_help = true,
+        value_name = "PROFILE"
+    )]
     pub aws_profile: Option<String>,
     /// Psoxy's `aws_ssm_param_root_path` (e.g. `/psoxy/` or `ACME_`); one that contains `/` starts with it.
-    #[arg(long, default_value = "")]
+    #[arg(
+        long,
+        default_value = "",
+        help_heading = HEADING,
+        hide_short_help = true,
+        value_name = "PATH"
+    )]
     pub ssm_root_path: String,
     /// KMS key for parameters or secrets this tool creates (existing ones keep theirs).
-    #[arg(long)]
+    #[arg(
+        long,
+        help_heading = HEADING,
+        hide_short_help = true,
+        value_name = "KEY"
+    )]
     pub kms_key_id: Option<String>,
 }
 
@@ -39,6 +71,25 @@ impl AwsArgs {
             ssm_root_path: self.ssm_root_path.clone(),
             kms_key_id: given(&self.kms_key_id),
         }
+    }
+
+    /// The flags typed on the command line (a value from the environment is not typed).
+    pub fn typed(&self) -> Vec<&'static str> {
+        [
+            (
+                typed_not_env(&self.aws_region, "AWS_REGION"),
+                "--aws-region",
+            ),
+            (
+                typed_not_env(&self.aws_profile, "AWS_PROFILE"),
+                "--aws-profile",
+            ),
+            (!self.ssm_root_path.is_empty(), "--ssm-root-path"),
+            (self.kms_key_id.is_some(), "--kms-key-id"),
+        ]
+        .into_iter()
+        .filter_map(|(typed, flag)| typed.then_some(flag))
+        .collect()
     }
 }
 

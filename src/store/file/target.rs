@@ -27,15 +27,26 @@ pub const DEFAULT_SECRETS_FILE: &str = "./psoxy-jira-cloud.secrets.json";
 /// The file store's flag.
 #[derive(Debug, Clone, Args)]
 pub struct FileArgs {
-    /// The file store's path.
-    #[arg(long, default_value = DEFAULT_SECRETS_FILE)]
-    pub file: PathBuf,
+    /// The file store's path [default: ./psoxy-<connector>.secrets.json].
+    #[arg(long, help_heading = "Secret store", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// The file store's path when `--file` is not given: the connector's own, set once the
+    /// connector is known.
+    #[arg(skip = DEFAULT_SECRETS_FILE.to_string())]
+    pub default_file: String,
 }
 
 impl FileArgs {
+    /// `--file`, else the connector's default.
+    pub fn path(&self) -> PathBuf {
+        self.file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&self.default_file))
+    }
+
     /// The path made absolute, so a later run may start elsewhere.
     pub fn target(&self) -> FileTarget {
-        let file = self.file.clone();
+        let file = self.path();
         FileTarget {
             path: std::path::absolute(&file).unwrap_or(file),
         }

@@ -58,9 +58,17 @@ pub fn resolve_project(
     Ok(project)
 }
 
+/// The project this machine's configuration names (CLOUDSDK_CORE_PROJECT, the credentials key
+/// file, gcloud's active configuration), if any: what a terminal run offers when it asks.
+pub fn configured_project() -> Option<String> {
+    resolve_project(None, &|k| std::env::var(k).ok())
+        .ok()
+        .map(|p| p.id)
+}
+
 /// Project ids are 6-30 of `a-z 0-9 -`; project numbers are digits. Refusing anything else keeps
 /// `/` and `..` out of request paths.
-fn valid_project(id: &str) -> bool {
+pub(crate) fn valid_project(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 63
         && id.chars().all(|c| {
@@ -228,6 +236,15 @@ impl GcpReplication {
     }
 }
 
+/// Named up front, the universe keeps the credentials builder from asking the metadata server
+/// for it (it would, with no ADC file, on every machine off GCP).
+pub(crate) fn universe_domain() -> String {
+    std::env::var("GOOGLE_CLOUD_UNIVERSE_DOMAIN")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "googleapis.com".into())
+}
+
 /// The Secret Manager client: anonymous credentials for a loopback emulator (no token is ever
 /// fetched, nothing asks the metadata server), Application Default Credentials otherwise. GETs
 /// are retried on UNAVAILABLE a few times with a short backoff; non-idempotent calls are not.
@@ -235,14 +252,8 @@ pub async fn client(config: &GcpConfig) -> StoreResult<SecretManagerService> {
     let credentials = match &config.endpoint {
         Endpoint::Emulator(_) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
         _ => {
-            // Naming the universe up front keeps the client from asking the metadata server for
-            // it while being built (it would, with no ADC file, on every machine off GCP).
-            let universe = std::env::var("GOOGLE_CLOUD_UNIVERSE_DOMAIN")
-                .ok()
-                .filter(|u| !u.is_empty())
-                .unwrap_or_else(|| "googleapis.com".into());
             google_cloud_auth::credentials::Builder::default()
-                .with_universe_domain(universe)
+                .with_universe_domain(universe_domain())
                 .build()
                 .map_err(|e| {
                     StoreError::Credentials(format!(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{GcpReplication, GcpStore};
 use crate::error::Result;
-use crate::store::registry::{Cloud, StoreKind, StoreOptions, given};
+use crate::store::registry::{Cloud, StoreKind, StoreOptions, given, typed_not_env};
 use crate::store::target::{Flags, TargetSpec};
 use crate::store::terraform::Owned;
 use crate::store::{SecretStore, StoreTarget, names};
@@ -22,21 +22,36 @@ pub static KIND: StoreKind = StoreKind {
     target: |options| StoreTarget::GcpSecretManager(options.gcp.target()),
 };
 
+const HEADING: &str = "Google Cloud (--store gcp-secret-manager)";
+
 /// GCP Secret Manager's flags.
 #[derive(Debug, Clone, Args)]
 pub struct GcpArgs {
-    /// GCP project that holds the Secret Manager secrets (default: gcloud's configured project).
-    #[arg(long, env = "GOOGLE_CLOUD_PROJECT", hide_env_values = true)]
+    /// GCP project of the secrets [default: gcloud's].
+    #[arg(
+        long,
+        env = "GOOGLE_CLOUD_PROJECT",
+        hide_env_values = true,
+        help_heading = HEADING,
+        value_name = "PROJECT"
+    )]
     pub gcp_project: Option<String>,
     /// Secret Manager endpoint (a plain-http loopback URL uses anonymous credentials: emulators, tests).
-    #[arg(long, env = "JIRA_PSOXY_GCP_ENDPOINT", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "JIRA_PSOXY_GCP_ENDPOINT",
+        hide_env_values = true,
+        help_heading = HEADING,
+        hide_short_help = true,
+        value_name = "URL"
+    )]
     pub gcp_endpoint: Option<String>,
     /// Destroy, rather than disable, older secret versions after a new one is labelled.
-    #[arg(long)]
+    #[arg(long, help_heading = HEADING, hide_short_help = true)]
     pub destroy_old_versions: bool,
     /// Replication of secrets --create-missing creates: `automatic` or
     /// `user-managed:LOCATION[,LOCATION]` (Psoxy's Terraform uses user-managed replicas).
-    #[arg(long, value_name = "POLICY", value_parser = GcpReplication::parse)]
+    #[arg(long, value_name = "POLICY", value_parser = GcpReplication::parse, help_heading = HEADING, hide_short_help = true)]
     pub gcp_replication: Option<GcpReplication>,
 }
 
@@ -48,6 +63,25 @@ impl GcpArgs {
             destroy_old_versions: self.destroy_old_versions,
             replication: self.gcp_replication.clone(),
         }
+    }
+
+    /// The flags typed on the command line (a value from the environment is not typed).
+    pub fn typed(&self) -> Vec<&'static str> {
+        [
+            (
+                typed_not_env(&self.gcp_project, "GOOGLE_CLOUD_PROJECT"),
+                "--gcp-project",
+            ),
+            (
+                typed_not_env(&self.gcp_endpoint, "JIRA_PSOXY_GCP_ENDPOINT"),
+                "--gcp-endpoint",
+            ),
+            (self.gcp_replication.is_some(), "--gcp-replication"),
+            (self.destroy_old_versions, "--destroy-old-versions"),
+        ]
+        .into_iter()
+        .filter_map(|(typed, flag)| typed.then_some(flag))
+        .collect()
     }
 }
 

@@ -44,6 +44,30 @@ impl<'s> Terminal<'s> {
         Self::spawn(s, cmd, args, extra_env)
     }
 
+    /// As `start`, in a terminal `columns` wide (24 rows), set before the program starts: the
+    /// pty crate sets its default size from the parent after the fork, so the program waits for
+    /// a line, sent once the size is ours.
+    pub fn start_sized<A: AsRef<std::ffi::OsStr>>(
+        s: &'s Session,
+        columns: u16,
+        args: &[A],
+        extra_env: &[(&str, &str)],
+    ) -> Terminal<'s> {
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            "read _ && exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_jira-psoxy-setup"),
+        ]);
+        let mut t = Self::spawn(s, cmd, args, extra_env);
+        t.pty
+            .get_process_mut()
+            .set_window_size(columns, 24)
+            .unwrap();
+        t.send("\n");
+        t
+    }
+
     pub fn spawn<A: AsRef<std::ffi::OsStr>>(
         s: &'s Session,
         mut cmd: Command,

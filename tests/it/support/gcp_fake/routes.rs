@@ -85,6 +85,10 @@ fn serve(
     body: &Value,
     ints: bool,
 ) -> ApiResult<Value> {
+    // Cloud Resource Manager's search, for the one project this fake holds.
+    if path == "/v3/projects:search" && method == Method::GET {
+        return Ok(json!({"projects": [{"projectId": st.project_id, "state": "ACTIVE"}]}));
+    }
     let rest = path
         .strip_prefix("/v1/")
         .ok_or_else(|| ApiError::not_found(format!("No such path {path}")))?;
