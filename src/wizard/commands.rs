@@ -9,6 +9,7 @@ use super::{
     Context, authorize, check, deployment, fleet, init, push, renew, report, status,
     status_metrics, status_table,
 };
+use crate::atlassian::AtlassianClient;
 use crate::browser::{Browser, NoBrowser, SystemBrowser};
 use crate::cli::{
     AuthArgs, CheckArgs, Cli, Command, InitArgs, PushArgs, RenewArgs, RunArgs, StatusArgs,
@@ -18,6 +19,7 @@ use crate::deployments::{self, Deployment};
 use crate::error::{Error, Result, exit};
 use crate::interrupt::Guard;
 use crate::secret::{SecretString, secret_from_line};
+use crate::store::SecretStore;
 use crate::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
 use crate::{demo, http, last_run, recovery, sim};
 
@@ -116,12 +118,7 @@ pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     if run.check_proxy && !demo {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
-    let store = guarded(
-        &guard,
-        deployment::open_chosen_store(&mut ctx, &mut args.store),
-    )
-    .await?;
-    let atl = authorize::atlassian_client(&ctx, &args.auth)?;
+    let (store, atl) = store_and_client(&mut ctx, &guard, &mut args.store, &args.auth).await?;
     let Some(report) = guarded(&guard, init::run(&ctx, &args, store, &atl)).await? else {
         // The person kept the live family: nothing was changed, nothing to report.
         return Ok(exit::OK);
@@ -139,18 +136,25 @@ pub async fn run_renew(mut args: RenewArgs, store_typed: bool, guard: Guard) -> 
     if run.check_proxy && !demo {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
-    let store = guarded(
-        &guard,
-        deployment::open_chosen_store(&mut ctx, &mut args.store),
-    )
-    .await?;
-    let atl = authorize::atlassian_client(&ctx, &args.auth)?;
+    let (store, atl) = store_and_client(&mut ctx, &guard, &mut args.store, &args.auth).await?;
     let report = guarded(&guard, renew::run(&ctx, &args, store, &atl)).await?;
     let report = check_after_write(&ctx, &args.run, &args.store, sim, report).await;
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
 /// After the write: the demo's simulated Psoxy (which family it picked up), then with
+/// The rest of step 1 (the store, chosen and opened) and the Atlassian client, handed to the
+/// command's steps.
+async fn store_and_client(
+    ctx: &mut Context,
+    guard: &Guard,
+    store: &mut StoreArgs,
+    auth: &AuthArgs,
+) -> Result<(Arc<dyn SecretStore>, AtlassianClient)> {
+    let opened = guarded(guard, deployment::open_chosen_store(ctx, store)).await?;
+    Ok((opened, authorize::atlassian_client(ctx, auth)?))
+}
+
 /// `--check-proxy` the deployed proxy, or in the demo the simulated one. The write is done and
 /// stays done; a check that cannot even start is said, not raised, so the summary of what was
 /// written still prints.

@@ -10,9 +10,13 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use super::registry::{given, typed_not_env};
-use super::target::Flags;
-use super::{StoreError, StoreResult, names};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::registry::{StoreKind, given, typed_not_env};
+use super::target::{Flags, TargetSpec};
+use super::{SecretStore, StoreError, StoreResult, names};
 
 const HEADING: &str = "AWS (--store aws-ssm or aws-secrets-manager)";
 
@@ -133,6 +137,48 @@ impl AwsTarget {
             Some(profile) => format!("{region}/{profile}"),
             None => region,
         }
+    }
+}
+
+/// What tells one AWS store's target from the other's; the rest of what a target says about
+/// itself is the shared AWS part's (`TargetSpec` below).
+#[async_trait]
+pub trait AwsStoreTarget: Send + Sync {
+    fn aws_target(&self) -> &AwsTarget;
+
+    fn store_kind(&self) -> &'static StoreKind;
+
+    async fn open_store(&self) -> crate::error::Result<Arc<dyn SecretStore>>;
+}
+
+#[async_trait]
+impl<T: AwsStoreTarget> TargetSpec for T {
+    fn kind(&self) -> &'static StoreKind {
+        self.store_kind()
+    }
+
+    async fn open(&self) -> crate::error::Result<Arc<dyn SecretStore>> {
+        self.open_store().await
+    }
+
+    fn derived_prefix(&self, environment_name: &str, segment: &str) -> String {
+        self.aws_target().derived_prefix(environment_name, segment)
+    }
+
+    fn default_prefix(&self, segment: &str) -> String {
+        self.aws_target().default_prefix(segment)
+    }
+
+    fn flags(&self, flags: &mut Flags) {
+        self.aws_target().flags(flags)
+    }
+
+    fn place(&self) -> String {
+        self.aws_target().place()
+    }
+
+    fn aws(&self) -> Option<&AwsTarget> {
+        Some(self.aws_target())
     }
 }
 

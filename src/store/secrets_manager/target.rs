@@ -8,9 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::SecretsManagerStore;
 use crate::error::Result;
-use crate::store::aws::AwsTarget;
+use crate::store::aws::{AwsStoreTarget, AwsTarget};
 use crate::store::registry::{Cloud, StoreKind};
-use crate::store::target::{Flags, TargetSpec};
 use crate::store::terraform::Owned;
 use crate::store::{SecretStore, StoreTarget};
 
@@ -28,33 +27,17 @@ pub static KIND: StoreKind = StoreKind {
 pub struct SecretsManagerTarget(pub AwsTarget);
 
 #[async_trait]
-impl TargetSpec for SecretsManagerTarget {
-    fn kind(&self) -> &'static StoreKind {
+impl AwsStoreTarget for SecretsManagerTarget {
+    fn aws_target(&self) -> &AwsTarget {
+        &self.0
+    }
+
+    fn store_kind(&self) -> &'static StoreKind {
         &KIND
     }
 
-    async fn open(&self) -> Result<Arc<dyn SecretStore>> {
+    async fn open_store(&self) -> Result<Arc<dyn SecretStore>> {
         Ok(Arc::new(SecretsManagerStore::connect(&self.0).await?))
-    }
-
-    fn derived_prefix(&self, environment_name: &str, segment: &str) -> String {
-        self.0.derived_prefix(environment_name, segment)
-    }
-
-    fn default_prefix(&self, segment: &str) -> String {
-        self.0.default_prefix(segment)
-    }
-
-    fn flags(&self, flags: &mut Flags) {
-        self.0.flags(flags)
-    }
-
-    fn place(&self) -> String {
-        self.0.place()
-    }
-
-    fn aws(&self) -> Option<&AwsTarget> {
-        Some(&self.0)
     }
 }
 
