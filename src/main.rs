@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(report_panic));
     let matches = jira_psoxy_setup::cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    init_logging(cli.verbose);
+    ui::init_logging(cli.verbose);
     let store_typed = last_run::store_options_typed(&matches);
     if !store_typed {
         commands::use_last_run(&mut cli, &matches);
@@ -45,23 +45,6 @@ fn main() -> ExitCode {
     let code = runtime.block_on(run(cli, store_typed));
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     ExitCode::from(u8::try_from(code).unwrap_or(1))
-}
-
-fn init_logging(verbose: u8) {
-    // Dependencies speak only from -v on: at the default level the AWS SDK's own warnings (an
-    // instance-metadata probe on a laptop, say) would bury the one-line error that says what to do.
-    let (ours, theirs) = match verbose {
-        0 => ("warn", "error"),
-        1 => ("info", "warn"),
-        _ => ("debug", "warn"),
-    };
-    let filter = tracing_subscriber::EnvFilter::new(format!("jira_psoxy_setup={ours},{theirs}"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(jira_psoxy_setup::ui::stderr_color())
-        .with_target(false)
-        .init();
 }
 
 /// One line for a panic (a bug), not the standard multi-line report; `run` then cleans up.

@@ -311,6 +311,24 @@ fn missing(prompt: &str, flag: &str) -> Error {
     ))
 }
 
+/// Log lines on stderr, for `-v`/`-vv`; never a secret.
+pub fn init_logging(verbose: u8) {
+    // Dependencies speak only from -v on: at the default level the AWS SDK's own warnings (an
+    // instance-metadata probe on a laptop, say) would bury the one-line error that says what to do.
+    let (ours, theirs) = match verbose {
+        0 => ("warn", "error"),
+        1 => ("info", "warn"),
+        _ => ("debug", "warn"),
+    };
+    let filter = tracing_subscriber::EnvFilter::new(format!("jira_psoxy_setup={ours},{theirs}"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(stderr_color())
+        .with_target(false)
+        .init();
+}
+
 #[cfg(test)]
 mod tests {
     use super::wrap;
