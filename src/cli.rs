@@ -210,9 +210,6 @@ pub struct RunArgs {
     /// Print what was written where (never a secret) as JSON on stdout.
     #[arg(long, help_heading = "Output and files")]
     pub json: bool,
-    /// The older spelling of --json (`--output json`), kept for scripts.
-    #[arg(long, value_enum, default_value = "human", hide = true)]
-    pub output: OutputFormat,
     /// Write an iCalendar reminder to this file.
     ///
     /// It fires --warn-days before the token family expires.
@@ -266,14 +263,13 @@ pub struct ProxyArgs {
 }
 
 impl RunArgs {
-    /// `--json`, or its older spelling `--output json`.
     pub fn format(&self) -> OutputFormat {
-        output_format(self.json, self.output)
+        if self.json {
+            OutputFormat::Json
+        } else {
+            OutputFormat::Human
+        }
     }
-}
-
-fn output_format(json: bool, output: OutputFormat) -> OutputFormat {
-    if json { OutputFormat::Json } else { output }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -330,9 +326,6 @@ pub struct StatusArgs {
     /// Print the status as JSON on stdout (never a secret).
     #[arg(long, help_heading = "Output and files")]
     pub json: bool,
-    /// The older spelling of --json (`--output json`), kept for scripts.
-    #[arg(long, value_enum, default_value = "human", hide = true)]
-    pub output: OutputFormat,
     /// Exit 10 when the family expires within this many days.
     #[arg(long, default_value_t = 30, help_heading = "What to report")]
     pub warn_days: i64,
@@ -417,15 +410,15 @@ pub enum StatusFormat {
 }
 
 impl StatusArgs {
-    /// `--format`, `--json`, or the older `--output json`; `--textfile` writes Prometheus text.
+    /// `--format` or `--json`; `--textfile` writes Prometheus text.
     pub fn format(&self) -> StatusFormat {
         if self.textfile.is_some() {
             return StatusFormat::Prometheus;
         }
-        match (self.format, output_format(self.json, self.output)) {
+        match (self.format, self.json) {
             (Some(format), _) => format,
-            (None, OutputFormat::Json) => StatusFormat::Json,
-            (None, OutputFormat::Human) => StatusFormat::Human,
+            (None, true) => StatusFormat::Json,
+            (None, false) => StatusFormat::Human,
         }
     }
 }

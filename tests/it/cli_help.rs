@@ -131,12 +131,7 @@ fn every_flag_says_what_it_is_for_and_env_values_stay_hidden() {
 #[test]
 fn status_help_offers_only_what_a_reader_needs() {
     let (_, status, _) = run(&["status", "--help"]);
-    for write_only in [
-        "--create-missing",
-        "--destroy-old-versions",
-        "--kms-key-id",
-        "--output",
-    ] {
+    for write_only in ["--create-missing", "--destroy-old-versions", "--kms-key-id"] {
         assert!(
             !status.contains(write_only),
             "status --help hides {write_only}: {status}"
@@ -151,23 +146,13 @@ fn status_help_offers_only_what_a_reader_needs() {
 }
 
 #[test]
-fn one_json_switch_everywhere_and_the_old_spelling_still_parses() {
+fn one_json_switch_everywhere() {
     for command in ["init", "renew", "status"] {
         let (_, help, _) = run(&[command, "--help"]);
         assert!(help.contains("--json"), "{command} has --json");
-        assert!(
-            !help.contains("--output"),
-            "{command} hides the old spelling"
-        );
     }
-    let (code, _, err) = run(&[
-        "status",
-        "--output",
-        "json",
-        "--file",
-        "/nonexistent/x.json",
-    ]);
-    assert_ne!(code, 2, "--output json still parses: {err}");
+    let (code, _, err) = run(&["status", "--output", "json"]);
+    assert_eq!(code, 2, "--output was never released: {err}");
 }
 
 #[test]

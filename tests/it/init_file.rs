@@ -67,7 +67,7 @@ async fn operator_picks_one_of_three_sites_by_id_url_or_name() {
     let second = jira_psoxy_setup::sim::SimSite::numbered(2);
     for wanted in [second.id.as_str(), "https://acme2.atlassian.net/", "Acme 2"] {
         let mut args = s.init_args();
-        args.extend(strings(&["--site", wanted, "--output", "json"]));
+        args.extend(strings(&["--site", wanted, "--json"]));
         let out = s.run(&args, Browser::Follow { accept: true }).await;
         assert_eq!(out.code, 0, "{wanted}: {}", out.stderr);
         let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();

@@ -120,7 +120,7 @@ async fn escape_sequences_in_site_and_user_names_never_reach_the_output() {
         ..loopback_config()
     };
     let s = Session::new(config).await;
-    let args = with(s.init_args(), &["--output", "json"]);
+    let args = with(s.init_args(), &["--json"]);
     let out = s.run(&args, Browser::Follow { accept: true }).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(

@@ -98,7 +98,7 @@ async fn renew_keeps_the_configured_site_among_several_without_asking() {
 
 /// terraform.tfvars is where the deployment's site is configured: with `--tfvars`, renew holds
 /// the new family to the cloud id written there, over the one recorded at the last run, and
-/// `--output json` says what was done, as whom.
+/// `--json` says what was done, as whom.
 #[tokio::test]
 async fn renew_holds_the_new_family_to_the_site_in_tfvars() {
     let s = initialized(
@@ -116,7 +116,7 @@ async fn renew_holds_the_new_family_to_the_site_in_tfvars() {
         .run_with(
             &with(
                 s.renew_args(),
-                &["--tfvars", tfvars.to_str().unwrap(), "--output", "json"],
+                &["--tfvars", tfvars.to_str().unwrap(), "--json"],
             ),
             &[],
             &[],

@@ -146,12 +146,7 @@ async fn status_warns_before_and_alarms_after_the_365_day_deadline() {
     assert_eq!(out.code, 0, "{}", out.all());
     age_family(&s, 400);
     let out = s
-        .run_with(
-            &status_args(&s, &["--output", "json"]),
-            &[],
-            &[],
-            Browser::Nothing,
-        )
+        .run_with(&status_args(&s, &["--json"]), &[], &[], Browser::Nothing)
         .await;
     assert_eq!(out.code, 11, "{}", out.all());
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
