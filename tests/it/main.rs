@@ -54,6 +54,7 @@ mod ssm_store;
 mod status;
 mod status_edges;
 mod status_fleet;
+mod store_contract;
 mod tfvars_after_store;
 mod tfvars_placement;
 mod tfvars_shapes;
