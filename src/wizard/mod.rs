@@ -1,6 +1,7 @@
 //! The wizard's commands, each a short sequence of named steps over a few seams: the prompter,
 //! the browser and callback, the Atlassian client and the secret store.
 
+pub mod after_store;
 pub mod authorize;
 pub mod check;
 pub mod commands;

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use super::Context;
+use super::after_store::finish;
 use super::authorize::{AuthPlan, obtain_tokens};
 use super::credentials::{client_credentials, stored_client_credentials};
 use super::deployment::{choose_prefix, preflight};
 use super::report::RunReport;
-use super::report::finish;
 use super::save::{Grant, hold_new_family, store_grant};
 use super::site::{check_scopes, pick_site, reachable_sites, verify_user};
 use crate::atlassian::AtlassianClient;

@@ -1,4 +1,4 @@
-//! The last step of `init` and `renew` (tfvars, the calendar reminder) and the run's summary: where each secret went (names, never values), the site, and the date by
+//! The run's summary: where each secret went (names, never values), the site, and the date by
 //! which the token family must be renewed. Human text or JSON on stdout.
 
 use std::path::PathBuf;
@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::cli::{OutputFormat, RunArgs};
-use crate::error::Result;
 use crate::family::renew_by;
-use crate::tfvars::Edit;
 
 #[derive(Debug, Serialize)]
 pub struct RunReport {
@@ -44,20 +42,6 @@ pub struct RunReport {
     /// The demo's simulated Psoxy after the run: which family it is on, its health check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
-}
-
-pub fn describe_edit(edit: Edit, key: &str) -> String {
-    match edit {
-        Edit::Unchanged => "already set".into(),
-        Edit::Replaced => format!("replaced {key} (the top-level variable, which Terraform uses)"),
-        Edit::ReplacedInConnectorSettings => format!("replaced {key} in connector_settings"),
-        Edit::ReplacedBoth => format!(
-            "set {key} at top level (which Terraform uses) and in connector_settings, kept equal"
-        ),
-        Edit::AddedToConnectorSettings => format!("added {key} to connector_settings"),
-        Edit::AddedConnectorSettings => format!("added connector_settings with {key}"),
-        Edit::ByHand => format!("not changed: {key} must be added to connector_settings by hand"),
-    }
 }
 
 pub fn print(report: &RunReport, format: OutputFormat) {
@@ -151,56 +135,24 @@ fn field(line: String) {
     crate::ui::print_fitted(&line, 17);
 }
 
-/// tfvars, the calendar reminder, and the report.
-pub fn finish(
+/// What the tfvars step did, for the summary.
+#[derive(Debug, Default)]
+pub struct TfvarsOutcome {
+    pub change: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The run's summary, once the secrets are stored and the steps after the store have run.
+pub fn summary(
     ctx: &super::Context,
     command: &'static str,
     run: &RunArgs,
     stored: super::save::Stored,
-) -> Result<RunReport> {
+    tfvars: TfvarsOutcome,
+) -> RunReport {
     let site = &stored.grant.site;
-    let key = ctx.connector.tfvars_key;
-    let mut tfvars_error = None;
-    let tfvars_change = match &run.tfvars {
-        // The secrets are stored: a failure here is reported, and the run still remembered.
-        Some(path) => match crate::tfvars::update_file(path, key, &site.id) {
-            Ok(edit) => {
-                let done = describe_edit(edit, key);
-                if edit == crate::tfvars::Edit::ByHand {
-                    // A warning, not a failure: the proxy never reads this id (only the
-                    // example calls Terraform generates do, psoxy-contract §5).
-                    let fix = crate::tfvars::by_hand(key, &site.id);
-                    ctx.ui.warn(&format!("{}: {fix}", path.display()));
-                } else {
-                    ctx.ui.ok(&format!("{}: {done}", path.display()));
-                }
-                Some(done)
-            }
-            Err(e) => {
-                tfvars_error = Some(format!(
-                    "the secrets are stored, but {} was not updated ({e}); add {key} = \"{}\" to connector_settings in it by hand",
-                    path.display(),
-                    site.id
-                ));
-                None
-            }
-        },
-        None => {
-            ctx.ui.info(&format!(
-                "add {key} = \"{}\" to connector_settings in terraform.tfvars (or pass --tfvars PATH next time)",
-                site.id
-            ));
-            None
-        }
-    };
     let issued = stored.grant.tokens.obtained_at;
-    if let Some(path) = &run.ics {
-        let deadline = renew_by(issued);
-        crate::reminder::write(path, deadline, run.warn_days, &site.url, ctx.connector)?;
-        ctx.ui
-            .ok(&format!("calendar reminder written to {}", path.display()));
-    }
-    Ok(RunReport {
+    RunReport {
         command,
         connector: ctx.connector,
         store: stored.store,
@@ -213,11 +165,11 @@ pub fn finish(
         family_issued_at: issued,
         renew_by: renew_by(issued),
         tfvars: run.tfvars.clone(),
-        tfvars_change,
-        tfvars_error,
+        tfvars_change: tfvars.change,
+        tfvars_error: tfvars.error,
         ics: run.ics.clone(),
         demo: false,
         proxy_check: None,
         proxy: None,
-    })
+    }
 }
