@@ -153,27 +153,12 @@ async fn with_deadline<E: std::error::Error>(
 ) -> Result<Credentials, String> {
     match tokio::time::timeout(CREDENTIALS_TIMEOUT, work).await {
         Ok(Ok(credentials)) => Ok(credentials),
-        Ok(Err(e)) => Err(remote_text(&error_chain(&e))),
+        Ok(Err(e)) => Err(remote_text(&crate::error::one_line(&e))),
         Err(_) => Err(format!(
             "{what} took longer than {}s",
             CREDENTIALS_TIMEOUT.as_secs()
         )),
     }
-}
-
-/// An error and its sources on one line (the SDK's top-level message alone says little).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut line = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = s.source();
-    }
-    line
 }
 
 #[cfg(test)]

@@ -224,18 +224,9 @@ fn aws_message(body: &[u8]) -> Option<String> {
 
 /// reqwest's message without the URL it repeats (the line names the URL already).
 fn without_url(e: &reqwest::Error) -> String {
-    let mut line = e.to_string();
-    if let Some(url) = e.url() {
-        line = line.replace(&format!(" for url ({url})"), "");
+    let line = crate::error::one_line(e);
+    match e.url() {
+        Some(url) => line.replace(&format!(" for url ({url})"), ""),
+        None => line,
     }
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = s.source();
-    }
-    line
 }

@@ -11,7 +11,7 @@ use aws_sdk_ssm::config::timeout::TimeoutConfig;
 use aws_sdk_ssm::config::{ProvideCredentials, Region};
 
 use super::SsmStore;
-use super::error::{chain, credentials_fix};
+use super::error::credentials_fix;
 use crate::error::{Error, Result};
 use crate::store::StoreError;
 use crate::store::target::AwsTarget;
@@ -66,7 +66,10 @@ pub(crate) async fn checked_region(config: &SdkConfig, target: &AwsTarget) -> Re
     provider.provide_credentials().await.map_err(|e| {
         StoreError::Credentials(format!(
             "no usable AWS credentials ({}): {}",
-            chain(&e).split_whitespace().collect::<Vec<_>>().join(" "),
+            crate::error::one_line(&e)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
             credentials_fix(profile)
         ))
     })?;

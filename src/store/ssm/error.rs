@@ -143,7 +143,7 @@ where
             ));
         }
         SdkError::DispatchFailure(d) => {
-            let detail = redact(&chain(&err), op.secret);
+            let detail = redact(&crate::error::one_line(&err), op.secret);
             if d.is_io() || d.is_timeout() {
                 return StoreError::Unavailable(format!(
                     "could not reach {} ({what}): {detail}: check the network, the region and AWS_ENDPOINT_URL",
@@ -162,7 +162,7 @@ where
             ));
         }
         SdkError::ConstructionFailure(_) => {
-            let detail = redact(&chain(&err), op.secret);
+            let detail = redact(&crate::error::one_line(&err), op.secret);
             return StoreError::Other(format!(
                 "could not build the {} request ({what}): {detail}",
                 op.service()
@@ -204,7 +204,7 @@ where
             status
                 .map(|s| format!(" with HTTP {s}"))
                 .unwrap_or_default(),
-            redact(&chain(&err), op.secret)
+            redact(&crate::error::one_line(&err), op.secret)
         )),
     }
 }
@@ -287,22 +287,6 @@ pub(crate) fn redact(text: &str, secret: Option<&str>) -> String {
         in_secret = is_hidden;
     }
     out
-}
-
-/// An error and its sources on one line ("dispatch failure: io error: ... refused"), without
-/// the Debug dump that `DisplayErrorContext` appends.
-pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        let part = e.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = e.source();
-    }
-    text
 }
 
 #[cfg(test)]
