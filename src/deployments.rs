@@ -241,7 +241,7 @@ fn load(path: &Path) -> Result<Option<Vec<Deployment>>, String> {
     };
     let list: DeploymentList = serde_json::from_str(&text).map_err(|e| {
         format!(
-            "{} is not a list of deployments ({e}): fix it as README's \"Every deployment at once\" shows",
+            "{} is not a list of deployments ({e}): fix it as docs/monitoring.md (\"Every deployment at once\") shows",
             path.display()
         )
     })?;
@@ -364,7 +364,10 @@ mod tests {
         )
         .unwrap();
         let why = load_list(&path).unwrap_err();
-        assert!(why.contains("prefx") && why.contains("README"), "{why}");
+        assert!(
+            why.contains("prefx") && why.contains("docs/monitoring.md"),
+            "{why}"
+        );
         std::fs::write(
             &path,
             r#"{"deployments": [{"store": {"kind": "file", "path": "x"}, "prefix": ""}]}"#,

@@ -50,7 +50,7 @@ pub fn print_table(rows: &[Row]) {
     }
 }
 
-/// Every row as one JSON array (stable field names: README, "Every deployment at once").
+/// Every row as one JSON array (stable field names: docs/monitoring.md).
 pub fn print_json(rows: &[Row]) -> Result<()> {
     let json = serde_json::to_string_pretty(rows)
         .map_err(|e| Error::Internal(format!("the status report does not serialize: {e}")))?;

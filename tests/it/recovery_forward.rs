@@ -48,31 +48,8 @@ fn state_files(s: &Session) -> Vec<PathBuf> {
 async fn a_family_the_proxy_refreshed_since_is_never_written_back() {
     let moto = Moto::start();
     moto.seed_placeholders(PREFIX, None).await;
-    let relay = Relay::stalling(moto.port, |r| r.contains("AmazonSSM.DeleteParameter")).await;
     let s = Session::new(loopback_config()).await;
-    let mut env = init_env(&moto);
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
-    let stalled = relay.stalled_counter();
-    let mut sent = false;
-    let out = s
-        .run_full(
-            &init_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-            |line, pid| {
-                if !sent && line.contains("writing secrets") {
-                    sent = true;
-                    signal_when_stalled(stalled.clone(), "KILL", pid);
-                }
-            },
-        )
-        .await;
-    assert_eq!(out.code, -1, "killed while unlocking: {}", out.stderr);
-    let files = state_files(&s);
-    assert_eq!(files.len(), 1, "{files:?}");
-    let recovery = files[0].clone();
+    let recovery = init_killed_while_unlocking(&s, &moto).await;
     let rt1 = saved_refresh(&recovery, REFRESH);
     let ssm = moto.ssm().await;
     assert_eq!(value(&ssm, "REFRESH_TOKEN").await, rt1, "the values landed");
@@ -363,4 +340,39 @@ async fn a_store_changed_after_the_run_began_writing_is_pushed_only_with_force()
     );
     assert_eq!(s.secrets()[name("REFRESH_TOKEN")], "rt-in-the-file");
     assert!(!from.exists());
+}
+
+/// The same kill while unlocking, and nothing since: the store holds the file's values, but the
+/// run never finished, so a running proxy's cache may still hold the old refresh token.
+/// `push` writes the values again under the lock and hands them over, as the run would have
+/// (psoxy-contract §8), then deletes the file; the family stays the file's.
+#[tokio::test]
+async fn push_of_a_file_whose_values_landed_still_hands_them_over_to_the_proxy() {
+    let moto = Moto::start();
+    moto.seed_placeholders(PREFIX, None).await;
+    let s = Session::new(loopback_config()).await;
+    let recovery = init_killed_while_unlocking(&s, &moto).await;
+    let rt1 = saved_refresh(&recovery, REFRESH);
+    let ssm = moto.ssm().await;
+    assert_eq!(value(&ssm, "REFRESH_TOKEN").await, rt1, "the values landed");
+    let issued = issued_at(&ssm).await;
+
+    let push = strings(&["push", "--from", recovery.to_str().unwrap()]);
+    let out = s
+        .run_with(&push, &borrowed(&moto.env()), &[], Browser::Nothing)
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains("ended before handing them over")
+            && out
+                .stderr
+                .contains("the running proxy reads the new access token"),
+        "the handover ran: {}",
+        out.stderr
+    );
+    assert!(!recovery.exists(), "the file is deleted once handed over");
+    assert_eq!(value(&ssm, "REFRESH_TOKEN").await, rt1, "the same family");
+    assert_eq!(issued_at(&ssm).await, issued);
+    assert!(param(&ssm, LOCK).await.is_none(), "the lock is released");
+    no_secrets(&out.all(), &[rt1, CLIENT_SECRET.to_string()]);
 }

@@ -106,3 +106,35 @@ pub fn signal_when_stalled(stalled: Arc<AtomicUsize>, signal: &'static str, pid:
             .unwrap();
     });
 }
+
+/// `init` on moto, killed (kill -9) while it deletes the refresh lock: the values and their issue
+/// date landed and were handed over, the recovery file stays. Returns that file.
+pub async fn init_killed_while_unlocking(s: &Session, moto: &Moto) -> std::path::PathBuf {
+    let relay =
+        super::relay::Relay::stalling(moto.port, |r| r.contains("AmazonSSM.DeleteParameter")).await;
+    let mut env = init_env(moto);
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    let stalled = relay.stalled_counter();
+    let mut sent = false;
+    let out = s
+        .run_full(
+            &init_args(s),
+            &borrowed(&env),
+            &[],
+            Browser::Follow { accept: true },
+            |line, pid| {
+                if !sent && line.contains("writing secrets") {
+                    sent = true;
+                    signal_when_stalled(stalled.clone(), "KILL", pid);
+                }
+            },
+        )
+        .await;
+    assert_eq!(out.code, -1, "killed while unlocking: {}", out.stderr);
+    let files: Vec<_> = std::fs::read_dir(s.path("home/.local/state/jira-psoxy-setup"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert_eq!(files.len(), 1, "one recovery file: {files:?}");
+    files.into_iter().next().unwrap()
+}
