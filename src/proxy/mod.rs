@@ -4,6 +4,7 @@
 //! time bound, no redirect is followed (each request carries a credential), and all remote text
 //! is sanitized. The call's body is read only for the site ids, never shown.
 
+mod args;
 pub mod aws;
 mod fetch;
 mod findings;
@@ -22,6 +23,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::store::SecretNames;
+pub use args::ProxyArgs;
 pub use print::print_human;
 pub use target::{ProxyAuth, ProxyTarget};
 

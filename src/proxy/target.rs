@@ -8,8 +8,8 @@ use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::ProxyArgs;
 use super::{ProxyError, remembered, terraform};
-use crate::cli::ProxyArgs;
 use crate::connector::Connector;
 use crate::http::is_loopback;
 use crate::store::Cloud;
