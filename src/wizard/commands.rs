@@ -10,7 +10,6 @@ use super::{
     status_metrics, status_table,
 };
 use crate::atlassian::AtlassianClient;
-use crate::browser::{Browser, NoBrowser, SystemBrowser};
 use crate::cli::{
     AuthArgs, CheckArgs, Cli, Command, InitArgs, PushArgs, RenewArgs, RunArgs, StatusArgs,
     StatusFormat, StoreArgs,
@@ -20,8 +19,8 @@ use crate::error::{Error, Result, exit};
 use crate::interrupt::Guard;
 use crate::secret::{SecretString, secret_from_line};
 use crate::store::SecretStore;
-use crate::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
-use crate::{demo, http, last_run, recovery, sim};
+use crate::ui::Ui;
+use crate::{demo, last_run, recovery, sim};
 
 /// `renew` and `check` without store options take the last run's target, and say so (`check`
 /// only in a terminal or at -v, as a monitoring check should be quiet). `status` without them
@@ -47,46 +46,6 @@ pub fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
         && !quiet
     {
         ui.info(&note);
-    }
-}
-
-/// The real seams: a terminal prompter (or a scripted one), the system browser, stdin.
-pub fn context(
-    non_interactive: bool,
-    no_browser: bool,
-    env_client_secret: Option<SecretString>,
-    guard: Guard,
-) -> Context {
-    let interactive =
-        !non_interactive && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let stdin = StdinLines::real();
-    let prompter: Arc<dyn Prompter> = if interactive && crate::plain_prompt::dumb_terminal() {
-        Arc::new(crate::plain_prompt::PlainPrompter {
-            stdin: stdin.clone(),
-        })
-    } else if interactive {
-        Arc::new(TerminalPrompter)
-    } else {
-        Arc::new(ScriptedPrompter {
-            stdin: stdin.clone(),
-        })
-    };
-    let browser: Arc<dyn Browser> = if no_browser {
-        Arc::new(NoBrowser)
-    } else {
-        Arc::new(SystemBrowser)
-    };
-    Context {
-        ui: Ui::new(false),
-        prompter,
-        browser,
-        http: http::client(),
-        stdin,
-        interactive,
-        env_client_secret,
-        store_target: None,
-        connector: crate::connector::default(),
-        guard,
     }
 }
 
@@ -211,7 +170,7 @@ async fn authorizing_context(
     if demo {
         demo::refuse_cloud_options(store)?;
     }
-    let mut ctx = context(
+    let mut ctx = Context::real(
         run.non_interactive,
         auth.no_browser,
         env_secret(),
@@ -278,7 +237,7 @@ fn with_prefix(e: Error, prefix: &str) -> Error {
 /// `check`: the proxy's answers, as text or JSON on stdout; the exit code says which part
 /// failed (13, 14, 15).
 pub async fn run_check(args: CheckArgs, verbose: u8) -> Result<i32> {
-    let mut ctx = context(true, true, None, Guard::default());
+    let mut ctx = Context::real(true, true, None, Guard::default());
     ctx.ui = Ui::new(verbose == 0);
     ctx.connector = args.connector.unwrap_or_else(crate::connector::default);
     let report = check::run(&ctx, &args).await?;
@@ -480,7 +439,7 @@ fn forget(name: &str) -> Result<i32> {
 }
 
 pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Result<i32> {
-    let mut ctx = context(false, true, None, guard.clone());
+    let mut ctx = Context::real(false, true, None, guard.clone());
     let pending = recovery::load(&args.from)?;
     ctx.connector = push::connector(&args.from, &pending, args.connector)?;
     args.store.options.file.default_file = ctx.connector.default_secrets_file();

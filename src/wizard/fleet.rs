@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use super::commands::context;
+use super::Context;
 use super::status::{self, Health, StatusReport};
 use crate::cli::StatusArgs;
 use crate::deployments::Deployment;
@@ -81,7 +81,7 @@ async fn read_deployment(deployment: Deployment, base: &StatusArgs) -> Row {
 pub async fn read_one(args: &StatusArgs, store_label: &str, quiet: bool) -> Result<StatusReport> {
     let connector = args.connector.unwrap_or_else(crate::connector::default);
     let prefix = args.store.prefix.clone().unwrap_or_default();
-    let mut ctx = context(true, true, None, Guard::default());
+    let mut ctx = Context::real(true, true, None, Guard::default());
     ctx.ui = Ui::new(quiet);
     ctx.connector = connector;
     let read = async {

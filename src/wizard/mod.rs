@@ -24,10 +24,13 @@ mod tests;
 
 use std::sync::Arc;
 
-use crate::browser::Browser;
+use std::io::IsTerminal;
+
+use crate::browser::{Browser, NoBrowser, SystemBrowser};
+use crate::http;
 use crate::interrupt::Guard;
 use crate::secret::SecretString;
-use crate::ui::{Prompter, StdinLines, Ui};
+use crate::ui::{Prompter, ScriptedPrompter, StdinLines, TerminalPrompter, Ui};
 
 /// Everything a step may touch besides its arguments (the GitHub CLI "options" pattern): tests and
 /// the demo swap in other implementations.
@@ -45,4 +48,46 @@ pub struct Context {
     /// The Psoxy connector this run sets up (`--connector`, remembered, or asked in step 1).
     pub connector: &'static crate::connector::Connector,
     pub guard: Guard,
+}
+
+impl Context {
+    /// The real seams: a terminal prompter (or a scripted one), the system browser, stdin.
+    pub fn real(
+        non_interactive: bool,
+        no_browser: bool,
+        env_client_secret: Option<SecretString>,
+        guard: Guard,
+    ) -> Context {
+        let interactive =
+            !non_interactive && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        let stdin = StdinLines::real();
+        let prompter: Arc<dyn Prompter> = if interactive && crate::plain_prompt::dumb_terminal() {
+            Arc::new(crate::plain_prompt::PlainPrompter {
+                stdin: stdin.clone(),
+            })
+        } else if interactive {
+            Arc::new(TerminalPrompter)
+        } else {
+            Arc::new(ScriptedPrompter {
+                stdin: stdin.clone(),
+            })
+        };
+        let browser: Arc<dyn Browser> = if no_browser {
+            Arc::new(NoBrowser)
+        } else {
+            Arc::new(SystemBrowser)
+        };
+        Context {
+            ui: Ui::new(false),
+            prompter,
+            browser,
+            http: http::client(),
+            stdin,
+            interactive,
+            env_client_secret,
+            store_target: None,
+            connector: crate::connector::default(),
+            guard,
+        }
+    }
 }
