@@ -440,12 +440,16 @@ fn forget(name: &str) -> Result<i32> {
 
 pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Result<i32> {
     let mut ctx = Context::real(false, true, None, guard.clone());
-    let pending = recovery::load(&args.from)?;
+    // Read, checked and locked once; a file another run still uses is refused here.
+    let (pending, exposed) = recovery::open_for_push(&args.from)?;
+    if let Some(warning) = exposed {
+        ctx.ui.warn(&warning);
+    }
     ctx.connector = push::connector(&args.from, &pending, args.connector)?;
     args.store.options.file.default_file = ctx.connector.default_secrets_file();
     if !store_typed {
         // No store option typed: the store the failed run was writing to, as the file records.
-        if let Some(target) = pending.target {
+        if let Some(target) = pending.target.clone() {
             ctx.ui.info(&format!(
                 "writing to the store the failed run used: {}",
                 recovery::shell_line(&target.flags())
@@ -456,7 +460,7 @@ pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Re
     let target = args.store.target();
     ctx.store_target = Some(target.clone());
     let store = target.open().await?;
-    let written = guarded(&guard, push::run(&ctx, &args.from, &args, store)).await?;
+    let written = guarded(&guard, push::run(&ctx, &args, pending, store)).await?;
     for name in written {
         let _ = writeln!(std::io::stdout(), "wrote {name}");
     }

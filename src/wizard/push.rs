@@ -29,16 +29,14 @@ pub fn connector(
     }
 }
 
+/// `pending` is the file `args.from` as `recovery::open_for_push` read and locked it, once.
 pub async fn run(
     ctx: &Context,
-    from: &Path,
     args: &PushArgs,
+    mut pending: recovery::Pending,
     store: Arc<dyn SecretStore>,
 ) -> Result<Vec<String>> {
-    let (mut pending, exposed) = recovery::open_for_push(from)?;
-    if let Some(warning) = exposed {
-        ctx.ui.warn(&warning);
-    }
+    let from = args.from.as_path();
     refuse_another_store_kind(from, &pending, &args.store)?;
     if let Some(p) = args.store.prefix.as_deref()
         && p != pending.prefix

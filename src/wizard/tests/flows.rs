@@ -314,7 +314,8 @@ async fn a_failed_write_is_finished_by_push_from_its_recovery_file() {
         .unwrap()
         .args;
     let store = Arc::new(MemoryStore::default());
-    let written = push::run(&ctx, &push.from, &push, store.clone())
+    let (pending, _) = crate::recovery::open_for_push(&push.from).unwrap();
+    let written = push::run(&ctx, &push, pending, store.clone())
         .await
         .unwrap();
     assert_eq!(written.len(), 4, "{written:?}");
