@@ -17,6 +17,7 @@ pub mod report;
 pub mod save;
 pub mod site;
 pub mod status;
+pub mod status_command;
 pub mod status_metrics;
 pub mod status_table;
 #[cfg(test)]
