@@ -332,7 +332,7 @@ pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Re
     let store = target.open().await?;
     let written = guarded(&guard, push::run(&ctx, &args, pending, store)).await?;
     for name in written {
-        let _ = writeln!(std::io::stdout(), "wrote {name}");
+        crate::outln!("wrote {name}");
     }
     Ok(exit::OK)
 }
@@ -347,7 +347,7 @@ pub async fn run_simulator(args: crate::cli::SimulatorArgs) -> Result<i32> {
     let sim = sim::Simulator::serve_on(config, addr)
         .await
         .map_err(|e| Error::Input(format!("cannot listen on {addr}: {e}")))?;
-    println!("{}", sim.base_url());
+    crate::outln!("{}", sim.base_url());
     let _ = tokio::signal::ctrl_c().await;
     sim.shutdown().await;
     Ok(exit::OK)
