@@ -9,11 +9,6 @@ use crate::error::{Error, Result};
 use crate::secret::{SecretString, secret_from_line};
 use crate::ui::{Prompter, StdinLines, wrap};
 
-/// Whether the terminal is a dumb one (`TERM=dumb`).
-pub fn dumb_terminal() -> bool {
-    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
-}
-
 pub struct PlainPrompter {
     pub stdin: StdinLines,
 }

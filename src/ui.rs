@@ -128,7 +128,7 @@ impl Ui {
     /// A spinner for a network wait; hidden when stderr is not a terminal.
     pub fn spinner(&self, msg: &str) -> Spinner {
         // A dumb terminal cannot redraw a line: the wait is said once instead.
-        if self.terminal && !self.quiet && crate::plain_prompt::dumb_terminal() {
+        if self.terminal && !self.quiet && dumb_terminal() {
             self.info(&format!("{msg} ..."));
             return Spinner(None);
         }
@@ -145,6 +145,11 @@ impl Ui {
         bar.enable_steady_tick(Duration::from_millis(100));
         Spinner(Some(bar))
     }
+}
+
+/// Whether the terminal is a dumb one (`TERM=dumb`): questions are then asked as plain lines.
+pub fn dumb_terminal() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
 }
 
 /// The terminal's width in columns (stderr's), or 80 when unknown.

@@ -62,7 +62,7 @@ impl Context {
         let interactive =
             !non_interactive && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
         let stdin = StdinLines::real();
-        let prompter: Arc<dyn Prompter> = if interactive && crate::plain_prompt::dumb_terminal() {
+        let prompter: Arc<dyn Prompter> = if interactive && crate::ui::dumb_terminal() {
             Arc::new(crate::plain_prompt::PlainPrompter {
                 stdin: stdin.clone(),
             })
