@@ -52,6 +52,7 @@ mod ssm_misanswers;
 mod ssm_recovery;
 mod ssm_store;
 mod status;
+mod status_at_scale;
 mod status_edges;
 mod status_fleet;
 mod store_contract;
