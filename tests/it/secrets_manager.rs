@@ -7,10 +7,6 @@ use crate::support::moto;
 use crate::support::sm_story;
 use crate::support::ssm_story;
 
-use std::time::Duration;
-
-use aws_sdk_ssm::types::ParameterType;
-use chrono::Utc;
 use jira_psoxy_setup::sim::SimSite;
 use moto::Moto;
 use serde_json::Value;
@@ -131,67 +127,6 @@ async fn a_terraform_deployment_goes_through_init_status_and_renew_keeping_its_k
         &out.all(),
         &[CLIENT_SECRET.to_string(), refresh, first_refresh],
     );
-}
-
-/// The proxy holds its refresh lock (the SSM parameter, as with the SSM store): the binary
-/// waits, and writes only after the release.
-#[tokio::test]
-async fn a_refresh_lock_held_by_the_proxy_is_waited_for_then_taken() {
-    let moto = Moto::start();
-    seed_deployment(&moto, None).await;
-    let ssm = moto.ssm().await;
-    ssm.put_parameter()
-        .name(LOCK)
-        .value(format!("locked_{}", Utc::now().timestamp_millis()))
-        .r#type(ParameterType::String)
-        .send()
-        .await
-        .unwrap();
-    let s = Session::new(loopback_config()).await;
-    let env = init_env(&moto);
-    let (released_tx, released_rx) = tokio::sync::oneshot::channel();
-    let mut released_tx = Some(released_tx);
-    let out = s
-        .run_full(
-            &init_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-            |line, _| {
-                if line.contains("is held")
-                    && let Some(tx) = released_tx.take()
-                {
-                    let ssm = ssm.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(Duration::from_secs(3)).await;
-                        let at = Utc::now();
-                        ssm.delete_parameter().name(LOCK).send().await.unwrap();
-                        let _ = tx.send(at);
-                    });
-                }
-            },
-        )
-        .await;
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("waiting up to"), "{}", out.stderr);
-    let released = released_rx.await.expect("the test released the lock");
-    let sm = client(&moto).await;
-    let written = sm
-        .describe_secret()
-        .secret_id(format!("{PREFIX}REFRESH_TOKEN"))
-        .send()
-        .await
-        .unwrap();
-    let changed = written.last_changed_date().expect("LastChangedDate");
-    assert!(
-        changed.to_millis().unwrap() >= released.timestamp_millis() - 1000,
-        "written at {changed} before the release {released}"
-    );
-    assert!(
-        s.sim
-            .is_live_refresh_token(&value(&sm, "REFRESH_TOKEN").await)
-    );
-    assert!(param(&ssm, LOCK).await.is_none(), "our lock was released");
 }
 
 /// No Terraform: `--create-missing` creates the secrets with the deployment's KMS key, the way

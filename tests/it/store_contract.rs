@@ -1,7 +1,11 @@
 //! The store contract: the behaviours the wizard relies on from every store, one table run
 //! against the file store, AWS SSM and AWS Secrets Manager (moto) and GCP Secret Manager (the
-//! fake), each deployed as Psoxy's Terraform leaves it. What a store does beyond the contract
-//! (its tags and labels, its errors, its versions) stays in that store's own stories.
+//! fake), each deployed as Psoxy's Terraform leaves it: placeholders never read as values,
+//! write and read back, the family's facts, the refresh lock (taken, seen held, taken over,
+//! released), missing secrets named by the preflight, and a denied write that names its
+//! permission and changes nothing. The wizard's waiting for a held lock is one code path for
+//! every store, told through the binary once (`ssm_init`); what a store does beyond the
+//! contract (its tags and labels, its errors, its versions) stays in that store's own stories.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +21,7 @@ use jira_psoxy_setup::store::gcp::{Endpoint, GcpConfig, GcpReplication, GcpStore
 use jira_psoxy_setup::store::secrets_manager::SecretsManagerStore;
 use jira_psoxy_setup::store::ssm::SsmStore;
 use jira_psoxy_setup::store::{
-    FamilyMetadata, LockAttempt, SecretKey, SecretNames, SecretStore, is_placeholder,
+    FamilyMetadata, LockAttempt, SecretKey, SecretNames, SecretStore, StoreError, is_placeholder,
 };
 
 /// Where a deployment lives, and what keeps it alive for the test.
@@ -90,6 +94,65 @@ impl Deployment {
                 config.replication = Some(GcpReplication::Automatic);
                 config.attempt_timeout = Duration::from_secs(5);
                 Arc::new(GcpStore::connect(config).await.unwrap())
+            }
+        }
+    }
+
+    /// The file store creates its entries by writing them: nothing is ever missing there.
+    fn creates_by_writing(&self) -> bool {
+        matches!(self.place, Place::File(_))
+    }
+
+    /// A client that may read the secrets but not write them, and the permission it lacks.
+    /// From here on the deployment answers only such clients (moto enforces IAM, the fake denies).
+    /// `None` for the file store: these tests run as root, whom no file mode stops.
+    async fn without_write(&self) -> Option<(Arc<dyn SecretStore>, &'static str)> {
+        let aws = |moto: &Moto, reads: &[&str]| {
+            let keys = moto.user_allowed("reader", reads);
+            moto.enforce_iam();
+            keys
+        };
+        match &self.place {
+            Place::File(_) => None,
+            Place::Ssm(moto) => {
+                let (id, secret) = aws(
+                    moto,
+                    &[
+                        "ssm:DescribeParameters",
+                        "ssm:GetParameter",
+                        "ssm:GetParameters",
+                        "ssm:GetParameterHistory",
+                        "ssm:ListTagsForResource",
+                    ],
+                );
+                let config = moto.sdk_config_with_keys(&id, &secret).await;
+                let store = SsmStore::with_config(&config, &AwsTarget::default())
+                    .await
+                    .unwrap();
+                Some((Arc::new(store), "ssm:PutParameter"))
+            }
+            Place::SecretsManager(moto) => {
+                let (id, secret) = aws(
+                    moto,
+                    &[
+                        "secretsmanager:DescribeSecret",
+                        "secretsmanager:GetSecretValue",
+                        "secretsmanager:ListSecrets",
+                        "secretsmanager:ListSecretVersionIds",
+                        "ssm:DescribeParameters",
+                        "ssm:GetParameter",
+                        "ssm:ListTagsForResource",
+                    ],
+                );
+                let config = moto.sdk_config_with_keys(&id, &secret).await;
+                let store = SecretsManagerStore::with_config(&config, &AwsTarget::default())
+                    .await
+                    .unwrap();
+                Some((Arc::new(store), "secretsmanager:PutSecretValue"))
+            }
+            Place::Gcp(fake) => {
+                fake.deny(&["secretmanager.versions.add"]);
+                Some((self.open().await, "secretmanager.versions.add"))
             }
         }
     }
@@ -191,5 +254,40 @@ async fn every_store_keeps_the_contract() {
             "{kind}: a released lock is free"
         );
         store.unlock(names).await.unwrap();
+
+        // Secrets Terraform did not create are named by the preflight, before any token is
+        // minted for a write that would fail.
+        let elsewhere = SecretNames::new(names.prefix.replace("JIRA_CLOUD", "NOT_DEPLOYED"));
+        let missing = store.preflight(&elsewhere).await.unwrap().missing;
+        for name in elsewhere.all() {
+            assert_eq!(
+                missing.contains(&name),
+                !d.creates_by_writing(),
+                "{kind}: {name} in {missing:?}"
+            );
+        }
+
+        // A denied write is an error naming the permission to grant (the wizard then keeps the
+        // tokens in a recovery file), and what was stored before stays as it was.
+        if let Some((reader, permission)) = d.without_write().await {
+            let newer: Vec<(String, SecretString)> = written
+                .iter()
+                .map(|(name, _)| (name.clone(), SecretString::from("newer".to_string())))
+                .collect();
+            let e = reader.write_all(&newer).await.unwrap_err();
+            assert!(
+                matches!(&e, StoreError::PermissionDenied(m) if m.contains(permission)),
+                "{kind}: {e:?}"
+            );
+            let read = reader.read_all(&names.all()).await.unwrap();
+            for ((name, value), read) in written.iter().zip(read) {
+                let read = read.unwrap_or_else(|| panic!("{kind}: {name} gone"));
+                assert_eq!(
+                    read.value.expose_secret(),
+                    value.expose_secret(),
+                    "{kind}: {name}"
+                );
+            }
+        }
     }
 }
