@@ -35,11 +35,9 @@ fn kill(signal: &str, pid: u32) {
 /// init, killed with `signal` while it waits for the proxy's refresh lock.
 async fn init_signalled_while_the_lock_is_held(s: &Session, signal: &'static str) -> Output {
     proxy_holds_the_lock(s);
-    s.run_full(
+    s.consenting(
         &s.init_args(),
         &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
-        &[],
-        Browser::Follow { accept: true },
         |line, pid| {
             if line.contains("is held") {
                 kill(signal, pid);
@@ -259,11 +257,9 @@ async fn sigterm_between_the_exchange_and_the_store_keeps_the_tokens() {
     })
     .await;
     let out = s
-        .run_full(
+        .consenting(
             &s.init_args(),
             &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
-            &[],
-            Browser::Follow { accept: true },
             |line, pid| {
                 if line.contains("tokens received") {
                     kill("TERM", pid);

@@ -224,11 +224,9 @@ async fn init_waits_for_the_os_lock_of_the_secrets_file_and_of_the_tfvars() {
     let args = with(s.init_args(), &["--tfvars", tfvars.to_str().unwrap()]);
     let mut waited = Vec::new();
     let out = s
-        .run_full(
+        .consenting(
             &args,
             &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
-            &[],
-            Browser::Follow { accept: true },
             |line, _| {
                 if !line.contains("another run is updating") {
                     return;

@@ -84,11 +84,9 @@ async fn a_held_refresh_lock_is_waited_for_then_taken() {
     .unwrap();
     let lock = lock_file(&s);
     let out = s
-        .run_full(
+        .consenting(
             &s.init_args(),
             &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
-            &[],
-            Browser::Follow { accept: true },
             |line, _| {
                 if line.contains("is held") {
                     let lock = lock.clone();
@@ -134,11 +132,9 @@ async fn ctrl_c_while_waiting_for_the_lock_keeps_the_new_tokens() {
     )
     .unwrap();
     let out = s
-        .run_full(
+        .consenting(
             &s.init_args(),
             &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
-            &[],
-            Browser::Follow { accept: true },
             |line, pid| {
                 if line.contains("is held") {
                     std::process::Command::new("kill")

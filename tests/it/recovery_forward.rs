@@ -184,64 +184,49 @@ async fn a_live_run_s_recovery_file_is_not_an_earlier_run_s() {
     })
     .await;
     let s = Session::new(loopback_config()).await;
-    let mut env = init_env(&moto);
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    let env = init_env_through(&moto, &relay);
     let stalled = relay.stalled_counter();
     let (seen_tx, seen_rx) = std::sync::mpsc::channel::<(u32, String, String)>();
     let status_env = moto.env();
     let home = s.path("home").display().to_string();
-    let mut armed = false;
+    let on_write = once_on("writing secrets", move |pid| {
+        // While A hangs: status and push from another process, then kill A.
+        std::thread::spawn(move || {
+            while stalled.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let run = |args: &[&str]| {
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"))
+                    .args(args)
+                    .env_clear()
+                    .env("HOME", &home)
+                    .env("NO_COLOR", "1")
+                    .envs(status_env.iter().map(|(k, v)| (*k, v.as_str())))
+                    .output_within_limit();
+                format!(
+                    "{}\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            };
+            let status = run(&["status", "--store", "aws-ssm"]);
+            let dir = std::path::Path::new(&home).join(".local/state/jira-psoxy-setup");
+            let file = std::fs::read_dir(&dir)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path();
+            let push = run(&["push", "--from", file.to_str().unwrap()]);
+            seen_tx.send((pid, status, push)).unwrap();
+            std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .unwrap();
+        });
+    });
     let out = s
-        .run_full(
-            &init_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-            |line, pid| {
-                if armed || !line.contains("writing secrets") {
-                    return;
-                }
-                armed = true;
-                let (stalled, seen_tx) = (stalled.clone(), seen_tx.clone());
-                let (status_env, home) = (status_env.clone(), home.clone());
-                // While A hangs: status and push from another process, then kill A.
-                std::thread::spawn(move || {
-                    while stalled.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-                        std::thread::sleep(std::time::Duration::from_millis(20));
-                    }
-                    let run = |args: &[&str]| {
-                        let out =
-                            std::process::Command::new(env!("CARGO_BIN_EXE_jira-psoxy-setup"))
-                                .args(args)
-                                .env_clear()
-                                .env("HOME", &home)
-                                .env("NO_COLOR", "1")
-                                .envs(status_env.iter().map(|(k, v)| (*k, v.as_str())))
-                                .output_within_limit();
-                        format!(
-                            "{}\n{}",
-                            String::from_utf8_lossy(&out.stdout),
-                            String::from_utf8_lossy(&out.stderr)
-                        )
-                    };
-                    let status = run(&["status", "--store", "aws-ssm"]);
-                    let dir = std::path::Path::new(&home).join(".local/state/jira-psoxy-setup");
-                    let file = std::fs::read_dir(&dir)
-                        .unwrap()
-                        .next()
-                        .unwrap()
-                        .unwrap()
-                        .path();
-                    let push = run(&["push", "--from", file.to_str().unwrap()]);
-                    seen_tx.send((pid, status, push)).unwrap();
-                    std::process::Command::new("kill")
-                        .args(["-KILL", &pid.to_string()])
-                        .status()
-                        .unwrap();
-                });
-            },
-        )
+        .consenting(&init_args(&s), &borrowed(&env), on_write)
         .await;
     assert_eq!(out.code, -1, "{}", out.stderr);
     let (_, status, push) = seen_rx.recv().unwrap();

@@ -26,10 +26,7 @@ async fn a_refused_write_after_minting_gets_a_recovery_file_and_push_finishes() 
     })
     .await;
     let s = Session::new(loopback_config()).await;
-    let mut env = moto.env();
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
-    env.push(("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string()));
+    let env = ssm_story::init_env_through(&moto, &relay);
     let out = s
         .run_with(
             &init_args(&s),

@@ -21,10 +21,7 @@ fn is_put_of(request: &str, name: &str) -> bool {
 /// init against SSM through `relay`, everything else as an operator would run it.
 async fn init_through(relay: &Relay, moto: &Moto, s: &Session) -> Output {
     let args = on_store(s.init_args(), strings(&["--store", "aws-ssm"]));
-    let mut env = moto.env();
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
-    env.push(("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string()));
+    let env = ssm_story::init_env_through(moto, relay);
     s.run_with(
         &args,
         &borrowed(&env),

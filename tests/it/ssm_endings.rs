@@ -46,22 +46,14 @@ async fn init_signalled_mid_write(
     relay: &Relay,
     signal: &'static str,
 ) -> Output {
-    let mut env = init_env(moto);
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    let env = init_env_through(moto, relay);
     let stalled = relay.stalled_counter();
-    let mut sent = false;
-    s.run_full(
+    s.consenting(
         &init_args(s),
         &borrowed(&env),
-        &[],
-        Browser::Follow { accept: true },
-        |line, pid| {
-            if !sent && line.contains("writing secrets") {
-                sent = true;
-                signal_when_stalled(stalled.clone(), signal, pid);
-            }
-        },
+        once_on("writing secrets", |pid| {
+            signal_when_stalled(stalled.clone(), signal, pid);
+        }),
     )
     .await
 }
@@ -206,23 +198,15 @@ async fn a_lock_whose_answer_never_arrived_is_taken_back_at_once_by_push() {
     })
     .await;
     let s = Session::new(loopback_config()).await;
-    let mut env = init_env(&moto);
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    let env = init_env_through(&moto, &relay);
     let stalled = relay.stalled_counter();
-    let mut armed = false;
     let out = s
-        .run_full(
+        .consenting(
             &init_args(&s),
             &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-            |line, pid| {
-                if !armed && line.contains("Storing the secrets") {
-                    armed = true;
-                    signal_when_stalled(stalled.clone(), "KILL", pid);
-                }
-            },
+            once_on("Storing the secrets", |pid| {
+                signal_when_stalled(stalled.clone(), "KILL", pid);
+            }),
         )
         .await;
     assert_eq!(out.code, -1, "killed: {}", out.stderr);

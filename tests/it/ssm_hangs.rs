@@ -70,24 +70,16 @@ async fn a_signal_while_the_store_hangs_ends_within_seconds_and_a_second_at_once
     for second in [false, true] {
         let (moto, relay) = ssm_that_hangs_mid_write_and_unlock().await;
         let s = Session::new(loopback_config()).await;
-        let mut env = init_env(&moto);
-        env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-        env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+        let env = init_env_through(&moto, &relay);
         let stalled = relay.stalled_counter();
         let sent_at = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let mut armed = false;
         let out = s
-            .run_full(
+            .consenting(
                 &init_args(&s),
                 &borrowed(&env),
-                &[],
-                Browser::Follow { accept: true },
-                |line, pid| {
-                    if !armed && line.contains("writing secrets") {
-                        armed = true;
-                        terminate_when_stalled(stalled.clone(), pid, second, sent_at.clone());
-                    }
-                },
+                once_on("writing secrets", |pid| {
+                    terminate_when_stalled(stalled.clone(), pid, second, sent_at.clone());
+                }),
             )
             .await;
         let took = sent_at.lock().unwrap().expect("signalled").elapsed();
@@ -123,23 +115,15 @@ async fn a_signal_after_the_read_back_says_the_tokens_are_stored() {
     moto.seed_placeholders(PREFIX, None).await;
     let relay = Relay::stalling(moto.port, |r| r.contains("AmazonSSM.DeleteParameter")).await;
     let s = Session::new(loopback_config()).await;
-    let mut env = init_env(&moto);
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    let env = init_env_through(&moto, &relay);
     let stalled = relay.stalled_counter();
-    let mut armed = false;
     let out = s
-        .run_full(
+        .consenting(
             &init_args(&s),
             &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-            |line, pid| {
-                if !armed && line.contains("writing secrets") {
-                    armed = true;
-                    signal_when_stalled(stalled.clone(), "TERM", pid);
-                }
-            },
+            once_on("writing secrets", |pid| {
+                signal_when_stalled(stalled.clone(), "TERM", pid);
+            }),
         )
         .await;
     assert_eq!(out.code, 143, "{}", out.stderr);

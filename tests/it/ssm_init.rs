@@ -310,25 +310,19 @@ async fn a_held_refresh_lock_is_waited_for_then_taken() {
     let mut released_tx = Some(released_tx);
     let releaser = ssm.clone();
     let out = s
-        .run_full(
-            &ssm_args(&s, &[]),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-            |line, _| {
-                if line.contains("is held")
-                    && let Some(tx) = released_tx.take()
-                {
-                    let ssm = releaser.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(Duration::from_secs(3)).await;
-                        let at = Utc::now();
-                        ssm.delete_parameter().name(LOCK).send().await.unwrap();
-                        let _ = tx.send(at);
-                    });
-                }
-            },
-        )
+        .consenting(&ssm_args(&s, &[]), &borrowed(&env), |line, _| {
+            if line.contains("is held")
+                && let Some(tx) = released_tx.take()
+            {
+                let ssm = releaser.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    let at = Utc::now();
+                    ssm.delete_parameter().name(LOCK).send().await.unwrap();
+                    let _ = tx.send(at);
+                });
+            }
+        })
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("waiting up to"), "{}", out.stderr);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::support::moto::{Moto, PLACEHOLDER};
 use crate::support::relay::{self, Relay};
-use crate::support::ssm_story::{LOCK, PREFIX, REFRESH, init_args, init_env};
+use crate::support::ssm_story::{LOCK, PREFIX, REFRESH, init_args, init_env_through};
 use crate::support::*;
 
 fn is_put_of(request: &str, name: &str) -> bool {
@@ -21,9 +21,7 @@ fn is_write_of(request: &str, name: &str) -> bool {
 
 /// init against SSM through `relay`.
 async fn init_through(relay: &Relay, moto: &Moto, s: &Session) -> Output {
-    let mut env = init_env(moto);
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    let env = init_env_through(moto, relay);
     s.run_with(
         &init_args(s),
         &borrowed(&env),

@@ -29,19 +29,13 @@ async fn ssm_lost_after_the_exchange_gets_a_recovery_file_and_push_finishes() {
     let mut stopped = None;
     let clock = Instant::now();
     let out = s
-        .run_full(
-            &init_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-            |line, _| {
-                // The preflight passed; the operator is about to consent. AWS goes away.
-                if stopped.is_none() && line.contains("/authorize?") {
-                    gone.stop();
-                    stopped = Some(Instant::now());
-                }
-            },
-        )
+        .consenting(&init_args(&s), &borrowed(&env), |line, _| {
+            // The preflight passed; the operator is about to consent. AWS goes away.
+            if stopped.is_none() && line.contains("/authorize?") {
+                gone.stop();
+                stopped = Some(Instant::now());
+            }
+        })
         .await;
     let total = clock.elapsed();
     let stopped = stopped.expect("the authorize URL was printed");
@@ -189,23 +183,15 @@ async fn ssm_lost_after_the_lock_was_taken_still_keeps_the_tokens() {
     moto.seed_placeholders(PREFIX, None).await;
     let relay = Relay::start(moto.port, LOCK).await;
     let s = Session::new(loopback_config()).await;
-    let mut env = init_env(&moto);
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    let env = init_env_through(&moto, &relay);
     let clock = Instant::now();
     let mut storing = None;
     let out = s
-        .run_full(
-            &init_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-            |line, _| {
-                if storing.is_none() && line.contains("Storing the secrets") {
-                    storing = Some(Instant::now());
-                }
-            },
-        )
+        .consenting(&init_args(&s), &borrowed(&env), |line, _| {
+            if storing.is_none() && line.contains("Storing the secrets") {
+                storing = Some(Instant::now());
+            }
+        })
         .await;
     let total = clock.elapsed();
     let storing = storing.expect("the store step began");

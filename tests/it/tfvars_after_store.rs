@@ -40,11 +40,9 @@ async fn a_tfvars_broken_after_the_store_write_is_reported_with_the_stored_secre
         let args = with(s.init_args(), &["--tfvars", tfvars.to_str().unwrap()]);
         let mut changed = false;
         let out = s
-            .run_full(
+            .consenting(
                 &args,
                 &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
-                &[],
-                Browser::Follow { accept: true },
                 |line, _| {
                     // The preflight passed; the file changes while the operator consents.
                     if !changed && line.contains("/authorize?") {

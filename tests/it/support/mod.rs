@@ -254,6 +254,18 @@ impl Session {
             .await
     }
 
+    /// The run most stories watch: nothing on stdin, the person consents in the browser, and
+    /// `on_line(line, pid)` sees every line the tool prints on stderr.
+    pub async fn consenting(
+        &self,
+        args: &[String],
+        env: &[(&str, &str)],
+        on_line: impl FnMut(&str, u32),
+    ) -> Output {
+        self.run_full(args, env, &[], Browser::Follow { accept: true }, on_line)
+            .await
+    }
+
     /// As `run_with`, calling `on_line(line, pid)` for every line the tool prints on stderr.
     pub async fn run_full(
         &self,
@@ -432,4 +444,17 @@ pub async fn initialized(config: SimConfig, extra: &[&str]) -> Session {
         .await;
     assert_eq!(out.code, 0, "init: {}", out.stderr);
     s
+}
+
+/// A line watcher for `Session::consenting`: calls `act` with the run's pid the first time a
+/// line contains `marker`, and never again.
+pub fn once_on(marker: &'static str, act: impl FnOnce(u32)) -> impl FnMut(&str, u32) {
+    let mut act = Some(act);
+    move |line, pid| {
+        if line.contains(marker)
+            && let Some(act) = act.take()
+        {
+            act(pid)
+        }
+    }
 }

@@ -37,6 +37,14 @@ pub fn init_env(moto: &Moto) -> Vec<(&'static str, String)> {
     env
 }
 
+/// `init_env`, with every AWS call going through `relay` instead of straight to moto.
+pub fn init_env_through(moto: &Moto, relay: &super::relay::Relay) -> Vec<(&'static str, String)> {
+    let mut env = init_env(moto);
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    env
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
     pub value: String,
@@ -112,23 +120,15 @@ pub fn signal_when_stalled(stalled: Arc<AtomicUsize>, signal: &'static str, pid:
 pub async fn init_killed_while_unlocking(s: &Session, moto: &Moto) -> std::path::PathBuf {
     let relay =
         super::relay::Relay::stalling(moto.port, |r| r.contains("AmazonSSM.DeleteParameter")).await;
-    let mut env = init_env(moto);
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", relay.endpoint.clone()));
+    let env = init_env_through(moto, &relay);
     let stalled = relay.stalled_counter();
-    let mut sent = false;
     let out = s
-        .run_full(
+        .consenting(
             &init_args(s),
             &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-            |line, pid| {
-                if !sent && line.contains("writing secrets") {
-                    sent = true;
-                    signal_when_stalled(stalled.clone(), "KILL", pid);
-                }
-            },
+            once_on("writing secrets", |pid| {
+                signal_when_stalled(stalled.clone(), "KILL", pid);
+            }),
         )
         .await;
     assert_eq!(out.code, -1, "killed while unlocking: {}", out.stderr);
