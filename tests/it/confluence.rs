@@ -207,14 +207,7 @@ async fn discovery_finds_both_deployments_and_writes_only_the_chosen_one() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let before = s.secrets();
 
-    let out = s
-        .run_with(
-            &confluence(s.renew_args()),
-            &[],
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&confluence(s.renew_args()), &[]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr

@@ -39,12 +39,7 @@ async fn ssm_init_and_status_for_confluence_beside_a_jira_deployment() {
     env.push(("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string()));
     let store = strings(&["--store", "aws-ssm"]);
     let out = s
-        .run_with(
-            &confluence(s.init_args(), &store),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
+        .consents(&confluence(s.init_args(), &store), &borrowed(&env))
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -126,14 +121,7 @@ async fn gcp_init_and_renew_for_confluence() {
         Some(SimSite::numbered(1).id.as_str())
     );
 
-    let out = s
-        .run_with(
-            &confluence(s.renew_args(), &store),
-            &[],
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&confluence(s.renew_args(), &store), &[]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("read from the store"), "{}", out.stderr);
     let second = value(&format!("{PREFIX}REFRESH_TOKEN")).unwrap();

@@ -62,14 +62,7 @@ async fn race_with(
 ) -> (Output, Option<u64>, Option<u64>) {
     let mut env = d.env.clone();
     env.extend(standin::timing_env());
-    let init = s
-        .run_with(
-            &d.args(s.init_args()),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let init = s.consents(&d.args(s.init_args()), &borrowed(&env)).await;
     assert_eq!(init.code, 0, "init: {}", init.stderr);
     let fleet = standin::fleet(&d.backing, s, d.prefix, 3).await;
     for instance in &fleet.instances {
@@ -92,14 +85,7 @@ async fn race_with(
     let driving = standin::drive(&fleet);
     let mut renew = env.clone();
     renew.extend(renew_env.iter().cloned());
-    let out = s
-        .run_with(
-            &d.args(s.renew_args()),
-            &borrowed(&renew),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&d.args(s.renew_args()), &borrowed(&renew)).await;
     tokio::time::sleep(TTL + std::time::Duration::from_secs(1)).await;
     driving.stop().await;
     assert_eq!(out.code, 0, "renew: {}", out.stderr);

@@ -79,12 +79,7 @@ async fn the_handover_waits_only_where_the_proxy_cannot_see_the_new_access_token
     ];
     for (label, flags, env, _prefix) in stores {
         let init = s
-            .run_with(
-                &on_store(s.init_args(), flags.clone()),
-                &borrowed(&env),
-                &[],
-                Browser::Follow { accept: true },
-            )
+            .consents(&on_store(s.init_args(), flags.clone()), &borrowed(&env))
             .await;
         assert_eq!(init.code, 0, "{label} init: {}", init.stderr);
         let mut handover = Vec::new();
@@ -92,11 +87,9 @@ async fn the_handover_waits_only_where_the_proxy_cannot_see_the_new_access_token
         for _ in 0..runs {
             let started = std::time::Instant::now();
             let out = s
-                .run_with(
+                .consents(
                     &with(on_store(s.renew_args(), flags.clone()), &["-v"]),
                     &borrowed(&env),
-                    &[],
-                    Browser::Follow { accept: true },
                 )
                 .await;
             total.push(started.elapsed().as_millis());

@@ -222,11 +222,9 @@ async fn a_code_older_than_ten_minutes_asks_for_a_new_authorization() {
 async fn a_wrong_client_secret_is_named() {
     let s = Session::new(loopback_config()).await;
     let out = s
-        .run_with(
+        .consents(
             &s.init_args(),
             &[("JIRA_CLIENT_SECRET", "SENTINEL-WRONG-secret")],
-            &[],
-            Browser::Follow { accept: true },
         )
         .await;
     assert_eq!(out.code, 4, "{}", out.stderr);

@@ -186,14 +186,7 @@ async fn secrets_manager_the_proxy_takes_client_id_from_ssm_first() {
     let s = Session::new(loopback_config()).await;
     let mut env = moto.env();
     env.push(("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string()));
-    let init = s
-        .run_with(
-            &sm_story::init_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let init = s.consents(&sm_story::init_args(&s), &borrowed(&env)).await;
     assert_eq!(init.code, 0, "{}", init.stderr);
     let backing = Backing::SecretsManager(&moto);
     let store = standin::store(&backing, PREFIX).await;

@@ -48,12 +48,7 @@ async fn renew_for_a_different_site_needs_an_explicit_yes() {
     )
     .await;
     let out = s
-        .run_with(
-            &with(s.renew_args(), &["--site", "Acme 2"]),
-            &[],
-            &[],
-            Browser::Follow { accept: true },
-        )
+        .consents(&with(s.renew_args(), &["--site", "Acme 2"]), &[])
         .await;
     assert_eq!(out.code, 5, "{}", out.stderr);
     assert!(out.stderr.contains("--allow-site-change"), "{}", out.stderr);
@@ -66,11 +61,9 @@ async fn renew_for_a_different_site_needs_an_explicit_yes() {
     );
 
     let out = s
-        .run_with(
+        .consents(
             &with(s.renew_args(), &["--site", "Acme 2", "--allow-site-change"]),
             &[],
-            &[],
-            Browser::Follow { accept: true },
         )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -165,11 +158,9 @@ async fn renew_needs_the_client_credentials_when_the_store_holds_placeholders() 
     assert!(out.authorize_urls.is_empty(), "nothing was authorized");
 
     let out = s
-        .run_with(
+        .consents(
             &with(s.renew_args(), &["--client-id", CLIENT_ID]),
             &[("JIRA_CLIENT_SECRET", CLIENT_SECRET)],
-            &[],
-            Browser::Follow { accept: true },
         )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);

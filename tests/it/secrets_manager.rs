@@ -56,14 +56,7 @@ async fn a_terraform_deployment_goes_through_init_status_and_renew_keeping_its_k
         before.stdout
     );
 
-    let out = s
-        .run_with(
-            &init_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&init_args(&s), &borrowed(&env)).await;
     assert_eq!(out.code, 0, "init: {}", out.stderr);
     assert!(
         out.stderr.contains("not checked before authorizing")
@@ -103,14 +96,7 @@ async fn a_terraform_deployment_goes_through_init_status_and_renew_keeping_its_k
     assert!(r["days_left"].as_i64().unwrap() > 300, "{}", after.stdout);
 
     let renew = on_store(s.renew_args(), store_flags());
-    let out = s
-        .run_with(
-            &renew,
-            &borrowed(&moto.env()),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&renew, &borrowed(&moto.env())).await;
     assert_eq!(out.code, 0, "renew: {}", out.stderr);
     assert!(
         out.stderr
@@ -153,14 +139,7 @@ async fn create_missing_creates_secrets_with_the_kms_key_through_per_service_end
     assert!(refused.authorize_urls.is_empty(), "no code was asked for");
 
     let args = with(init_args(&s), &["--create-missing", "--kms-key-id", &key]);
-    let out = s
-        .run_with(
-            &args,
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&args, &borrowed(&env)).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("already exists"), "{}", out.stderr);
     for name in NAMES {
@@ -206,14 +185,7 @@ async fn a_secret_scheduled_for_deletion_stops_the_preflight() {
         .unwrap();
     let s = Session::new(loopback_config()).await;
     let env = init_env(&moto);
-    let out = s
-        .run_with(
-            &init_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&init_args(&s), &borrowed(&env)).await;
     assert_eq!(out.code, 6, "{}", out.all());
     assert!(
         out.stderr

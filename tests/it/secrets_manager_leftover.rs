@@ -17,14 +17,7 @@ async fn a_leftover_ssm_client_id_stops_init_before_anything_is_minted() {
         .await;
     let s = Session::new(loopback_config()).await;
     let env = init_env(&moto);
-    let out = s
-        .run_with(
-            &sm_story::init_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&sm_story::init_args(&s), &borrowed(&env)).await;
     assert_eq!(out.code, 6, "{}", out.all());
     assert!(
         out.stderr
@@ -41,11 +34,9 @@ async fn a_leftover_ssm_client_id_stops_init_before_anything_is_minted() {
     assert_eq!(s.sim.newest_family(), None, "nothing minted");
 
     let out = s
-        .run_with(
+        .consents(
             &with(sm_story::init_args(&s), &["--allow-ssm-client-id"]),
             &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
         )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);

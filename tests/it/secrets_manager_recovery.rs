@@ -27,14 +27,7 @@ async fn a_refused_write_after_minting_gets_a_recovery_file_and_push_finishes() 
     .await;
     let s = Session::new(loopback_config()).await;
     let env = ssm_story::init_env_through(&moto, &relay);
-    let out = s
-        .run_with(
-            &init_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&init_args(&s), &borrowed(&env)).await;
     assert_eq!(out.code, 9, "{}", out.stderr);
     assert!(
         out.stderr.contains("secretsmanager:PutSecretValue") && out.stderr.contains(SECRET),

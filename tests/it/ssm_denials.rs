@@ -22,13 +22,7 @@ fn is_put_of(request: &str, name: &str) -> bool {
 async fn init_through(relay: &Relay, moto: &Moto, s: &Session) -> Output {
     let args = on_store(s.init_args(), strings(&["--store", "aws-ssm"]));
     let env = ssm_story::init_env_through(moto, relay);
-    s.run_with(
-        &args,
-        &borrowed(&env),
-        &[],
-        Browser::Follow { accept: true },
-    )
-    .await
+    s.consents(&args, &borrowed(&env)).await
 }
 
 /// The policy lets the operator write REFRESH_TOKEN but not CLIENT_SECRET: the preflight probes

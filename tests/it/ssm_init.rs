@@ -84,14 +84,7 @@ async fn init_fills_terraform_placeholders_keeping_keys_and_tagging_the_family()
     let s = Session::new(loopback_config()).await;
     let started = Utc::now() - chrono::Duration::seconds(5);
     let env = env(&moto, None);
-    let out = s
-        .run_with(
-            &ssm_args(&s, &[]),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&ssm_args(&s, &[]), &borrowed(&env)).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("AWS SSM Parameter Store (us-east-1"),
@@ -172,14 +165,7 @@ async fn missing_permission_is_reported_before_any_authorization_request() {
     moto.enforce_iam();
     let s = Session::new(loopback_config()).await;
     let env = env(&moto, Some(&read_only));
-    let out = s
-        .run_with(
-            &ssm_args(&s, &[]),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&ssm_args(&s, &[]), &borrowed(&env)).await;
     assert_eq!(out.code, 6, "{}", out.stderr);
     assert!(out.stderr.contains("ssm:PutParameter"), "{}", out.stderr);
     assert!(out.authorize_urls.is_empty(), "{}", out.stderr);
@@ -198,14 +184,7 @@ async fn parameters_terraform_did_not_create_are_created_only_when_asked() {
         "--environment-name",
         "acme-prod",
     ];
-    let out = s
-        .run_with(
-            &ssm_args(&s, &root),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&ssm_args(&s, &root), &borrowed(&env)).await;
     assert_eq!(out.code, 6, "{}", out.stderr);
     assert!(
         out.stderr
@@ -222,14 +201,7 @@ async fn parameters_terraform_did_not_create_are_created_only_when_asked() {
         "--kms-key-id".into(),
         key.clone(),
     ]);
-    let out = s
-        .run_with(
-            &args,
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&args, &borrowed(&env)).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     // Said before creating: Terraform owns these; afterwards, the import id of each.
     let warned = out.stderr.find("normally created by Psoxy's Terraform");
@@ -273,14 +245,7 @@ async fn a_slashless_root_path_and_an_environment_name_with_spaces_find_terrafor
             "acme prod",
         ],
     );
-    let out = s
-        .run_with(
-            &args,
-            &borrowed(&env(&moto, None)),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&args, &borrowed(&env(&moto, None))).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let ssm = moto.ssm().await;
     let p = param(&ssm, "ACME_ACME-PROD_JIRA_CLOUD_CLIENT_ID")
@@ -357,14 +322,7 @@ async fn a_stale_refresh_lock_is_taken_over_with_a_warning() {
         .unwrap();
     let s = Session::new(loopback_config()).await;
     let env = env(&moto, None);
-    let out = s
-        .run_with(
-            &ssm_args(&s, &[]),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&ssm_args(&s, &[]), &borrowed(&env)).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("took over a stale refresh lock"),

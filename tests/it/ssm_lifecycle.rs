@@ -32,14 +32,7 @@ async fn initialized(moto: &Moto) -> Session {
     moto.seed_placeholders(PREFIX, None).await;
     let s = Session::new(loopback_config()).await;
     let env = init_env(moto);
-    let out = s
-        .run_with(
-            &init_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&init_args(&s), &borrowed(&env)).await;
     assert_eq!(out.code, 0, "init: {}", out.stderr);
     s
 }
@@ -92,14 +85,7 @@ async fn renew_reads_the_client_credentials_from_ssm_and_replaces_only_the_token
 
     let env = moto.env();
     let clock = Instant::now();
-    let out = s
-        .run_with(
-            &renew_args(&s),
-            &borrowed(&env),
-            &[],
-            Browser::Follow { accept: true },
-        )
-        .await;
+    let out = s.consents(&renew_args(&s), &borrowed(&env)).await;
     eprintln!("renew took {:?}", clock.elapsed());
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(

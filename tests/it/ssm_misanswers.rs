@@ -22,13 +22,7 @@ fn is_write_of(request: &str, name: &str) -> bool {
 /// init against SSM through `relay`.
 async fn init_through(relay: &Relay, moto: &Moto, s: &Session) -> Output {
     let env = init_env_through(moto, relay);
-    s.run_with(
-        &init_args(s),
-        &borrowed(&env),
-        &[],
-        Browser::Follow { accept: true },
-    )
-    .await
+    s.consents(&init_args(s), &borrowed(&env)).await
 }
 
 /// The refresh token the failed run kept in its recovery file; it is live.

@@ -90,14 +90,7 @@ async fn four_deployments() -> Fleet {
             if ssm {
                 args = on_store(args, strings(&["--store", "aws-ssm"]));
             }
-            let out = s
-                .run_with(
-                    &args,
-                    &borrowed(&env),
-                    &[],
-                    Browser::Follow { accept: true },
-                )
-                .await;
+            let out = s.consents(&args, &borrowed(&env)).await;
             assert_eq!(out.code, 0, "init {connector} (ssm: {ssm}): {}", out.stderr);
         }
     }

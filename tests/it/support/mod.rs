@@ -254,8 +254,12 @@ impl Session {
             .await
     }
 
-    /// The run most stories watch: nothing on stdin, the person consents in the browser, and
-    /// `on_line(line, pid)` sees every line the tool prints on stderr.
+    /// The run most stories make: nothing on stdin, and the person consents in the browser.
+    pub async fn consents(&self, args: &[String], env: &[(&str, &str)]) -> Output {
+        self.consenting(args, env, |_, _| {}).await
+    }
+
+    /// As `consents`, and `on_line(line, pid)` sees every line the tool prints on stderr.
     pub async fn consenting(
         &self,
         args: &[String],
