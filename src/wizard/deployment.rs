@@ -159,6 +159,34 @@ fn ask_value(ctx: &Context, what: &str, default: Option<String>, flag: &str) -> 
     Ok(typed.to_string())
 }
 
+/// What `init` and `renew` settle before any authorization: the prefix, what earlier runs left
+/// for it, and whether the store can take the secrets.
+pub async fn ready_store(
+    ctx: &Context,
+    store: &dyn SecretStore,
+    args: &StoreArgs,
+    create_missing: bool,
+) -> Result<SecretNames> {
+    let names = choose_prefix(ctx, store, args).await?;
+    review_leftovers(ctx, store, &names.prefix).await;
+    let allow_shadowing = args.options.aws.allow_ssm_client_id;
+    preflight(ctx, store, &names, create_missing, allow_shadowing).await?;
+    Ok(names)
+}
+
+/// Tells `init` and `renew` about recovery files earlier runs left for this prefix and store,
+/// after comparing each with the store: those it still needs are named with the command that
+/// finishes them; those it has moved past are deleted.
+async fn review_leftovers(ctx: &Context, store: &dyn SecretStore, prefix: &str) {
+    let review = crate::recovery::review_leftovers(store, prefix, ctx.store_target.as_ref()).await;
+    for note in review.notes {
+        ctx.ui.info(&note);
+    }
+    for problem in review.problems {
+        ctx.ui.warn(&problem);
+    }
+}
+
 /// The prefix: `--prefix`, else the one derived from `--environment-name`, else discovery
 /// (confirmed, or typed, in a terminal).
 pub async fn choose_prefix(
@@ -304,7 +332,7 @@ fn refuse_shadowing(ctx: &Context, shadowing: &[String], allowed: bool) -> Resul
 }
 
 /// Checks the store can take the secrets; offers to create any Terraform did not.
-pub async fn preflight(
+async fn preflight(
     ctx: &Context,
     store: &dyn SecretStore,
     names: &SecretNames,

@@ -6,7 +6,7 @@ use super::Context;
 use super::after_store::finish;
 use super::authorize::{AuthPlan, obtain_tokens};
 use super::credentials::client_credentials;
-use super::deployment::{LiveFamily, choose_prefix, confirm_replacing_live_family, preflight};
+use super::deployment::{LiveFamily, confirm_replacing_live_family, ready_store};
 use super::report::RunReport;
 use super::save::{Grant, hold_new_family, store_grant};
 use super::site::{check_scopes, pick_site, reachable_sites, verify_user};
@@ -33,16 +33,7 @@ pub async fn run(
         store.describe(),
         ctx.connector.display_name
     ));
-    let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
-    super::push::review_leftovers(ctx, store.as_ref(), &names.prefix).await;
-    preflight(
-        ctx,
-        store.as_ref(),
-        &names,
-        args.store.create_missing,
-        args.store.options.aws.allow_ssm_client_id,
-    )
-    .await?;
+    let names = ready_store(ctx, store.as_ref(), &args.store, args.store.create_missing).await?;
     if confirm_replacing_live_family(ctx, store.as_ref(), &names).await? == LiveFamily::Keep {
         return Ok(None);
     }

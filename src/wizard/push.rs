@@ -126,19 +126,6 @@ fn delete(from: &Path, done: &str) -> Result<()> {
     })
 }
 
-/// Tells `init` and `renew` about recovery files earlier runs left for this prefix and store,
-/// after comparing each with the store: those it still needs are named with the command that
-/// finishes them; those it has moved past are deleted.
-pub async fn review_leftovers(ctx: &Context, store: &dyn SecretStore, prefix: &str) {
-    let review = recovery::review_leftovers(store, prefix, ctx.store_target.as_ref()).await;
-    for note in review.notes {
-        ctx.ui.info(&note);
-    }
-    for problem in review.problems {
-        ctx.ui.warn(&problem);
-    }
-}
-
 /// `push --from FILE` with no store options must not put tokens meant for SSM into the default
 /// file store: a recovery file that names its store kind is only pushed to that kind.
 fn refuse_another_store_kind(

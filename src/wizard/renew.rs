@@ -7,7 +7,7 @@ use super::Context;
 use super::after_store::finish;
 use super::authorize::{AuthPlan, obtain_tokens};
 use super::credentials::{client_credentials, stored_client_credentials};
-use super::deployment::{choose_prefix, preflight};
+use super::deployment::ready_store;
 use super::report::RunReport;
 use super::save::{Grant, hold_new_family, store_grant};
 use super::site::{check_scopes, pick_site, reachable_sites, verify_user};
@@ -32,16 +32,7 @@ pub async fn run(
         ctx.connector.product,
         store.describe()
     ));
-    let names = choose_prefix(ctx, store.as_ref(), &args.store).await?;
-    super::push::review_leftovers(ctx, store.as_ref(), &names.prefix).await;
-    preflight(
-        ctx,
-        store.as_ref(),
-        &names,
-        false,
-        args.store.options.aws.allow_ssm_client_id,
-    )
-    .await?;
+    let names = ready_store(ctx, store.as_ref(), &args.store, false).await?;
     if let Some(path) = &args.run.tfvars {
         tfvars::preflight(path)?;
     }
