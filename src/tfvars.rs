@@ -1,6 +1,6 @@
 //! Setting a connector's cloud id (`jira_cloud_id`, `confluence_example_cloud_id`) in
 //! terraform.tfvars where Terraform reads it (the rule is in
-//! `tfvars_place.rs`). The file is parsed with `hcl-edit` (a file that does not parse is refused,
+//! `tfvars/place.rs`). The file is parsed with `hcl-edit` (a file that does not parse is refused,
 //! with the parser's message), and only the bytes of the value are replaced or inserted, using the
 //! parser's spans: comments, ordering and formatting survive byte for byte.
 
@@ -11,7 +11,6 @@ use hcl_edit::structure::Body;
 use crate::error::{Error, Result};
 use crate::local_file;
 
-#[path = "tfvars_place.rs"]
 mod place;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
