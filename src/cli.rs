@@ -79,6 +79,20 @@ pub enum Command {
     Simulator(SimulatorArgs),
 }
 
+impl Command {
+    /// The command's store options, for the commands that have them.
+    pub fn store_args(&mut self) -> Option<&mut StoreArgs> {
+        match self {
+            Command::Init(a) => Some(&mut a.store),
+            Command::Renew(a) => Some(&mut a.store),
+            Command::Status(a) => Some(&mut a.store),
+            Command::Check(a) => Some(&mut a.store),
+            Command::Push(a) => Some(&mut a.store),
+            Command::Completions { .. } | Command::Man { .. } | Command::Simulator(_) => None,
+        }
+    }
+}
+
 /// Where the secrets go: which store, its own flags (each store's module owns them), and the
 /// secrets' prefix.
 #[derive(Debug, Clone, Args)]
@@ -115,6 +129,10 @@ pub struct StoreArgs {
     /// used when no store option was typed.
     #[arg(skip)]
     pub remembered: Option<StoreTarget>,
+    /// Whether a store option was typed on the command line (not from the environment or a
+    /// default): then nothing remembered is used. Set once after parsing (`Command::settle_store`).
+    #[arg(skip)]
+    pub typed: bool,
 }
 
 impl StoreArgs {

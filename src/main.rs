@@ -18,8 +18,8 @@ use futures_util::FutureExt;
 use jira_psoxy_setup::cli::{Cli, Command};
 use jira_psoxy_setup::error::{Error, Result};
 use jira_psoxy_setup::interrupt::{self, Guard};
+use jira_psoxy_setup::ui;
 use jira_psoxy_setup::wizard::commands;
-use jira_psoxy_setup::{last_run, ui};
 
 fn main() -> ExitCode {
     interrupt::remember_terminal();
@@ -27,10 +27,7 @@ fn main() -> ExitCode {
     let matches = jira_psoxy_setup::cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     ui::init_logging(cli.verbose);
-    let store_typed = last_run::store_options_typed(&matches);
-    if !store_typed {
-        commands::use_last_run(&mut cli, &matches);
-    }
+    commands::settle_store_options(&mut cli, &matches);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -42,7 +39,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(run(cli, store_typed));
+    let code = runtime.block_on(run(cli));
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
@@ -62,7 +59,7 @@ fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     let _ = writeln!(std::io::stderr(), "error: internal error{at}: {what}");
 }
 
-async fn run(cli: Cli, store_typed: bool) -> i32 {
+async fn run(cli: Cli) -> i32 {
     let guard = Guard::default();
     // The commands that can take the lock or hold new tokens: a signal cleans up first.
     let watcher = matches!(
@@ -70,7 +67,7 @@ async fn run(cli: Cli, store_typed: bool) -> i32 {
         Command::Init(_) | Command::Renew(_) | Command::Push(_)
     )
     .then(|| interrupt::watch(guard.clone()));
-    let outcome = AssertUnwindSafe(dispatch(cli, store_typed, guard.clone()))
+    let outcome = AssertUnwindSafe(dispatch(cli, guard.clone()))
         .catch_unwind()
         .await;
     let result = match outcome {
@@ -99,13 +96,13 @@ async fn run(cli: Cli, store_typed: bool) -> i32 {
     }
 }
 
-async fn dispatch(cli: Cli, store_typed: bool, guard: Guard) -> Result<i32> {
+async fn dispatch(cli: Cli, guard: Guard) -> Result<i32> {
     match cli.command {
         Command::Init(args) => commands::run_init(args, guard).await,
-        Command::Renew(args) => commands::run_renew(args, store_typed, guard).await,
-        Command::Status(args) => commands::run_status(args, store_typed, cli.verbose).await,
+        Command::Renew(args) => commands::run_renew(args, guard).await,
+        Command::Status(args) => commands::run_status(args, cli.verbose).await,
         Command::Check(args) => commands::run_check(args, cli.verbose).await,
-        Command::Push(args) => commands::run_push(args, store_typed, guard).await,
+        Command::Push(args) => commands::run_push(args, guard).await,
         Command::Simulator(args) => commands::run_simulator(args).await,
         Command::Completions { shell } => commands::print_completions(shell),
         Command::Man { command } => commands::print_man_page(command.as_deref()),

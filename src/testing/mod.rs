@@ -27,7 +27,7 @@ pub fn context(prompter: Arc<ExpectPrompter>, interactive: bool) -> Context {
         http: reqwest::Client::new(),
         stdin: StdinLines::real(),
         interactive,
-        env_client_secret: None,
+        given_client_secret: None,
         store_target: None,
         connector: crate::connector::default(),
         guard: Guard::default(),

@@ -23,7 +23,19 @@ pub use super::status_command::run_status;
 /// `renew` and `check` without store options take the last run's target, and say so (`check`
 /// only in a terminal or at -v, as a monitoring check should be quiet). `status` without them
 /// reads every remembered deployment: `run_status`.
-pub fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
+/// Whether store options were typed (kept on the command's `StoreArgs`), and if not, what the
+/// last run remembers for `renew` and `check`.
+pub fn settle_store_options(cli: &mut Cli, matches: &clap::ArgMatches) {
+    let typed = last_run::store_options_typed(matches);
+    if let Some(store) = cli.command.store_args() {
+        store.typed = typed;
+    }
+    if !typed {
+        use_last_run(cli, matches);
+    }
+}
+
+fn use_last_run(cli: &mut Cli, matches: &clap::ArgMatches) {
     let typed = match &cli.command {
         Command::Renew(args) => args.connector,
         Command::Check(args) => args.connector,
@@ -71,7 +83,7 @@ pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
     let (mut ctx, sim) =
-        authorizing_context(auth, store, run, args.connector, demo, true, &guard).await?;
+        authorizing_context(auth, store, run, args.connector, Demo::init(demo), &guard).await?;
     if run.check_proxy && !demo {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
@@ -84,12 +96,12 @@ pub async fn run_init(mut args: InitArgs, guard: Guard) -> Result<i32> {
     print_and_remember(&ctx, report, args.demo, &args.run, &args.auth.redirect_uri)
 }
 
-pub async fn run_renew(mut args: RenewArgs, store_typed: bool, guard: Guard) -> Result<i32> {
-    renew::check_something_to_renew(&args, store_typed).await?;
+pub async fn run_renew(mut args: RenewArgs, guard: Guard) -> Result<i32> {
+    renew::check_something_to_renew(&args).await?;
     let (auth, store) = (&mut args.auth, &mut args.store);
     let (run, demo) = (&args.run, args.demo);
     let (mut ctx, sim) =
-        authorizing_context(auth, store, run, args.connector, demo, false, &guard).await?;
+        authorizing_context(auth, store, run, args.connector, Demo::renew(demo), &guard).await?;
     if run.check_proxy && !demo {
         check::preflight(&ctx, &run.proxy, run.tfvars.as_deref(), store).await?;
     }
@@ -149,22 +161,41 @@ async fn check_after_write(
     report
 }
 
+/// What `--demo` brings to a run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Demo {
+    Off,
+    /// The simulator in place of Atlassian; the client is the one `init --demo` stored.
+    Simulator,
+    /// The simulator and its app as the client (`init --demo`).
+    SimulatorAndApp,
+}
+
+impl Demo {
+    fn init(demo: bool) -> Demo {
+        if demo {
+            Demo::SimulatorAndApp
+        } else {
+            Demo::Off
+        }
+    }
+
+    fn renew(demo: bool) -> Demo {
+        if demo { Demo::Simulator } else { Demo::Off }
+    }
+}
+
 /// The seams of `init` and `renew`, and step 1's first half: the connector (asked in a terminal
-/// without `--connector`). With `--demo`, the simulator in place of Atlassian (and, for `init`,
-/// the simulator's app as the client).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the parts of InitArgs and RenewArgs both commands have"
-)]
+/// without `--connector`). With `--demo`, the simulator in place of Atlassian.
 async fn authorizing_context(
     auth: &mut AuthArgs,
     store: &mut StoreArgs,
     run: &RunArgs,
     typed: Option<&'static crate::connector::Connector>,
-    demo: bool,
-    demo_app: bool,
+    demo_mode: Demo,
     guard: &Guard,
 ) -> Result<(Context, Option<Arc<sim::Simulator>>)> {
+    let demo = demo_mode != Demo::Off;
     if demo {
         demo::refuse_cloud_options(store)?;
     }
@@ -187,9 +218,9 @@ async fn authorizing_context(
     store.options.file.default_file = ctx.connector.default_secrets_file();
     if demo {
         let demo = demo::prepare(auth, store, ctx.connector, ctx.interactive).await?;
-        if demo_app {
+        if demo_mode == Demo::SimulatorAndApp {
             auth.client_id.get_or_insert(demo.client_id.clone());
-            ctx.env_client_secret = Some(demo.client_secret.clone());
+            ctx.given_client_secret = Some(demo.client_secret.clone());
         }
         use_demo(&mut ctx, &demo);
         return Ok((ctx, Some(demo.sim)));
@@ -308,7 +339,7 @@ fn remember(ctx: &Context, report: &report::RunReport, redirect_uri: &str) {
     }
 }
 
-pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Result<i32> {
+pub async fn run_push(mut args: PushArgs, guard: Guard) -> Result<i32> {
     let mut ctx = Context::real(false, true, None, guard.clone());
     // Read, checked and locked once; a file another run still uses is refused here.
     let (pending, exposed) = recovery::open_for_push(&args.from)?;
@@ -317,7 +348,7 @@ pub async fn run_push(mut args: PushArgs, store_typed: bool, guard: Guard) -> Re
     }
     ctx.connector = push::connector(&args.from, &pending, args.connector)?;
     args.store.options.file.default_file = ctx.connector.default_secrets_file();
-    if !store_typed {
+    if !args.store.typed {
         // No store option typed: the store the failed run was writing to, as the file records.
         if let Some(target) = pending.target.clone() {
             ctx.ui.info(&format!(

@@ -34,7 +34,7 @@ pub fn client_credentials(
                 "--client-secret-stdin: standard input is empty: pipe the secret in".into(),
             )
         })?)
-    } else if let Some(s) = ctx.env_client_secret.clone().or(stored_secret) {
+    } else if let Some(s) = ctx.given_client_secret.clone().or(stored_secret) {
         s
     } else {
         ctx.prompter.secret(

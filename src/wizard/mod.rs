@@ -42,8 +42,9 @@ pub struct Context {
     pub http: reqwest::Client,
     pub stdin: StdinLines,
     pub interactive: bool,
-    /// The client secret from `JIRA_CLIENT_SECRET` (or the demo), read once by `commands`.
-    pub env_client_secret: Option<SecretString>,
+    /// The client secret given before the run: `JIRA_CLIENT_SECRET` (read once by `commands`), or
+    /// the demo app's. `--client-secret-stdin` is read when the credentials are asked for.
+    pub given_client_secret: Option<SecretString>,
     /// This run's store, recorded in a recovery file and named by the `push` command it prints.
     pub store_target: Option<crate::store::StoreTarget>,
     /// The Psoxy connector this run sets up (`--connector`, remembered, or asked in step 1).
@@ -56,7 +57,7 @@ impl Context {
     pub fn real(
         non_interactive: bool,
         no_browser: bool,
-        env_client_secret: Option<SecretString>,
+        given_client_secret: Option<SecretString>,
         guard: Guard,
     ) -> Context {
         let interactive =
@@ -85,7 +86,7 @@ impl Context {
             http: http::client(),
             stdin,
             interactive,
-            env_client_secret,
+            given_client_secret,
             store_target: None,
             connector: crate::connector::default(),
             guard,

@@ -40,7 +40,7 @@ pub async fn run(
     let from_store = stored.is_some()
         && args.auth.client_id.is_none()
         && !args.auth.client_secret_stdin
-        && ctx.env_client_secret.is_none();
+        && ctx.given_client_secret.is_none();
     if from_store {
         ctx.ui.ok("client ID and secret read from the store");
     }
@@ -68,7 +68,7 @@ pub async fn run(
 /// Before any question: a renew with nothing to renew says so and points at `init`. That is a
 /// file store (the default, and the demo's) holding no client id, with no `--client-id` given;
 /// a cloud store is asked once it is open.
-pub async fn check_something_to_renew(args: &RenewArgs, store_typed: bool) -> Result<()> {
+pub async fn check_something_to_renew(args: &RenewArgs) -> Result<()> {
     use crate::store::file::FileStore;
     if args.auth.client_id.is_some() || args.store.kind() != &crate::store::file::KIND {
         return Ok(());
@@ -102,7 +102,7 @@ pub async fn check_something_to_renew(args: &RenewArgs, store_typed: bool) -> Re
         }
     }
     let mut why = Vec::new();
-    if !store_typed && args.store.remembered.is_none() {
+    if !args.store.typed && args.store.remembered.is_none() {
         why.push("no earlier init is remembered".to_string());
     }
     let files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();

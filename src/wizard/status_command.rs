@@ -12,13 +12,13 @@ use crate::ui::Ui;
 /// A monitoring check. With store options: that one deployment, in detail. Without: every
 /// deployment remembered on this machine (or listed by `--deployments`), one row each. Progress
 /// lines only at -v or in a terminal, so a healthy cron run is silent on stderr.
-pub async fn run_status(mut args: StatusArgs, store_typed: bool, verbose: u8) -> Result<i32> {
+pub async fn run_status(mut args: StatusArgs, verbose: u8) -> Result<i32> {
     let connector = args.connector.unwrap_or_else(crate::connector::default);
     args.store.options.file.default_file = connector.default_secrets_file();
     if let Some(name) = &args.forget {
         return forget(name);
     }
-    if store_typed {
+    if args.store.typed {
         if args.deployments.is_some() {
             return Err(Error::Input(
                 "--deployments lists the deployments to read and store options name one: pass one or the other".into(),

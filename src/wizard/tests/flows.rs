@@ -41,7 +41,7 @@ fn flow_context(sim: &Arc<Simulator>, config: &SimConfig, consent: Consent) -> C
         sim: sim.clone(),
         consent,
     });
-    ctx.env_client_secret = Some(SecretString::from(config.client_secret.clone()));
+    ctx.given_client_secret = Some(SecretString::from(config.client_secret.clone()));
     ctx
 }
 
