@@ -39,25 +39,6 @@ async fn ssm_that_hangs_mid_write() -> (Moto, Relay) {
     (moto, relay)
 }
 
-/// init through the hanging relay, sent `signal` mid-write.
-async fn init_signalled_mid_write(
-    s: &Session,
-    moto: &Moto,
-    relay: &Relay,
-    signal: &'static str,
-) -> Output {
-    let env = init_env_through(moto, relay);
-    let stalled = relay.stalled_counter();
-    s.consenting(
-        &init_args(s),
-        &borrowed(&env),
-        once_on("writing secrets", |pid| {
-            signal_when_stalled(stalled.clone(), signal, pid);
-        }),
-    )
-    .await
-}
-
 fn saved(recovery: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(recovery).unwrap()).unwrap()
 }
@@ -90,7 +71,7 @@ async fn push_finishes(s: &Session, moto: &Moto, recovery: &Path) -> Output {
 async fn sigterm_during_the_ssm_write_releases_the_lock_and_keeps_the_tokens() {
     let (moto, relay) = ssm_that_hangs_mid_write().await;
     let s = Session::new(loopback_config()).await;
-    let out = init_signalled_mid_write(&s, &moto, &relay, "TERM").await;
+    let out = init_signalled_when_stalled(&s, &moto, &relay, "writing secrets", "TERM").await;
     assert_eq!(out.code, 143, "{}", out.stderr);
     assert!(
         out.stderr.contains("the refresh lock was released"),
@@ -110,7 +91,7 @@ async fn sigterm_during_the_ssm_write_releases_the_lock_and_keeps_the_tokens() {
 async fn kill_9_during_the_ssm_write_leaves_a_recovery_file_that_push_finishes() {
     let (moto, relay) = ssm_that_hangs_mid_write().await;
     let s = Session::new(loopback_config()).await;
-    let out = init_signalled_mid_write(&s, &moto, &relay, "KILL").await;
+    let out = init_signalled_when_stalled(&s, &moto, &relay, "writing secrets", "KILL").await;
     assert_eq!(out.code, -1, "killed: {}", out.stderr);
     let dir = s.path("home/.local/state/jira-psoxy-setup");
     let files: Vec<_> = std::fs::read_dir(&dir)
@@ -198,17 +179,7 @@ async fn a_lock_whose_answer_never_arrived_is_taken_back_at_once_by_push() {
     })
     .await;
     let s = Session::new(loopback_config()).await;
-    let env = init_env_through(&moto, &relay);
-    let stalled = relay.stalled_counter();
-    let out = s
-        .consenting(
-            &init_args(&s),
-            &borrowed(&env),
-            once_on("Storing the secrets", |pid| {
-                signal_when_stalled(stalled.clone(), "KILL", pid);
-            }),
-        )
-        .await;
+    let out = init_signalled_when_stalled(&s, &moto, &relay, "Storing the secrets", "KILL").await;
     assert_eq!(out.code, -1, "killed: {}", out.stderr);
     // The write landed after all: the lock is in SSM with the value the run sent.
     let value = sent.lock().unwrap().clone().expect("the lock was sent");

@@ -115,17 +115,7 @@ async fn a_signal_after_the_read_back_says_the_tokens_are_stored() {
     moto.seed_placeholders(PREFIX, None).await;
     let relay = Relay::stalling(moto.port, |r| r.contains("AmazonSSM.DeleteParameter")).await;
     let s = Session::new(loopback_config()).await;
-    let env = init_env_through(&moto, &relay);
-    let stalled = relay.stalled_counter();
-    let out = s
-        .consenting(
-            &init_args(&s),
-            &borrowed(&env),
-            once_on("writing secrets", |pid| {
-                signal_when_stalled(stalled.clone(), "TERM", pid);
-            }),
-        )
-        .await;
+    let out = init_signalled_when_stalled(&s, &moto, &relay, "writing secrets", "TERM").await;
     assert_eq!(out.code, 143, "{}", out.stderr);
     let last = out.stderr.lines().last().unwrap_or_default();
     assert!(last.contains("the new tokens are stored"), "{last}");

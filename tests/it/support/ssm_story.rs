@@ -115,22 +115,31 @@ pub fn signal_when_stalled(stalled: Arc<AtomicUsize>, signal: &'static str, pid:
     });
 }
 
+/// `init` through `relay`, sent `signal` (`TERM`, `KILL`, ...) once it has printed a line with
+/// `marker` and the relay holds one of its requests.
+pub async fn init_signalled_when_stalled(
+    s: &Session,
+    moto: &Moto,
+    relay: &super::relay::Relay,
+    marker: &'static str,
+    signal: &'static str,
+) -> Output {
+    let env = init_env_through(moto, relay);
+    let stalled = relay.stalled_counter();
+    s.consenting(
+        &init_args(s),
+        &borrowed(&env),
+        once_on(marker, |pid| signal_when_stalled(stalled, signal, pid)),
+    )
+    .await
+}
+
 /// `init` on moto, killed (kill -9) while it deletes the refresh lock: the values and their issue
 /// date landed and were handed over, the recovery file stays. Returns that file.
 pub async fn init_killed_while_unlocking(s: &Session, moto: &Moto) -> std::path::PathBuf {
     let relay =
         super::relay::Relay::stalling(moto.port, |r| r.contains("AmazonSSM.DeleteParameter")).await;
-    let env = init_env_through(moto, &relay);
-    let stalled = relay.stalled_counter();
-    let out = s
-        .consenting(
-            &init_args(s),
-            &borrowed(&env),
-            once_on("writing secrets", |pid| {
-                signal_when_stalled(stalled.clone(), "KILL", pid);
-            }),
-        )
-        .await;
+    let out = init_signalled_when_stalled(s, moto, &relay, "writing secrets", "KILL").await;
     assert_eq!(out.code, -1, "killed while unlocking: {}", out.stderr);
     let files: Vec<_> = std::fs::read_dir(s.path("home/.local/state/jira-psoxy-setup"))
         .map(|d| d.map(|e| e.unwrap().path()).collect())
