@@ -54,6 +54,19 @@ async fn race(s: &Session, d: &Deployment<'_>) -> (Output, Option<u64>, Option<u
     race_with(s, d, &[]).await
 }
 
+/// `race`, and the proxy is on the family renew minted, seen through the access token it reads
+/// (the lock released at once).
+async fn hands_over_at_once(s: &Session, d: &Deployment<'_>) {
+    let (out, stored, minted) = race(s, d).await;
+    assert_eq!(stored, minted, "the proxy is on the family renew minted");
+    assert!(
+        out.stderr
+            .contains("the running proxy reads the new access token"),
+        "{}",
+        out.stderr
+    );
+}
+
 /// `race`, with `renew_env` added to renew's environment.
 async fn race_with(
     s: &Session,
@@ -116,18 +129,7 @@ async fn race_with(
 async fn ssm_renew_hands_over_even_when_the_proxy_cannot_see_the_new_access_token() {
     let moto = Moto::start();
     moto.seed_placeholders(ssm_story::PREFIX, None).await;
-    let ssm = moto.ssm().await;
-    // 99 refreshes' worth: with the placeholder, SSM's maximum of 100 versions.
-    for n in 0..99 {
-        ssm.put_parameter()
-            .name(format!("{}ACCESS_TOKEN", ssm_story::PREFIX))
-            .value(expired_access_token(n))
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .overwrite(true)
-            .send()
-            .await
-            .unwrap();
-    }
+    standin::months_of_refreshes(&moto, ssm_story::PREFIX).await;
     let s = Session::new(loopback_config()).await;
     let d = Deployment {
         backing: Backing::Ssm(&moto),
@@ -142,7 +144,7 @@ async fn ssm_renew_hands_over_even_when_the_proxy_cannot_see_the_new_access_toke
         "{}",
         out.stderr
     );
-    let issued = ssm_story::issued_at(&ssm).await;
+    let issued = ssm_story::issued_at(&moto.ssm().await).await;
     assert!(
         chrono::Utc::now() - issued < chrono::Duration::minutes(5),
         "the tags describe the new family: issued {issued}"
@@ -164,14 +166,7 @@ async fn secrets_manager_renew_hands_over_through_the_access_token_the_proxy_rea
         env,
         prefix: ssm_story::PREFIX,
     };
-    let (out, stored, minted) = race(&s, &d).await;
-    assert_eq!(stored, minted, "the proxy is on the family renew minted");
-    assert!(
-        out.stderr
-            .contains("the running proxy reads the new access token"),
-        "{}",
-        out.stderr
-    );
+    hands_over_at_once(&s, &d).await;
 }
 
 /// GCP Secret Manager: the proxy reads every enabled version, newest first; the new one is
@@ -188,14 +183,7 @@ async fn gcp_renew_hands_over_through_the_access_token_the_proxy_reads() {
         env: vec![("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string())],
         prefix: PREFIX,
     };
-    let (out, stored, minted) = race(&s, &d).await;
-    assert_eq!(stored, minted, "the proxy is on the family renew minted");
-    assert!(
-        out.stderr
-            .contains("the running proxy reads the new access token"),
-        "{}",
-        out.stderr
-    );
+    hands_over_at_once(&s, &d).await;
 }
 
 pub(crate) fn gcp_flags(fake: &GcpFake) -> Vec<String> {
@@ -277,14 +265,7 @@ async fn file_renew_hands_over_through_the_access_token_the_proxy_reads() {
         env: vec![("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string())],
         prefix: "PSOXY_JIRA_CLOUD_",
     };
-    let (out, stored, minted) = race(&s, &d).await;
-    assert_eq!(stored, minted, "the proxy is on the family renew minted");
-    assert!(
-        out.stderr
-            .contains("the running proxy reads the new access token"),
-        "{}",
-        out.stderr
-    );
+    hands_over_at_once(&s, &d).await;
 }
 
 /// `init --demo` and then `renew --demo`: the simulated Psoxy runs on the store the run wrote,

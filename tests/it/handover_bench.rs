@@ -6,7 +6,7 @@
 use crate::handover::gcp_flags;
 use crate::support::gcp_fake::GcpFake;
 use crate::support::moto::Moto;
-use crate::support::standin::{self, expired_access_token};
+use crate::support::standin;
 use crate::support::*;
 use crate::support::{sm_story, ssm_story};
 
@@ -24,17 +24,7 @@ async fn the_handover_waits_only_where_the_proxy_cannot_see_the_new_access_token
     sm_story::seed_deployment(&moto_sm, None).await;
     let moto_many = Moto::start();
     moto_many.seed_placeholders(ssm_story::PREFIX, None).await;
-    let ssm = moto_many.ssm().await;
-    for n in 0..99 {
-        ssm.put_parameter()
-            .name(format!("{}ACCESS_TOKEN", ssm_story::PREFIX))
-            .value(expired_access_token(n))
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .overwrite(true)
-            .send()
-            .await
-            .unwrap();
-    }
+    standin::months_of_refreshes(&moto_many, ssm_story::PREFIX).await;
     let fake = GcpFake::start("acme-prod").await;
     fake.terraform("psoxy_JIRA_CLOUD_");
     let with_secret = |mut env: Vec<(&'static str, String)>| {

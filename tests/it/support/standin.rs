@@ -149,3 +149,19 @@ pub fn expired_access_token(n: usize) -> String {
         now_ms() - 60_000
     )
 }
+
+/// A deployment that has run for months on SSM: `ACCESS_TOKEN` gets 99 expired versions after
+/// Terraform's placeholder, SSM's maximum of 100, all older than anything a run writes.
+pub async fn months_of_refreshes(moto: &super::moto::Moto, prefix: &str) {
+    let ssm = moto.ssm().await;
+    for n in 0..99 {
+        ssm.put_parameter()
+            .name(format!("{prefix}ACCESS_TOKEN"))
+            .value(expired_access_token(n))
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+    }
+}
