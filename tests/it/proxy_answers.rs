@@ -66,20 +66,14 @@ fn a_missing_refresh_token_names_the_secret_this_tool_writes_and_the_one_the_pro
             "ACME_JIRA_CLOUD_",
         ],
     );
-    assert_eq!(out.code, 14, "{}", out.all());
-    let errors = out.error_lines();
-    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    let error = out.the_error(14);
+    assert!(error.contains("ACME_JIRA_CLOUD_REFRESH_TOKEN"), "{}", error);
     assert!(
-        errors[0].contains("ACME_JIRA_CLOUD_REFRESH_TOKEN"),
+        error.contains("<PATH_TO_INSTANCE_CONFIG>REFRESH_TOKEN"),
         "{}",
-        errors[0]
+        error
     );
-    assert!(
-        errors[0].contains("<PATH_TO_INSTANCE_CONFIG>REFRESH_TOKEN"),
-        "{}",
-        errors[0]
-    );
-    assert!(errors[0].contains("--prefix"), "{}", errors[0]);
+    assert!(error.contains("--prefix"), "{}", error);
     assert!(
         out.stdout.contains("health check: FAILED (HTTP 412"),
         "{}",
@@ -105,13 +99,11 @@ fn a_redirect_is_reported_and_never_followed_with_credentials() {
     let standin =
         health_standin(json!({"kind": "redirect", "location": "http://127.0.0.1:9/elsewhere"}));
     let out = check(&standin, &[]);
-    assert_eq!(out.code, 13, "{}", out.all());
-    let errors = out.error_lines();
-    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    let error = out.the_error(13);
     assert!(
-        errors[0].contains("HTTP 302") && errors[0].contains("not followed"),
+        error.contains("HTTP 302") && error.contains("not followed"),
         "{}",
-        errors[0]
+        error
     );
     assert_eq!(standin.requests().len(), 1, "nothing else was requested");
 }

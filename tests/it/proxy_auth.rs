@@ -140,15 +140,13 @@ fn a_signature_for_the_wrong_region_is_refused_in_one_line_naming_the_region() {
     let moto = Moto::start();
     let standin = sigv4_standin(&moto, &[]);
     let out = aws_machine(&moto).run(&aws_check(&standin, &["--aws-region", "eu-west-1"]));
-    assert_eq!(out.code, 13, "{}", out.all());
-    let errors = out.error_lines();
-    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    let error = out.the_error(13);
     assert!(
-        errors[0].contains("HTTP 403") && errors[0].contains("eu-west-1"),
+        error.contains("HTTP 403") && error.contains("eu-west-1"),
         "{}",
-        errors[0]
+        error
     );
-    assert!(errors[0].contains("--aws-region"), "{}", errors[0]);
+    assert!(error.contains("--aws-region"), "{}", error);
     assert_eq!(
         standin.requests().len(),
         1,
@@ -168,14 +166,24 @@ fn expired_credentials_and_an_unsigned_request_are_refused_in_one_line() {
     let standin = sigv4_standin(&moto, &[]);
     let url = standin.url.clone();
     let out = aws_machine(&moto).run(&["check", "--proxy-url", &url, "--proxy-auth", "none"]);
-    assert_eq!(out.code, 13, "{}", out.all());
-    let errors = out.error_lines();
-    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    let error = out.the_error(13);
     assert!(
-        errors[0].contains("HTTP 403") && errors[0].contains("--proxy-auth aws-iam"),
+        error.contains("HTTP 403") && error.contains("--proxy-auth aws-iam"),
         "{}",
-        errors[0]
+        error
     );
+}
+
+/// `check` of the proxy at `url` with a Google ID token, at -v (which says where it came from).
+fn check_with_id_token(m: &Machine, url: &str) -> Ran {
+    m.run(&[
+        "check",
+        "--proxy-url",
+        url,
+        "--proxy-auth",
+        "google-id-token",
+        "-v",
+    ])
 }
 
 fn gcp_machine(standin: &StandIn) -> Machine {
@@ -189,14 +197,7 @@ fn on_gcp_the_check_brings_an_id_token_for_the_proxys_url_from_application_defau
     let standin = StandIn::start(scenario("idtoken", json_health(200, passing_health())));
     let m = gcp_machine(&standin);
     let url = standin.url.clone();
-    let out = m.run(&[
-        "check",
-        "--proxy-url",
-        &url,
-        "--proxy-auth",
-        "google-id-token",
-        "-v",
-    ]);
+    let out = check_with_id_token(&m, &url);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
         out.stderr.contains("from Application Default Credentials"),
@@ -231,20 +232,12 @@ fn an_id_token_for_another_audience_is_refused_in_one_line() {
     let standin = StandIn::start(scenario("idtoken", json_health(200, passing_health())));
     // The same proxy under another name: the token's audience is that name, not the proxy's URL.
     let url = format!("http://localhost:{}", standin.port);
-    let out = gcp_machine(&standin).run(&[
-        "check",
-        "--proxy-url",
-        &url,
-        "--proxy-auth",
-        "google-id-token",
-    ]);
-    assert_eq!(out.code, 13, "{}", out.all());
-    let errors = out.error_lines();
-    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    let out = check_with_id_token(&gcp_machine(&standin), &url);
+    let error = out.the_error(13);
     assert!(
-        errors[0].contains("HTTP 401") && errors[0].contains("audience"),
+        error.contains("HTTP 401") && error.contains("audience"),
         "{}",
-        errors[0]
+        error
     );
 }
 
@@ -277,14 +270,7 @@ fn credentials_that_cannot_mint_an_id_token_fall_back_to_gcloud_and_say_so_at_v(
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&gcloud, std::fs::Permissions::from_mode(0o755)).unwrap();
     let url = standin.url.clone();
-    let out = m.run(&[
-        "check",
-        "--proxy-url",
-        &url,
-        "--proxy-auth",
-        "google-id-token",
-        "-v",
-    ]);
+    let out = check_with_id_token(&m, &url);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
         out.stderr.contains("`gcloud auth print-identity-token`"),

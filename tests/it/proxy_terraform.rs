@@ -110,13 +110,11 @@ fn an_instance_keyed_differently_is_found_when_it_is_the_only_one_for_the_connec
 
     let m = with_terraform(&outputs(json!({"jira": {"endpoint_url": standin.url}})));
     let out = check_beside_tfvars(&m, &[]);
-    assert_eq!(out.code, 3, "{}", out.all());
-    let errors = out.error_lines();
-    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    let error = out.the_error(3);
     assert!(
-        errors[0].contains("it has: jira") && errors[0].contains("--proxy-url"),
+        error.contains("it has: jira") && error.contains("--proxy-url"),
         "{}",
-        errors[0]
+        error
     );
 }
 
@@ -134,12 +132,6 @@ fn absent_outputs_and_no_terraform_say_to_pass_the_url() {
 
     let m = Machine::new();
     let out = check_beside_tfvars(&m, &[]);
-    assert_eq!(out.code, 3, "{}", out.all());
-    let errors = out.error_lines();
-    assert_eq!(errors.len(), 1, "{}", out.stderr);
-    assert!(
-        errors[0].contains("terraform is not on PATH"),
-        "{}",
-        errors[0]
-    );
+    let error = out.the_error(3);
+    assert!(error.contains("terraform is not on PATH"), "{}", error);
 }

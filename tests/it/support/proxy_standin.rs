@@ -138,6 +138,15 @@ impl Ran {
         format!("{}\n{}", self.stdout, self.stderr)
     }
 
+    /// The one `error:` line of a run that ended with `code` (one line per failure: the rule of
+    /// the house); fails the test otherwise.
+    pub fn the_error(&self, code: i32) -> &str {
+        assert_eq!(self.code, code, "{}", self.all());
+        let errors = self.error_lines();
+        assert_eq!(errors.len(), 1, "{}", self.stderr);
+        errors[0]
+    }
+
     /// The `error:` lines (one per failure: the rule of the house).
     pub fn error_lines(&self) -> Vec<&str> {
         self.stderr
