@@ -41,11 +41,19 @@ fn state_files(s: &Session) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-/// The issue's reproduction: the values (and their issue date) landed, then the run was killed
-/// while deleting the lock. The proxy rotates RT1 -> RT2. `status` must not advise pushing RT1,
-/// and `push` must not write it back.
-#[tokio::test]
-async fn a_family_the_proxy_refreshed_since_is_never_written_back() {
+/// A Terraform deployment on moto whose `init` was killed while deleting the lock: the values
+/// and their issue date landed (checked), the recovery file stayed.
+struct Landed {
+    moto: Moto,
+    s: Session,
+    recovery: std::path::PathBuf,
+    /// The family's refresh token, as the file and the store hold it.
+    rt1: String,
+    ssm: aws_sdk_ssm::Client,
+    issued: chrono::DateTime<chrono::Utc>,
+}
+
+async fn landed_then_killed() -> Landed {
     let moto = Moto::start();
     moto.seed_placeholders(PREFIX, None).await;
     let s = Session::new(loopback_config()).await;
@@ -54,6 +62,29 @@ async fn a_family_the_proxy_refreshed_since_is_never_written_back() {
     let ssm = moto.ssm().await;
     assert_eq!(value(&ssm, "REFRESH_TOKEN").await, rt1, "the values landed");
     let issued = issued_at(&ssm).await;
+    Landed {
+        moto,
+        s,
+        recovery,
+        rt1,
+        ssm,
+        issued,
+    }
+}
+
+/// The issue's reproduction: the values (and their issue date) landed, then the run was killed
+/// while deleting the lock. The proxy rotates RT1 -> RT2. `status` must not advise pushing RT1,
+/// and `push` must not write it back.
+#[tokio::test]
+async fn a_family_the_proxy_refreshed_since_is_never_written_back() {
+    let Landed {
+        moto,
+        s,
+        recovery,
+        rt1,
+        ssm,
+        issued,
+    } = landed_then_killed().await;
 
     // The proxy refreshes: RT1 is spent, RT2 stored.
     ssm.put_parameter()
@@ -333,14 +364,14 @@ async fn a_store_changed_after_the_run_began_writing_is_pushed_only_with_force()
 /// (psoxy-contract §8), then deletes the file; the family stays the file's.
 #[tokio::test]
 async fn push_of_a_file_whose_values_landed_still_hands_them_over_to_the_proxy() {
-    let moto = Moto::start();
-    moto.seed_placeholders(PREFIX, None).await;
-    let s = Session::new(loopback_config()).await;
-    let recovery = init_killed_while_unlocking(&s, &moto).await;
-    let rt1 = saved_refresh(&recovery, REFRESH);
-    let ssm = moto.ssm().await;
-    assert_eq!(value(&ssm, "REFRESH_TOKEN").await, rt1, "the values landed");
-    let issued = issued_at(&ssm).await;
+    let Landed {
+        moto,
+        s,
+        recovery,
+        rt1,
+        ssm,
+        issued,
+    } = landed_then_killed().await;
 
     let push = strings(&["push", "--from", recovery.to_str().unwrap()]);
     let out = s
