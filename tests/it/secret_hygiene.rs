@@ -190,32 +190,27 @@ async fn failure_paths_leak_nothing() {
 
 #[tokio::test]
 async fn tokens_minted_but_refused_for_missing_scopes_or_sites_leak_nothing() {
-    let s = Session::new(app_without("read:jira-work", MissingScope::GrantSubset)).await;
-    let out = run_and_check(
-        &s,
-        s.init_args(),
-        &secret_env(),
-        &[],
-        Browser::Follow { accept: true },
-        &[],
-    )
-    .await;
-    assert_eq!(out.code, 4);
-    let s = Session::new(SimConfig {
+    let no_sites = SimConfig {
         sites: vec![],
         ..loopback_config()
-    })
-    .await;
-    let out = run_and_check(
-        &s,
-        s.init_args(),
-        &secret_env(),
-        &[],
-        Browser::Follow { accept: true },
-        &[],
-    )
-    .await;
-    assert_eq!(out.code, 5);
+    };
+    let refusals = [
+        (app_without("read:jira-work", MissingScope::GrantSubset), 4),
+        (no_sites, 5),
+    ];
+    for (config, code) in refusals {
+        let s = Session::new(config).await;
+        let out = run_and_check(
+            &s,
+            s.init_args(),
+            &secret_env(),
+            &[],
+            Browser::Follow { accept: true },
+            &[],
+        )
+        .await;
+        assert_eq!(out.code, code);
+    }
 }
 
 #[tokio::test]
