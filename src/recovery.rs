@@ -53,8 +53,12 @@ pub struct Pending {
 pub enum Writes {
     /// Recorded before the first write: the store never saw these values.
     NotSent,
-    /// The run was about to write (or wrote); the store held this just before.
+    /// The run was about to write (or wrote); the store held this just before. Its handover to
+    /// the running proxy did not finish: a proxy cache may still hold the old refresh token.
     Sent(StoreState),
+    /// As `Sent`, and the run finished handing the values over to the running proxy
+    /// (psoxy-contract §8): all that was left was the unlock.
+    HandedOver(StoreState),
     /// A file from a version that did not record it.
     Unknown,
 }
@@ -128,6 +132,9 @@ struct RecoveryFile {
     /// Version 2: when they were sent, what the store held just before (dates, never values).
     #[serde(default)]
     store_before: Option<StoreState>,
+    /// Whether the run finished its handover to the running proxy (only with `writes_sent`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    handed_over: bool,
 }
 
 /// `$XDG_STATE_HOME/jira-psoxy-setup`, else `~/.local/state/jira-psoxy-setup`; none without a
@@ -185,12 +192,31 @@ pub fn record(path: &Path, pending: &Pending) -> Result<()> {
         .map_err(|e| Error::RecoveryFailed(format!("could not update {}: {e}", path.display())))
 }
 
+/// Records in the kept recovery file (if the run has one) `pending` changed by `change`; a
+/// failure is only logged, saying what it costs (`cost`): the file still holds the family.
+pub fn record_change(
+    path: Option<&Path>,
+    pending: &Pending,
+    change: impl FnOnce(&mut Pending),
+    cost: &str,
+) {
+    let Some(path) = path else {
+        return;
+    };
+    let mut changed = pending.clone();
+    change(&mut changed);
+    if let Err(e) = record(path, &changed) {
+        tracing::warn!("{e}: {cost}");
+    }
+}
+
 /// The file's text; the values it copies are wiped once serialized (secrecy's zeroize).
 fn to_text(pending: &Pending) -> Result<Zeroizing<String>> {
-    let (writes_sent, store_before) = match &pending.writes {
-        Writes::NotSent => (Some(false), None),
-        Writes::Sent(before) => (Some(true), Some(before.clone())),
-        Writes::Unknown => (None, None),
+    let (writes_sent, store_before, handed_over) = match &pending.writes {
+        Writes::NotSent => (Some(false), None, false),
+        Writes::Sent(before) => (Some(true), Some(before.clone()), false),
+        Writes::HandedOver(before) => (Some(true), Some(before.clone()), true),
+        Writes::Unknown => (None, None, false),
     };
     let mut file = RecoveryFile {
         version: VERSION,
@@ -203,6 +229,7 @@ fn to_text(pending: &Pending) -> Result<Zeroizing<String>> {
         connector: pending.connector,
         writes_sent,
         store_before,
+        handed_over,
         secrets: pending
             .values
             .iter()

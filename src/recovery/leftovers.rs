@@ -121,6 +121,11 @@ pub async fn review_leftovers(
                 &pending,
                 "the store holds an older family",
             )),
+            Verdict::Unfinished => review.problems.push(notice(
+                &path,
+                &pending,
+                "its values are in the store, but the run ended before handing them over to the running proxy",
+            )),
             Verdict::Stored | Verdict::Obsolete(_) => {
                 let why = match &verdict {
                     Verdict::Obsolete(why) => why.clone(),

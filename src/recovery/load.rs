@@ -238,6 +238,7 @@ fn parse(bytes: &[u8]) -> std::result::Result<Pending, String> {
     let writes = match (file.version, file.writes_sent, &file.store_before) {
         (1, _, _) => Writes::Unknown,
         (_, Some(false), None) => Writes::NotSent,
+        (_, Some(true), Some(before)) if file.handed_over => Writes::HandedOver(before.clone()),
         (_, Some(true), Some(before)) => Writes::Sent(before.clone()),
         _ => return Err("it records its writes inconsistently".into()),
     };

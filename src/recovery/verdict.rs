@@ -27,6 +27,10 @@ pub struct StoreState {
 pub enum Verdict {
     /// The store holds an older family (or none): writing the file's values moves it forward.
     Forward,
+    /// Every value of the file is in the store, but the run that wrote them ended before its
+    /// handover to the running proxy: written again under the lock and handed over, the file
+    /// is done (psoxy-contract §8).
+    Unfinished,
     /// Every value of the file is in the store: nothing to write; the file can go.
     Stored,
     /// The store holds this family, refreshed since, or a newer one: the file's refresh token is
@@ -131,7 +135,12 @@ pub fn decide(pending: &Pending, seen: &Observed) -> Verdict {
     match seen.refresh {
         RefreshSeen::None => return Verdict::Forward,
         // The family is the file's and the proxy has not refreshed it: finishing is safe.
-        RefreshSeen::Same if seen.all_same => return Verdict::Stored,
+        RefreshSeen::Same if seen.all_same => {
+            return match pending.writes {
+                Writes::Sent(_) => Verdict::Unfinished,
+                _ => Verdict::Stored,
+            };
+        }
         RefreshSeen::Same => return Verdict::Forward,
         RefreshSeen::Other => {}
     }
@@ -139,6 +148,16 @@ pub fn decide(pending: &Pending, seen: &Observed) -> Verdict {
     let ours = pending.meta.issued_at;
     if let (Some(theirs), Some(ours)) = (theirs, ours) {
         let (store, file) = at_store_precision(theirs, ours);
+        if store == file && matches!(pending.writes, Writes::Sent(_)) {
+            // No running proxy was shown this family, and the run held the lock until it
+            // ended: a different refresh token under its issue date may be the proxy's
+            // rotation of it (after a lock lost or a signal) or an older family written over it.
+            return Verdict::Unplaceable(format!(
+                "the store holds this file's issue date ({}) with another refresh token, written {}, and the run that wrote this file ended before handing it over to the running proxy: either the proxy refreshed this file's family since (then its refresh token is spent) or another family was written over it (then this file holds the newest one); `jira-psoxy-setup check` tells whether the proxy's family works",
+                when(Some(ours)),
+                when(now.refresh_token_written_at)
+            ));
+        }
         if store == file {
             return Verdict::Obsolete(format!(
                 "the store holds this file's token family (issued {}), and {refresh} was written since ({}): the proxy has refreshed it, so this file's refresh token is spent and writing it back would break the family",
@@ -157,13 +176,13 @@ pub fn decide(pending: &Pending, seen: &Observed) -> Verdict {
     // The store holds an older family, or one with no recorded date.
     match &pending.writes {
         Writes::NotSent => Verdict::Forward,
-        Writes::Sent(before)
+        Writes::Sent(before) | Writes::HandedOver(before)
             if before.refresh_token_written_at.is_some()
                 && before.refresh_token_written_at == now.refresh_token_written_at =>
         {
             Verdict::Forward
         }
-        Writes::Sent(before) => Verdict::Unplaceable(format!(
+        Writes::Sent(before) | Writes::HandedOver(before) => Verdict::Unplaceable(format!(
             "{refresh} was written {}, after this file's run began writing (the store then held a family issued {}, its refresh token written {}); the family now stored was issued {}: either this file's values landed and the proxy refreshed them (then its refresh token is spent), or the proxy refreshed the older family",
             when(now.refresh_token_written_at),
             when(before.family_issued_at),

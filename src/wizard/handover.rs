@@ -186,13 +186,9 @@ struct Renewing<'a> {
 impl Renewing<'_> {
     fn renewed(&mut self, since: i64) {
         self.held.since = since;
-        let mut with_lock = self.pending.clone();
-        with_lock.own_lock_ms = Some(since);
-        if let Some(path) = self.kept
-            && let Err(e) = crate::recovery::record(path, &with_lock)
-        {
-            tracing::warn!("{e}: if this run is killed, `push` waits the lock out");
-        }
+        let lock = |p: &mut Pending| p.own_lock_ms = Some(since);
+        let cost = super::save::LOCK_NOT_RECORDED;
+        crate::recovery::record_change(self.kept, self.pending, lock, cost);
     }
 }
 

@@ -56,7 +56,7 @@ pub async fn run(
         // The run that wrote them ended before its handover (psoxy-contract §8): a proxy
         // instance may still hold the old refresh token in its cache, so the values are written
         // again under the lock and handed over, as the run would have.
-        Verdict::Stored if matches!(pending.writes, recovery::Writes::Sent(_)) => {
+        Verdict::Unfinished => {
             ctx.ui.info(
                 "its values are in the store, but the run that wrote them ended before handing them over to the running proxy: writing them again under the refresh lock",
             );

@@ -118,6 +118,9 @@ pub enum Keep {
     Existing(PathBuf),
 }
 
+/// What a lock value missing from the recovery file costs.
+pub const LOCK_NOT_RECORDED: &str = "if this run is killed, `push` waits the lock out";
+
 /// A write that did not reach the store, the lock timestamp left behind if the lock could not
 /// be released either, and whether the values were sent.
 struct NotStored {
@@ -140,13 +143,8 @@ async fn write_locked(
 ) -> std::result::Result<Option<PathBuf>, NotStored> {
     // Each lock value goes to the recovery file before it is sent.
     let record = |ms: i64| {
-        if let Some(path) = kept {
-            let mut trying = pending.clone();
-            trying.own_lock_ms = Some(ms);
-            if let Err(e) = recovery::record(path, &trying) {
-                tracing::warn!("{e}: if this run is killed, `push` waits the lock out");
-            }
-        }
+        let lock = |p: &mut Pending| p.own_lock_ms = Some(ms);
+        recovery::record_change(kept, pending, lock, LOCK_NOT_RECORDED);
     };
     let mut held = match &lock_policy {
         Some(policy) => Some(
@@ -173,6 +171,16 @@ async fn write_locked(
     };
     if let (Ok(()), Ok(sending), Some(held)) = (&result, &sending, held.as_mut()) {
         result = super::handover::hand_over(ctx, store, names, sending, held, kept).await;
+        if let (Ok(()), Writes::Sent(before)) = (&result, &sending.writes) {
+            // A later push of the file (the run killed while unlocking) has nothing left to
+            // hand over, and `status` may delete it once the store holds its values.
+            let done = |p: &mut Pending| {
+                p.writes = Writes::HandedOver(before.clone());
+                p.own_lock_ms = Some(held.since);
+            };
+            let cost = "if this run is killed, `push` hands the values over again";
+            recovery::record_change(kept, sending, done, cost);
+        }
     }
     // Stored, read back and handed over: a signal during the unlock must say so, not send to
     // `push` (a signal during the handover does: push hands over again).

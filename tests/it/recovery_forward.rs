@@ -41,19 +41,11 @@ fn state_files(s: &Session) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-/// A Terraform deployment on moto whose `init` was killed while deleting the lock: the values
-/// and their issue date landed (checked), the recovery file stayed.
-struct Landed {
-    moto: Moto,
-    s: Session,
-    recovery: std::path::PathBuf,
-    /// The family's refresh token, as the file and the store hold it.
-    rt1: String,
-    ssm: aws_sdk_ssm::Client,
-    issued: chrono::DateTime<chrono::Utc>,
-}
-
-async fn landed_then_killed() -> Landed {
+/// The issue's reproduction: the values (and their issue date) landed, then the run was killed
+/// while deleting the lock. The proxy rotates RT1 -> RT2. `status` must not advise pushing RT1,
+/// and `push` must not write it back.
+#[tokio::test]
+async fn a_family_the_proxy_refreshed_since_is_never_written_back() {
     let moto = Moto::start();
     moto.seed_placeholders(PREFIX, None).await;
     let s = Session::new(loopback_config()).await;
@@ -62,29 +54,6 @@ async fn landed_then_killed() -> Landed {
     let ssm = moto.ssm().await;
     assert_eq!(value(&ssm, "REFRESH_TOKEN").await, rt1, "the values landed");
     let issued = issued_at(&ssm).await;
-    Landed {
-        moto,
-        s,
-        recovery,
-        rt1,
-        ssm,
-        issued,
-    }
-}
-
-/// The issue's reproduction: the values (and their issue date) landed, then the run was killed
-/// while deleting the lock. The proxy rotates RT1 -> RT2. `status` must not advise pushing RT1,
-/// and `push` must not write it back.
-#[tokio::test]
-async fn a_family_the_proxy_refreshed_since_is_never_written_back() {
-    let Landed {
-        moto,
-        s,
-        recovery,
-        rt1,
-        ssm,
-        issued,
-    } = landed_then_killed().await;
 
     // The proxy refreshes: RT1 is spent, RT2 stored.
     ssm.put_parameter()
@@ -358,20 +327,33 @@ async fn a_store_changed_after_the_run_began_writing_is_pushed_only_with_force()
     assert!(!from.exists());
 }
 
-/// The same kill while unlocking, and nothing since: the store holds the file's values, but the
-/// run never finished, so a running proxy's cache may still hold the old refresh token.
-/// `push` writes the values again under the lock and hands them over, as the run would have
-/// (psoxy-contract §8), then deletes the file; the family stays the file's.
+/// Killed during its handover, and nothing since: the store holds the file's values, but no
+/// running proxy was shown them, and an instance's cache may still hold the old refresh token.
+/// `status` keeps the file and says push finishes it; `push` writes the values again under the
+/// lock and hands them over, as the run would have (psoxy-contract §8), then deletes the file;
+/// the family stays the file's.
 #[tokio::test]
-async fn push_of_a_file_whose_values_landed_still_hands_them_over_to_the_proxy() {
-    let Landed {
-        moto,
-        s,
-        recovery,
-        rt1,
-        ssm,
-        issued,
-    } = landed_then_killed().await;
+async fn a_run_killed_during_its_handover_is_finished_by_push_not_forgotten_by_status() {
+    let moto = Moto::start();
+    moto.seed_placeholders(PREFIX, None).await;
+    let s = Session::new(loopback_config()).await;
+    let recovery = init_killed_during_handover(&s, &moto).await;
+    let rt1 = saved_refresh(&recovery, REFRESH);
+    let ssm = moto.ssm().await;
+    assert_eq!(value(&ssm, "REFRESH_TOKEN").await, rt1, "the values landed");
+    let issued = issued_at(&ssm).await;
+
+    let status = strings(&["status", "--store", "aws-ssm"]);
+    let out = s
+        .run_with(&status, &borrowed(&moto.env()), &[], Browser::Nothing)
+        .await;
+    assert!(recovery.exists(), "status keeps it: {}", out.all());
+    assert_eq!(out.code, 10, "{}", out.all());
+    assert!(
+        out.all().contains("before handing") && out.all().contains("push --from"),
+        "{}",
+        out.all()
+    );
 
     let push = strings(&["push", "--from", recovery.to_str().unwrap()]);
     let out = s

@@ -54,7 +54,7 @@ fn before() -> StoreState {
 
 #[test]
 fn a_store_without_a_family_or_with_this_one_unrefreshed_is_finished() {
-    let f = file(Writes::Sent(before()));
+    let f = file(Writes::HandedOver(before()));
     assert_eq!(
         decide(&f, &seen(RefreshSeen::None, None, None)),
         Verdict::Forward
@@ -66,6 +66,14 @@ fn a_store_without_a_family_or_with_this_one_unrefreshed_is_finished() {
         ),
         Verdict::Stored
     );
+    // Stored, but the run ended before its handover: push writes again and hands over.
+    assert_eq!(
+        decide(
+            &file(Writes::Sent(before())),
+            &seen(RefreshSeen::Same, Some("2026-12-01T12:00:00.250Z"), None)
+        ),
+        Verdict::Unfinished
+    );
     // The refresh token landed but not everything else (or not the metadata): finish it.
     let mut partly = seen(RefreshSeen::Same, None, None);
     partly.all_same = false;
@@ -76,7 +84,7 @@ fn a_store_without_a_family_or_with_this_one_unrefreshed_is_finished() {
 /// refresh token. Writing the file back would spend the family.
 #[test]
 fn this_family_refreshed_since_is_obsolete_never_written_back() {
-    for writes in [Writes::Sent(before()), Writes::NotSent, Writes::Unknown] {
+    for writes in [Writes::HandedOver(before()), Writes::NotSent, Writes::Unknown] {
         let v = decide(
             &file(writes),
             &seen(
@@ -162,11 +170,35 @@ fn a_refresh_token_written_after_the_run_began_writing_cannot_be_placed() {
     assert!(matches!(v, Verdict::Unplaceable(_)), "{v:?}");
 }
 
+/// The run stored its family but did not finish handing it over (a signal, a lost lock, or the
+/// refresh token written over while it held the lock): another refresh token under its issue
+/// date may be the proxy's rotation of this family or an older family written over it, so the
+/// file is neither deleted as spent nor written: the operator decides.
+#[test]
+fn this_family_replaced_before_its_handover_finished_is_left_to_the_operator() {
+    let v = decide(
+        &file(Writes::Sent(before())),
+        &seen(
+            RefreshSeen::Other,
+            Some("2026-12-01T12:00:00Z"),
+            Some("2026-12-01T13:00:00Z"),
+        ),
+    );
+    let Verdict::Unplaceable(why) = v else {
+        panic!("{v:?}")
+    };
+    assert!(
+        why.contains("ended before handing it over") && why.contains("newest"),
+        "{why}"
+    );
+    assert!(!why.contains("rt-1"));
+}
+
 /// Two families minted within one second are told apart where the store keeps milliseconds;
 /// a store that keeps whole seconds (GCP labels) matches the file's date in seconds.
 #[test]
 fn issue_dates_are_compared_at_the_stores_precision() {
-    let f = file(Writes::Sent(before()));
+    let f = file(Writes::HandedOver(before()));
     let later_same_second = seen(
         RefreshSeen::Other,
         Some("2026-12-01T12:00:00.900Z"),

@@ -137,10 +137,21 @@ pub async fn init_signalled_when_stalled(
 /// `init` on moto, killed (kill -9) while it deletes the refresh lock: the values and their issue
 /// date landed and were handed over, the recovery file stays. Returns that file.
 pub async fn init_killed_while_unlocking(s: &Session, moto: &Moto) -> std::path::PathBuf {
-    let relay =
-        super::relay::Relay::stalling(moto.port, |r| r.contains("AmazonSSM.DeleteParameter")).await;
+    init_killed_at(s, moto, "AmazonSSM.DeleteParameter").await
+}
+
+/// `init` on moto, killed (kill -9) during the handover, while the proxy's read of ACCESS_TOKEN
+/// (`GetParameterHistory`, made only there) hangs: the values and their issue date landed, but
+/// no running proxy was shown them. Returns the recovery file.
+pub async fn init_killed_during_handover(s: &Session, moto: &Moto) -> std::path::PathBuf {
+    init_killed_at(s, moto, "AmazonSSM.GetParameterHistory").await
+}
+
+/// `init` on moto, killed (kill -9) once it is writing and the SSM call `action` hangs.
+async fn init_killed_at(s: &Session, moto: &Moto, action: &'static str) -> std::path::PathBuf {
+    let relay = super::relay::Relay::stalling(moto.port, move |r| r.contains(action)).await;
     let out = init_signalled_when_stalled(s, moto, &relay, "writing secrets", "KILL").await;
-    assert_eq!(out.code, -1, "killed while unlocking: {}", out.stderr);
+    assert_eq!(out.code, -1, "killed at {action}: {}", out.stderr);
     let files: Vec<_> = std::fs::read_dir(s.path("home/.local/state/jira-psoxy-setup"))
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
