@@ -77,6 +77,7 @@ async fn listener_ignores_strangers_and_stops_after_one_good_callback() {
     });
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
     let base = format!("http://127.0.0.1:{}", redirect.port().unwrap());
@@ -134,7 +135,11 @@ async fn listener_ignores_strangers_and_stops_after_one_good_callback() {
             && !good.contains("Authorization received"),
         "{good}"
     );
-    let code = waiting.await.unwrap().unwrap();
+    let code = tokio::time::timeout(Duration::from_secs(15), waiting)
+        .await
+        .expect("the listener ends its wait")
+        .unwrap()
+        .unwrap();
     assert_eq!(
         crate::secret::ExposeSecret::expose_secret(&code),
         "goodcode"
@@ -192,7 +197,12 @@ async fn declined_and_failed_authorizations_answer_with_error_statuses_and_own_t
                 .wait(STATE, &authorize, Duration::from_secs(10))
                 .await
         });
-        let resp = reqwest::get(format!("{redirect}?{query}&state={STATE}"))
+        let resp = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+            .get(format!("{redirect}?{query}&state={STATE}"))
+            .send()
             .await
             .unwrap();
         assert_eq!(resp.status(), status, "{query}");
@@ -200,7 +210,11 @@ async fn declined_and_failed_authorizations_answer_with_error_statuses_and_own_t
         let body = resp.text().await.unwrap();
         assert!(body.contains(&format!("<title>{title}</title>")), "{body}");
         assert!(
-            waiting.await.unwrap().is_err(),
+            tokio::time::timeout(Duration::from_secs(15), waiting)
+                .await
+                .expect("the listener ends its wait")
+                .unwrap()
+                .is_err(),
             "{query} ends the wait with an error"
         );
     }

@@ -59,8 +59,14 @@ fn a_fifo_or_a_directory_is_refused_without_being_opened() {
         .status()
         .unwrap();
     assert!(made.success());
-    // Reading a FIFO with no writer would block this test forever.
-    let err = read(&fifo).unwrap_err();
+    // Reading a FIFO with no writer would block: a regression fails here after 10 s.
+    let (done, finished) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || done.send(read(&path)));
+    let err = finished
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("read() returned instead of opening the FIFO")
+        .unwrap_err();
     assert!(
         err.contains("named pipe (FIFO), not a regular file"),
         "{err}"

@@ -118,8 +118,11 @@ async fn waits_for_a_held_lock_then_takes_it_over_once_stale() {
         stdin: StdinLines::real(),
     };
     let started = std::time::Instant::now();
-    refresh_lock::acquire(&store, &names(), &policy, &Ui::new(true), &prompter)
+    let (waiting_for, ui) = (names(), Ui::new(true));
+    let acquiring = refresh_lock::acquire(&store, &waiting_for, &policy, &ui, &prompter);
+    tokio::time::timeout(Duration::from_secs(10), acquiring)
         .await
+        .expect("the stale lock is taken within 10 s")
         .unwrap();
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(800), "waited {waited:?}");

@@ -47,7 +47,9 @@ async fn operator_clicks_accept_and_the_loopback_listener_catches_the_code() {
     t.send(&format!("{CLIENT_ID}\r"));
     let url = authorize_url(&t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/authorize\?[^\s\x1b]+"));
     let redirect = s.sim.decide(&url, true).unwrap();
-    reqwest::get(redirect.as_str())
+    http()
+        .get(redirect.as_str())
+        .send()
         .await
         .expect("the loopback listener answers")
         .text()

@@ -260,7 +260,9 @@ async fn a_browser_that_fails_to_start_is_said_and_paste_is_offered_while_the_li
             t.wait_for_echo_off();
             t.send(&format!("{redirect}\r"));
         } else {
-            reqwest::get(redirect.as_str())
+            http()
+                .get(redirect.as_str())
+                .send()
                 .await
                 .expect("the loopback listener still answers")
                 .text()

@@ -73,7 +73,9 @@ async fn the_demo_opens_its_consent_page_in_the_browser_and_the_person_accepts_t
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(consent.host_str(), Some("127.0.0.1"), "{consent}");
-    let page = reqwest::get(consent.as_str())
+    let page = http()
+        .get(consent.as_str())
+        .send()
         .await
         .unwrap()
         .text()
@@ -86,7 +88,7 @@ async fn the_demo_opens_its_consent_page_in_the_browser_and_the_person_accepts_t
     // The page's form: the authorize query, the site, and the Accept button.
     let mut form: Vec<(String, String)> = consent.query_pairs().into_owned().collect();
     form.push(("decision".into(), "accept".into()));
-    let landed = reqwest::Client::new()
+    let landed = http()
         .post(consent.join("/authorize/decide").unwrap())
         .form(&form)
         .send()
@@ -183,7 +185,9 @@ async fn without_a_browser_the_demo_link_answers_while_the_terminal_asks() {
     let short = t.expect_regex(r"http://127\.0\.0\.1:[0-9]+/start/[0-9a-f]+");
     t.expect("Demo: the consent page");
     // The prompt is up; the link answers and leads to the consent page.
-    let consent = reqwest::get(short.trim())
+    let consent = http()
+        .get(short.trim())
+        .send()
         .await
         .expect("the short link answers");
     assert_eq!(consent.status(), 200);
@@ -194,7 +198,7 @@ async fn without_a_browser_the_demo_link_answers_while_the_terminal_asks() {
     t.send("\r");
     let mut form: Vec<(String, String)> = consent_url.query_pairs().into_owned().collect();
     form.push(("decision".into(), "accept".into()));
-    let landed = reqwest::Client::new()
+    let landed = http()
         .post(consent_url.join("/authorize/decide").unwrap())
         .form(&form)
         .send()

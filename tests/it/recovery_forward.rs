@@ -192,7 +192,12 @@ async fn a_live_run_s_recovery_file_is_not_an_earlier_run_s() {
     let on_write = once_on("writing secrets", move |pid| {
         // While A hangs: status and push from another process, then kill A.
         std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + RUN_LIMIT;
             while stalled.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the write never reached the relay"
+                );
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             let run = |args: &[&str]| {
@@ -229,7 +234,9 @@ async fn a_live_run_s_recovery_file_is_not_an_earlier_run_s() {
         .consenting(&init_args(&s), &borrowed(&env), on_write)
         .await;
     assert_eq!(out.code, -1, "{}", out.stderr);
-    let (_, status, push) = seen_rx.recv().unwrap();
+    let (_, status, push) = seen_rx
+        .recv_timeout(RUN_LIMIT)
+        .expect("status and push ran while the run hung");
     assert!(!status.contains("push --from"), "{status}");
     assert!(!status.contains("earlier run"), "{status}");
     assert!(

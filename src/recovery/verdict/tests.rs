@@ -84,7 +84,11 @@ fn a_store_without_a_family_or_with_this_one_unrefreshed_is_finished() {
 /// refresh token. Writing the file back would spend the family.
 #[test]
 fn this_family_refreshed_since_is_obsolete_never_written_back() {
-    for writes in [Writes::HandedOver(before()), Writes::NotSent, Writes::Unknown] {
+    for writes in [
+        Writes::HandedOver(before()),
+        Writes::NotSent,
+        Writes::Unknown,
+    ] {
         let v = decide(
             &file(writes),
             &seen(

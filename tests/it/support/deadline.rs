@@ -81,3 +81,12 @@ impl OutputWithin for Command {
         output_within(self, RUN_LIMIT)
     }
 }
+
+/// An HTTP client for talking to the binary's listeners: a request it never answers fails the
+/// test within `RUN_LIMIT` instead of hanging it.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(RUN_LIMIT)
+        .build()
+        .expect("an HTTP client")
+}

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -18,25 +18,19 @@ fn python() -> PathBuf {
     venv
 }
 
-/// Parses HCL with python-hcl2; string values lose their quotes.
+/// Parses HCL with python-hcl2; string values lose their quotes. The parse runs under the
+/// suite's deadline, from a file (a pipe to a stuck child could block the test).
 pub fn parse_independently(text: &str) -> Value {
-    let mut child = Command::new(python())
-        .args([
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    let out = super::deadline::output_within(
+        Command::new(python()).args([
             "-c",
-            "import hcl2,sys,json; print(json.dumps(hcl2.load(sys.stdin)))",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+            "import hcl2,sys,json; print(json.dumps(hcl2.load(open(sys.argv[1]))))",
+            file.path().to_str().unwrap(),
+        ]),
+        super::RUN_LIMIT,
+    );
     assert!(
         out.status.success(),
         "python-hcl2 rejected:\n{text}\n{}",

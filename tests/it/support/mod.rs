@@ -29,7 +29,7 @@ pub mod terminal;
 
 pub use args::*;
 pub use checks::*;
-pub use deadline::{OutputWithin, RUN_LIMIT};
+pub use deadline::{OutputWithin, RUN_LIMIT, http};
 pub use run::{Browser, Output, once_on};
 
 /// A loopback port for the binary's callback server; see `ports`.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use url::Url;
 
-use super::{CLIENT_SECRET, RUN_LIMIT, Session, assert_no_secrets};
+use super::{CLIENT_SECRET, RUN_LIMIT, Session, assert_no_secrets, http};
 
 /// What the "browser" does with the authorize URL.
 pub enum Browser {
@@ -212,7 +212,7 @@ impl Session {
                 let target = decided(*accept);
                 let get = target.clone();
                 tokio::spawn(async move {
-                    let _ = reqwest::Client::new().get(get.as_str()).send().await;
+                    let _ = http().get(get.as_str()).send().await;
                 });
                 return Some(target);
             }
@@ -221,7 +221,7 @@ impl Session {
                 self.sim.advance_time(*delay);
                 let get = target.clone();
                 tokio::spawn(async move {
-                    let _ = reqwest::Client::new().get(get.as_str()).send().await;
+                    let _ = http().get(get.as_str()).send().await;
                 });
                 return Some(target);
             }

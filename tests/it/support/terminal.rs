@@ -205,7 +205,10 @@ impl<'s> Terminal<'s> {
                 let _ = std::process::Command::new("kill")
                     .args(["-9", &pid.to_string()])
                     .status();
-                let (pty, rest) = finished.recv().expect("the pty reader returns");
+                // Something else holding the pty open (a browser it started) must not hang us.
+                let (pty, rest) = finished
+                    .recv_timeout(std::time::Duration::from_secs(10))
+                    .expect("the pty reader returns once the program is killed");
                 (pty, rest, true)
             }
         };
