@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
 use crate::recovery::Pending;
 use crate::secret::ExposeSecret;
-use crate::store::lock::now_ms;
+use crate::store::lock::{CACHE_TTL, LEASE, now_ms, test_override_ms};
 use crate::store::{SecretKey, SecretNames, SecretStore, with_retries};
 
 /// How long before expiry the proxy refreshes at the latest (`MAX_PROACTIVE_TOKEN_REFRESH`).
@@ -42,19 +42,16 @@ pub struct ProxyClocks {
 
 impl ProxyClocks {
     /// Psoxy's, unless a test shortened them (`JIRA_PSOXY_SETUP_TEST_PROXY_CACHE_TTL_MS`,
-    /// `JIRA_PSOXY_SETUP_TEST_PROXY_LEASE_MS`, for tests against the stand-in proxy only).
+    /// `JIRA_PSOXY_SETUP_TEST_PROXY_LEASE_MS`; debug builds only, see `test_override_ms`).
     pub fn from_env() -> ProxyClocks {
-        let ms = |k: &str, default: u64| {
-            Duration::from_millis(
-                std::env::var(k)
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(default),
-            )
+        let ms = |k: &str, default: Duration| {
+            test_override_ms(k)
+                .and_then(|ms| u64::try_from(ms).ok())
+                .map_or(default, Duration::from_millis)
         };
         ProxyClocks {
-            cache_ttl: ms("JIRA_PSOXY_SETUP_TEST_PROXY_CACHE_TTL_MS", 5 * 60 * 1000),
-            lease: ms("JIRA_PSOXY_SETUP_TEST_PROXY_LEASE_MS", 120 * 1000),
+            cache_ttl: ms("JIRA_PSOXY_SETUP_TEST_PROXY_CACHE_TTL_MS", CACHE_TTL),
+            lease: ms("JIRA_PSOXY_SETUP_TEST_PROXY_LEASE_MS", LEASE),
         }
     }
 

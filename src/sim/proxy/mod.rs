@@ -43,8 +43,8 @@ pub struct ProxyTiming {
 impl ProxyTiming {
     pub fn production() -> ProxyTiming {
         ProxyTiming {
-            cache_ttl: Duration::from_secs(5 * 60),
-            lease: Duration::from_secs(120),
+            cache_ttl: crate::store::lock::CACHE_TTL,
+            lease: crate::store::lock::LEASE,
             lock_retry_wait: Duration::from_secs(4),
             consistency_allowance: Duration::from_secs(2),
             lock_settle: Duration::from_millis(100),
