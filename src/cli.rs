@@ -320,8 +320,9 @@ pub struct PushArgs {
     #[arg(long)]
     pub from: PathBuf,
     /// Write the file's values even though the store changed after its run began writing, in a
-    /// way this tool cannot place (the refusal says what differs). Never needed to move the store
-    /// forward; a file the store has moved past is never written.
+    /// way this tool cannot place, or to another deployment than the one its run began writing
+    /// to (the refusal says which). Never needed to move the store forward; a file the store has
+    /// moved past is never written.
     #[arg(long)]
     pub force: bool,
 }

@@ -10,7 +10,7 @@ use crate::cli::{PushArgs, StoreArgs};
 use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::recovery::{self, Verdict};
-use crate::store::{SecretNames, SecretStore};
+use crate::store::{SecretNames, SecretStore, StoreTarget};
 
 /// Whose secrets the recovery file holds; a `--connector` naming another is refused.
 pub fn connector(
@@ -38,6 +38,15 @@ pub async fn run(
 ) -> Result<Vec<String>> {
     let from = args.from.as_path();
     refuse_another_store_kind(from, &pending, &args.store)?;
+    let prefix = args.store.prefix.as_deref().unwrap_or(&pending.prefix);
+    refuse_another_deployment(
+        ctx,
+        from,
+        &pending,
+        &args.store.target(),
+        prefix,
+        args.force,
+    )?;
     if let Some(p) = args.store.prefix.as_deref()
         && p != pending.prefix
     {
@@ -124,6 +133,45 @@ fn delete(from: &Path, done: &str) -> Result<()> {
             from.display()
         ))
     })
+}
+
+/// A run that began writing may have put its values in its own deployment (its store and
+/// prefix), where a proxy may have refreshed them since: written to another deployment, that
+/// spent refresh token would be used a second time, and Atlassian then revokes the whole
+/// family. Only `--force` goes on.
+fn refuse_another_deployment(
+    ctx: &Context,
+    from: &Path,
+    pending: &recovery::Pending,
+    target: &StoreTarget,
+    prefix: &str,
+    force: bool,
+) -> Result<()> {
+    let same_store = pending
+        .target
+        .as_ref()
+        .is_none_or(|theirs| theirs.remembered() == target.remembered());
+    if matches!(pending.writes, recovery::Writes::NotSent)
+        || (prefix == pending.prefix && same_store)
+    {
+        return Ok(());
+    }
+    let theirs = match &pending.target {
+        Some(t) => format!("{} in {}", pending.prefix, recovery::shell_line(&t.flags())),
+        None => pending.prefix.clone(),
+    };
+    let why = format!(
+        "the run that saved {} began writing its values to {theirs}, where the proxy may have refreshed them since, and a refresh token used in two deployments is revoked with its whole family",
+        from.display()
+    );
+    if !force {
+        return Err(Error::Input(format!(
+            "{why}: push it to that deployment (without store options or --prefix), or pass --force to write it here anyway"
+        )));
+    }
+    ctx.ui
+        .warn(&format!("--force: writing it here anyway ({why})"));
+    Ok(())
 }
 
 /// `push --from FILE` with no store options must not put tokens meant for SSM into the default

@@ -283,11 +283,10 @@ async fn renew_refuses_a_site_change_the_person_declines() {
     );
 }
 
-/// A store that refused the write leaves a recovery file; `push --from` it, to a store that
-/// works, writes the family and deletes the file.
-#[tokio::test]
-async fn a_failed_write_is_finished_by_push_from_its_recovery_file() {
-    let names = SecretNames::new(PREFIX);
+/// An init whose store refused the write: its context, the simulator, and a copy of the
+/// recovery file it left (this process still holds the failed run's lock on the file itself:
+/// a live run's file is never pushed; the copy stands for it once that run has ended).
+async fn a_failed_init(copy_name: &str) -> (Context, Arc<Simulator>, std::path::PathBuf) {
     let (sim, config) = simulator(SimConfig::default()).await;
     let ctx = flow_context(&sim, &config, Consent::Accept);
     let args = Init::try_parse_from(argv(&sim, &config, &[])).unwrap().args;
@@ -305,10 +304,17 @@ async fn a_failed_write_is_finished_by_push_from_its_recovery_file() {
         .nth(1)
         .unwrap_or_else(|| panic!("no push command in: {message}"))
         .trim_matches(|c| c == '`' || c == '\'');
-    // This process still holds the failed run's lock on its file (a live run's file is never
-    // pushed); a copy stands for the file once that run has ended.
-    let copy = std::path::Path::new(from).with_file_name("recovery-ended-run.json");
+    let copy = std::path::Path::new(from).with_file_name(copy_name);
     std::fs::copy(from, &copy).unwrap();
+    (ctx, sim, copy)
+}
+
+/// A store that refused the write leaves a recovery file; `push --from` it, to a store that
+/// works, writes the family and deletes the file.
+#[tokio::test]
+async fn a_failed_write_is_finished_by_push_from_its_recovery_file() {
+    let names = SecretNames::new(PREFIX);
+    let (ctx, sim, copy) = a_failed_init("recovery-ended-run.json").await;
     let from = copy.to_str().unwrap();
     let push = Push::try_parse_from(["jira-psoxy-setup", "--from", from])
         .unwrap()
@@ -324,4 +330,29 @@ async fn a_failed_write_is_finished_by_push_from_its_recovery_file() {
     }
     assert!(sim.is_live_refresh_token(&store.value(&names.name(SecretKey::RefreshToken)).unwrap()));
     assert!(!std::path::Path::new(from).exists(), "{from} is deleted");
+}
+
+/// The values of a run that began writing may have reached its own prefix, where a proxy may
+/// have refreshed them: pushed under another prefix, that spent refresh token would be used
+/// twice and Atlassian revokes the whole family. `push --prefix` another one is refused
+/// without --force, nothing written, the file kept.
+#[tokio::test]
+async fn a_file_whose_run_began_writing_is_not_pushed_under_another_prefix() {
+    let (ctx, _sim, copy) = a_failed_init("recovery-ended-run-2.json").await;
+    let from = copy.to_str().unwrap();
+    let elsewhere = "OTHER_JIRA_CLOUD_";
+    let push = Push::try_parse_from(["jira-psoxy-setup", "--from", from, "--prefix", elsewhere])
+        .unwrap()
+        .args;
+    let store = Arc::new(MemoryStore::default());
+    let (pending, _) = crate::recovery::open_for_push(&push.from).unwrap();
+    let err = push::run(&ctx, &push, pending, store.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), exit::INPUT, "{err}");
+    assert!(err.to_string().contains(PREFIX), "{err}");
+    for name in SecretNames::new(elsewhere).all() {
+        assert!(store.value(&name).is_none(), "{name} written");
+    }
+    assert!(copy.exists(), "the file is kept");
 }
