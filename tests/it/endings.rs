@@ -47,16 +47,6 @@ async fn init_signalled_while_the_lock_is_held(s: &Session, signal: &'static str
     .await
 }
 
-/// The recovery files under the session's state directory (however the run ended).
-fn recovery_files(s: &Session) -> Vec<PathBuf> {
-    let dir = s.path("home/.local/state/jira-psoxy-setup");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
 fn saved_refresh_token(path: &Path) -> String {
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     saved["secrets"]["PSOXY_JIRA_CLOUD_REFRESH_TOKEN"]
@@ -119,7 +109,7 @@ async fn kill_9_leaves_a_recovery_file_that_init_and_status_point_at_and_push_fi
     let s = Session::new(loopback_config()).await;
     let out = init_signalled_while_the_lock_is_held(&s, "KILL").await;
     assert_eq!(out.code, -1, "killed: {}", out.stderr);
-    let files = recovery_files(&s);
+    let files = s.recovery_files();
     assert_eq!(files.len(), 1, "{files:?}");
     let recovery = &files[0];
     assert_eq!(file_mode(recovery), 0o600);
@@ -177,7 +167,7 @@ async fn without_a_home_a_leftover_in_the_temp_dir_is_pointed_at_too() {
 async fn a_world_writable_recovery_directory_is_made_private_again() {
     use std::os::unix::fs::PermissionsExt;
     let s = Session::new(loopback_config()).await;
-    let dir = s.path("home/.local/state/jira-psoxy-setup");
+    let dir = s.state_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let (args, _, _, unmount) = s.init_with_vanishing_store("mounted");
@@ -197,7 +187,7 @@ async fn a_symlinked_recovery_directory_is_not_used() {
     std::fs::create_dir(&shared).unwrap();
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
     std::fs::create_dir_all(s.path("home/.local/state")).unwrap();
-    std::os::unix::fs::symlink(&shared, s.path("home/.local/state/jira-psoxy-setup")).unwrap();
+    std::os::unix::fs::symlink(&shared, s.state_dir()).unwrap();
     let tmp = s.path("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let (args, _, _, unmount) = s.init_with_vanishing_store("mounted");
@@ -270,7 +260,7 @@ async fn sigterm_between_the_exchange_and_the_store_keeps_the_tokens() {
     assert_eq!(out.code, 143, "{}", out.stderr);
     assert!(out.stderr.contains("push --from"), "{}", out.stderr);
     assert!(!s.secrets_file().exists(), "nothing reached the store");
-    let files = recovery_files(&s);
+    let files = s.recovery_files();
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(file_mode(&files[0]), 0o600);
     assert!(s.sim.is_live_refresh_token(&saved_refresh_token(&files[0])));

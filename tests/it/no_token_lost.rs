@@ -15,11 +15,8 @@ async fn a_store_that_fails_after_the_exchange_gets_a_recovery_file_and_push_fin
     let out = s.run(&args, unmount).await;
     assert_eq!(out.code, 9, "{}", out.stderr);
     assert!(out.stderr.contains("push --from"), "{}", out.stderr);
-    let dir = s.path("home/.local/state/jira-psoxy-setup");
-    let recovery: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let dir = s.state_dir();
+    let recovery = s.recovery_files();
     assert_eq!(recovery.len(), 1);
     assert_eq!(file_mode(&recovery[0]), 0o600);
     assert_eq!(file_mode(&dir), 0o700);

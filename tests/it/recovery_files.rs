@@ -46,7 +46,7 @@ fn mkfifo(path: &Path) {
 }
 
 fn state_dir(s: &Session) -> PathBuf {
-    let dir = s.path("home/.local/state/jira-psoxy-setup");
+    let dir = s.state_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     dir

@@ -35,12 +35,6 @@ fn keep_copy(s: &Session, from: &Path, name: &str) -> PathBuf {
     copy
 }
 
-fn state_files(s: &Session) -> Vec<PathBuf> {
-    std::fs::read_dir(s.path("home/.local/state/jira-psoxy-setup"))
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default()
-}
-
 /// The issue's reproduction: the values (and their issue date) landed, then the run was killed
 /// while deleting the lock. The proxy rotates RT1 -> RT2. `status` must not advise pushing RT1,
 /// and `push` must not write it back.
@@ -119,7 +113,7 @@ async fn two_failed_runs_then_a_successful_one_leave_nothing_to_push() {
         assert_eq!(out.code, 9, "{}", out.stderr);
         failed.push(out.stderr);
     }
-    let files = state_files(&s);
+    let files = s.recovery_files();
     assert_eq!(files.len(), 2, "{files:?}");
     let copies: Vec<PathBuf> = files
         .iter()
@@ -142,7 +136,7 @@ async fn two_failed_runs_then_a_successful_one_leave_nothing_to_push() {
     let out = s.run_with(&status, &[], &[], Browser::Nothing).await;
     assert_eq!(out.code, 0, "no warning for obsolete files: {}", out.all());
     assert!(out.stderr.contains("newer token family"), "{}", out.stderr);
-    assert!(state_files(&s).is_empty(), "both deleted");
+    assert!(s.recovery_files().is_empty(), "both deleted");
 
     // Pushing them anyway, in the order the failed runs printed them, changes nothing.
     for copy in &copies {
@@ -243,7 +237,7 @@ async fn a_live_run_s_recovery_file_is_not_an_earlier_run_s() {
         push.contains("another run is still using"),
         "a live run's file is not pushed: {push}"
     );
-    let files = state_files(&s);
+    let files = s.recovery_files();
     assert_eq!(files.len(), 1, "{files:?}");
 
     // A is dead: its file is now an earlier run's, and the store still needs it.

@@ -70,7 +70,7 @@ async fn run_and_check(
 }
 
 fn recovery_dir(s: &Session) -> PathBuf {
-    s.path("home/.local/state/jira-psoxy-setup")
+    s.state_dir()
 }
 
 fn secret_env() -> [(&'static str, &'static str); 1] {

@@ -93,11 +93,7 @@ async fn kill_9_during_the_ssm_write_leaves_a_recovery_file_that_push_finishes()
     let s = Session::new(loopback_config()).await;
     let out = init_signalled_when_stalled(&s, &moto, &relay, "writing secrets", "KILL").await;
     assert_eq!(out.code, -1, "killed: {}", out.stderr);
-    let dir = s.path("home/.local/state/jira-psoxy-setup");
-    let files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let files = s.recovery_files();
     assert_eq!(files.len(), 1, "{files:?}");
     let recovery = &files[0];
     assert_eq!(file_mode(recovery), 0o600);
@@ -191,11 +187,7 @@ async fn a_lock_whose_answer_never_arrived_is_taken_back_at_once_by_push() {
         .send()
         .await
         .unwrap();
-    let dir = s.path("home/.local/state/jira-psoxy-setup");
-    let files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let files = s.recovery_files();
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(format!("locked_{}", saved(&files[0])["own_lock_ms"]), value);
     let out = push_finishes(&s, &moto, &files[0]).await;

@@ -131,6 +131,6 @@ async fn a_signal_after_the_read_back_says_the_tokens_are_stored() {
         "{}",
         out.stderr
     );
-    let dir = s.path("home/.local/state/jira-psoxy-setup");
+    let dir = s.state_dir();
     assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0);
 }

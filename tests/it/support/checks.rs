@@ -51,12 +51,8 @@ pub fn file_mode(path: &Path) -> u32 {
 
 /// The one recovery file under $HOME/.local/state/jira-psoxy-setup, checked for its modes.
 pub fn recovery_file(s: &Session, stderr: &str) -> std::path::PathBuf {
-    let dir = s.path("home/.local/state/jira-psoxy-setup");
-    let files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}\n{stderr}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
+    let (dir, files) = (s.state_dir(), s.recovery_files());
+    assert_eq!(files.len(), 1, "{files:?}\n{stderr}");
     assert_eq!(file_mode(&files[0]), 0o600);
     assert_eq!(file_mode(&dir), 0o700);
     assert!(

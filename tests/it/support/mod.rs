@@ -200,6 +200,20 @@ impl Session {
             .count()
     }
 
+    /// This session's state directory, where recovery files are kept.
+    pub fn state_dir(&self) -> PathBuf {
+        self.path("home/.local/state/jira-psoxy-setup")
+    }
+
+    /// The recovery files in the state directory, sorted (none when it does not exist).
+    pub fn recovery_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(self.state_dir())
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
     /// `renew`, with nothing but what the store gives back.
     pub fn renew_args(&self) -> Vec<String> {
         self.command_args("renew")

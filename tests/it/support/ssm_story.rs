@@ -152,9 +152,7 @@ async fn init_killed_at(s: &Session, moto: &Moto, action: &'static str) -> std::
     let relay = super::relay::Relay::stalling(moto.port, move |r| r.contains(action)).await;
     let out = init_signalled_when_stalled(s, moto, &relay, "writing secrets", "KILL").await;
     assert_eq!(out.code, -1, "killed at {action}: {}", out.stderr);
-    let files: Vec<_> = std::fs::read_dir(s.path("home/.local/state/jira-psoxy-setup"))
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
+    let files = s.recovery_files();
     assert_eq!(files.len(), 1, "one recovery file: {files:?}");
     files.into_iter().next().unwrap()
 }
