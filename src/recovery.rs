@@ -1,7 +1,10 @@
 //! The recovery file: before the first store write after tokens were minted, the secrets go to a
 //! file only the user can read (0600, in a 0700 directory), the way a database writes ahead; it is
-//! removed once the store reads them back. Whatever ends the run (an error, a signal, a panic,
-//! kill -9, power loss), `push --from FILE` can finish the job: a fresh token is never lost.
+//! removed once the store reads them back. Whatever ends the run from then on (an error, a
+//! signal, a panic, kill -9, power loss), `push --from FILE` can finish the job. Before that
+//! point (the exchange, scopes, site and user checks) the new family exists only in memory: a
+//! signal or panic still saves it (`interrupt`), a kill -9 loses it, and an ordinary error drops
+//! it on purpose (the store was never touched, and the old family keeps working).
 
 use std::collections::BTreeMap;
 use std::io::Write;
