@@ -86,14 +86,7 @@ async fn gcp_init_and_renew_for_confluence() {
     let fake = GcpFake::start("acme-prod").await;
     fake.terraform(PREFIX);
     fake.terraform("psoxy_JIRA_CLOUD_");
-    let store = strings(&[
-        "--store",
-        "gcp-secret-manager",
-        "--gcp-project",
-        &fake.project,
-        "--gcp-endpoint",
-        &fake.endpoint(),
-    ]);
+    let store = fake.store_flags();
     let value = |name: &str| fake.secret(name).and_then(|s| s.proxy_value());
     let out = s
         .run(

@@ -15,26 +15,12 @@ const PREFIX: &str = "psoxy_JIRA_CLOUD_";
 
 /// The session's usual init flags with the file store swapped for the fake.
 fn gcp_args(s: &Session, fake: &GcpFake, extra: &[&str]) -> Vec<String> {
-    with(on_store(s.init_args(), gcp_flags(fake)), extra)
+    with(on_store(s.init_args(), fake.store_flags()), extra)
 }
 
 /// The session's usual renew flags against the fake.
 fn gcp_renew_args(s: &Session, fake: &GcpFake, extra: &[&str]) -> Vec<String> {
-    with(on_store(s.renew_args(), gcp_flags(fake)), extra)
-}
-
-fn gcp_flags(fake: &GcpFake) -> Vec<String> {
-    [
-        "--store",
-        "gcp-secret-manager",
-        "--gcp-project",
-        &fake.project,
-        "--gcp-endpoint",
-        &fake.endpoint(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    with(on_store(s.renew_args(), fake.store_flags()), extra)
 }
 
 fn value(fake: &GcpFake, suffix: &str) -> String {
@@ -149,7 +135,7 @@ async fn renew_adds_versions_and_retires_the_old_ones_then_status_reads_them() {
     assert!(s.sim.is_live_refresh_token(&value(&fake, "REFRESH_TOKEN")));
 
     let mut status = vec!["status".to_string(), "--json".into()];
-    status.extend(gcp_flags(&fake));
+    status.extend(fake.store_flags());
     let out = s.run_with(&status, &[], &[], Browser::Nothing).await;
     assert_eq!(out.code, 0, "{}", out.all());
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -295,7 +281,7 @@ async fn no_project_or_a_remote_plain_http_endpoint_is_refused_up_front() {
 /// `status --json` against the fake: (exit code, report).
 async fn gcp_status(s: &Session, fake: &GcpFake) -> (i32, Value) {
     let mut args = vec!["status".to_string(), "--json".into()];
-    args.extend(gcp_flags(fake));
+    args.extend(fake.store_flags());
     let out = s.run_with(&args, &[], &[], Browser::Nothing).await;
     let report = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("status --json prints JSON ({e}): {}", out.all()));

@@ -179,22 +179,11 @@ async fn gcp_renew_hands_over_through_the_access_token_the_proxy_reads() {
     let s = Session::new(loopback_config()).await;
     let d = Deployment {
         backing: Backing::Gcp(&fake),
-        flags: gcp_flags(&fake),
+        flags: fake.store_flags(),
         env: vec![("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string())],
         prefix: PREFIX,
     };
     hands_over_at_once(&s, &d).await;
-}
-
-pub(crate) fn gcp_flags(fake: &GcpFake) -> Vec<String> {
-    strings(&[
-        "--store",
-        "gcp-secret-manager",
-        "--gcp-project",
-        &fake.project,
-        "--gcp-endpoint",
-        &fake.endpoint(),
-    ])
 }
 
 /// GCP, the operator's clock five minutes behind (a test-only offset): the proxy judges the
@@ -210,7 +199,7 @@ async fn gcp_a_clock_five_minutes_behind_never_lets_the_proxy_take_the_lock_mid_
     let s = Session::new(loopback_config()).await;
     let d = Deployment {
         backing: Backing::Gcp(&fake),
-        flags: gcp_flags(&fake),
+        flags: fake.store_flags(),
         env: vec![("JIRA_CLIENT_SECRET", CLIENT_SECRET.to_string())],
         prefix: PREFIX,
     };

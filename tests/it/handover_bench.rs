@@ -3,7 +3,6 @@
 //! sees the new access token; the whole cache TTL where it cannot); BENCHMARKS.md's medians come
 //! from `HANDOVER_BENCH_RUNS=5 cargo test --test it handover_bench -- --nocapture`.
 
-use crate::handover::gcp_flags;
 use crate::support::gcp_fake::GcpFake;
 use crate::support::moto::Moto;
 use crate::support::standin;
@@ -62,7 +61,7 @@ async fn the_handover_waits_only_where_the_proxy_cannot_see_the_new_access_token
         ),
         (
             "gcp-secret-manager",
-            gcp_flags(&fake),
+            fake.store_flags(),
             with_secret(vec![]),
             "psoxy_JIRA_CLOUD_",
         ),

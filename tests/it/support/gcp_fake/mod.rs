@@ -105,6 +105,22 @@ impl GcpFake {
         }
     }
 
+    /// The flags that point the binary at this fake's project.
+    pub fn store_flags(&self) -> Vec<String> {
+        let endpoint = self.endpoint();
+        [
+            "--store",
+            "gcp-secret-manager",
+            "--gcp-project",
+            &self.project,
+            "--gcp-endpoint",
+            &endpoint,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
